@@ -1,0 +1,1 @@
+"""Example credit-default scoring project that uses gitml like any user project."""

@@ -1,0 +1,1 @@
+"""The ``gitml`` command line: argument parsing and rendering only, no logic."""

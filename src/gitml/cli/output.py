@@ -1,0 +1,40 @@
+"""The one output convention of every command: ``--format table|md|json``, ``--json``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import argparse
+
+FORMATS = ("table", "md", "json")
+
+
+def add_format_options(parser: argparse.ArgumentParser, formats: tuple[str, ...] = FORMATS) -> None:
+    """Add ``--format`` (default: the first of ``formats``) and the ``--json`` shorthand."""
+    parser.add_argument(
+        "--format",
+        choices=formats,
+        default=formats[0],
+        help=f"output format (default: {formats[0]})",
+    )
+    if "json" in formats:
+        parser.add_argument(
+            "--json",
+            dest="format",
+            action="store_const",
+            const="json",
+            help="shorthand for --format json",
+        )
+
+
+def emit_json(data: Any) -> None:
+    """Print ``data`` as indented JSON on stdout."""
+    sys.stdout.write(json.dumps(data, indent=2, sort_keys=False) + "\n")
+
+
+def emit(text: str) -> None:
+    """Print rendered text on stdout, with exactly one trailing newline."""
+    sys.stdout.write(text.rstrip("\n") + "\n")

@@ -1,0 +1,121 @@
+"""``gitml.yaml`` → a frozen :class:`Config`, validated against the shipped JSON Schema.
+
+The rest of gitml never sees the raw dictionaries: it gets :class:`Config` and
+:class:`ModelConfig` values. Config is loaded when a command runs, never at import.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from gitml.errors import ConfigError
+from gitml.validation import packaged_schema, parse_text, raise_for, schema_problems
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+CONFIG_FILE = "gitml.yaml"
+DEFAULT_STAGES = ("staging", "production")
+DEFAULT_STAGE_BRANCH = "{stage}"
+
+Direction = Literal["higher", "lower"]
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """One model of the registry, as declared in ``gitml.yaml``."""
+
+    name: str
+    artifact: str
+    metrics: tuple[str, ...]
+    operational_metrics: tuple[str, ...] = ()
+    plots: str | None = None
+    card: str | None = None
+    signature: str | None = None
+    description: str = ""
+    directions: Mapping[str, Direction] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole registry configuration of one repository."""
+
+    models: Mapping[str, ModelConfig]
+    stages: tuple[str, ...] = DEFAULT_STAGES
+    stage_branch: str = DEFAULT_STAGE_BRANCH
+    params_file: str | None = None
+    params_schema: str | None = None
+
+    def model(self, name: str) -> ModelConfig:
+        """The model called ``name``; a ConfigError lists the known ones otherwise."""
+        try:
+            return self.models[name]
+        except KeyError:
+            known = ", ".join(sorted(self.models)) or "none"
+            raise ConfigError(f"{CONFIG_FILE}: unknown model {name!r} (known: {known})") from None
+
+    def branch_for(self, stage: str, model: str) -> str:
+        """The branch holding ``stage`` of ``model`` (``production`` or ``production/credit``)."""
+        return self.stage_branch.replace("{stage}", stage).replace("{model}", model)
+
+    def direction(self, model: str, metric: str) -> Direction | None:
+        """Which way ``metric`` of ``model`` is better, or None when undeclared."""
+        return self.models[model].directions.get(metric) if model in self.models else None
+
+
+def config_from_document(document: Any, file: str = CONFIG_FILE) -> Config:
+    """Validate a parsed ``gitml.yaml`` and build the frozen Config."""
+    raise_for(schema_problems(document, packaged_schema("gitml.schema.json"), file))
+    global_directions: dict[str, Direction] = dict(document.get("metrics") or {})
+    models = {}
+    for name, raw in document["models"].items():
+        directions = {**global_directions, **(raw.get("metrics_directions") or {})}
+        models[name] = ModelConfig(
+            name=name,
+            artifact=raw["artifact"],
+            metrics=tuple(raw["metrics"]),
+            operational_metrics=tuple(raw.get("operational_metrics") or ()),
+            plots=raw.get("plots"),
+            card=raw.get("card"),
+            signature=raw.get("signature"),
+            description=raw.get("description", ""),
+            directions=directions,
+        )
+    stage_branch = document.get("stage_branch", DEFAULT_STAGE_BRANCH)
+    if len(models) > 1 and "{model}" not in stage_branch:
+        raise ConfigError(
+            f"{file}: stage_branch: {stage_branch!r} must contain {{model}} when there are "
+            "several models (e.g. '{stage}/{model}'), so promoting one never moves another",
+            [(file, "stage_branch", "must contain {model} with several models")],
+        )
+    params = document.get("params") or {}
+    return Config(
+        models=models,
+        stages=tuple(document.get("stages") or DEFAULT_STAGES),
+        stage_branch=stage_branch,
+        params_file=params.get("file"),
+        params_schema=params.get("schema"),
+    )
+
+
+def load_config(root: Path | str = ".") -> Config:
+    """Read ``gitml.yaml`` at the repository root ``root``."""
+    path = Path(root) / CONFIG_FILE
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{CONFIG_FILE}: not found in {Path(root).resolve()} "
+            "(run `gitml init` to create one, or run gitml from the repository root)"
+        ) from None
+    return config_from_text(text)
+
+
+def config_from_text(text: str, file: str = CONFIG_FILE) -> Config:
+    """Parse and validate ``gitml.yaml`` text (e.g. read from a git revision)."""
+    document = parse_text(text, file)
+    if document is None:
+        document = {}
+    return config_from_document(document, file)

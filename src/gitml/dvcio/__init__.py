@@ -1,0 +1,1 @@
+"""The only code that reads DVC's files or imports DVC."""

@@ -1,0 +1,130 @@
+"""``gitml validate``: every configuration and metadata file, checked in one pass.
+
+Checks ``gitml.yaml`` against its schema, the params file against the schema it names,
+each model's card and signature against the shipped schemas, that each model is
+declared under ``artifacts:`` in ``dvc.yaml`` with the same path, and that the files
+each model names exist. Every problem is collected, none stops the others.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gitml.config import CONFIG_FILE, Config, config_from_document
+from gitml.dvcio.project import DVC_YAML, read_artifacts
+from gitml.errors import ConfigError
+from gitml.validation import Problem, packaged_schema, read_document, schema_problems
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    """What ``gitml validate`` checked and every problem found."""
+
+    checked: tuple[str, ...]
+    problems: tuple[Problem, ...] = field(default=())
+
+    @property
+    def ok(self) -> bool:
+        """True when no problem was found."""
+        return not self.problems
+
+    def to_dict(self) -> dict[str, object]:
+        """The ``--json`` shape: ``{ok, checked: [file], problems: [{file, key, message}]}``."""
+        return {
+            "ok": self.ok,
+            "checked": list(self.checked),
+            "problems": [
+                {"file": p.file, "key": p.key, "message": p.message} for p in self.problems
+            ],
+        }
+
+
+def _problems_of(error: ConfigError) -> list[Problem]:
+    if error.problems:
+        return [Problem(*p) for p in error.problems]
+    return [Problem("", "", str(error))]
+
+
+def validate_repository(root: Path | str = ".") -> ValidationReport:
+    """Validate the repository at ``root``; never raises for a problem it can report."""
+    root = Path(root)
+    checked: list[str] = []
+    problems: list[Problem] = []
+
+    def check(file: str, schema: dict[str, object]) -> object | None:
+        checked.append(file)
+        try:
+            document = read_document(root / file, file)
+        except ConfigError as error:
+            problems.extend(_problems_of(error))
+            return None
+        problems.extend(schema_problems(document, schema, file))
+        return document
+
+    config_doc = check(CONFIG_FILE, packaged_schema("gitml.schema.json"))
+    if config_doc is None:
+        return ValidationReport(tuple(checked), tuple(problems))
+    try:
+        config: Config | None = config_from_document(config_doc)
+    except ConfigError as error:
+        if not problems:  # schema problems were already collected above
+            problems.extend(_problems_of(error))
+        config = None
+    if config is None:
+        return ValidationReport(tuple(checked), tuple(problems))
+
+    if config.params_file and config.params_schema:
+        checked.append(config.params_schema)
+        try:
+            params_schema = json.loads((root / config.params_schema).read_text("utf-8"))
+        except (OSError, ValueError) as exc:
+            problems.append(Problem(CONFIG_FILE, "params.schema", f"cannot read schema: {exc}"))
+        else:
+            check(config.params_file, params_schema)
+
+    checked.append(DVC_YAML)
+    try:
+        artifacts = read_artifacts(root)
+    except ConfigError as error:
+        problems.extend(_problems_of(error))
+        artifacts = {}
+    else:
+        for name, model in config.models.items():
+            declared = artifacts.get(name)
+            if declared is None:
+                known = ", ".join(sorted(artifacts)) or "none"
+                problems.append(
+                    Problem(
+                        CONFIG_FILE,
+                        f"models.{name}",
+                        f"model {name!r} is not declared under `artifacts:` in {DVC_YAML} "
+                        f"(declared: {known})",
+                    )
+                )
+            elif declared.path != model.artifact:
+                problems.append(
+                    Problem(
+                        CONFIG_FILE,
+                        f"models.{name}.artifact",
+                        f"{model.artifact!r} differs from {DVC_YAML} artifacts.{name}.path "
+                        f"{declared.path!r}",
+                    )
+                )
+
+    for name, model in config.models.items():
+        if model.card:
+            check(model.card, packaged_schema("model_card.schema.json"))
+        if model.signature:
+            check(model.signature, packaged_schema("signature.schema.json"))
+        for index, metrics_file in enumerate(model.metrics):
+            if not (root / metrics_file).is_file():
+                problems.append(
+                    Problem(
+                        CONFIG_FILE,
+                        f"models.{name}.metrics[{index}]",
+                        f"{metrics_file!r} does not exist (run `dvc repro`?)",
+                    )
+                )
+    return ValidationReport(tuple(checked), tuple(problems))

@@ -1,0 +1,93 @@
+"""Fixtures: an isolated git/DVC environment per test, and a trained template repo per session.
+
+The template (a copy of this project with small data, trained once) is expensive; tests
+get their own copy of it, git history and DVC cache included.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from typing import TYPE_CHECKING
+
+import pytest
+
+from tests.helpers import BIN_DIR, copy_project, dvc, example, git, set_rows
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+TEMPLATE_ROWS = 4000
+IDENTITY = {
+    "GIT_AUTHOR_NAME": "Ada Tester",
+    "GIT_AUTHOR_EMAIL": "ada@example.com",
+    "GIT_COMMITTER_NAME": "Ada Tester",
+    "GIT_COMMITTER_EMAIL": "ada@example.com",
+}
+
+
+def isolated_environment(home: Path) -> dict[str, str]:
+    """Environment variables that keep git and DVC away from the user's own config."""
+    return {
+        "HOME": str(home),
+        "XDG_CONFIG_HOME": str(home / ".config"),
+        "XDG_CACHE_HOME": str(home / ".cache"),
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "GIT_CONFIG_GLOBAL": str(home / ".gitconfig"),
+        "DVC_NO_ANALYTICS": "1",
+        "DVC_SITE_CACHE_DIR": str(home / "dvc-site-cache"),
+        "DVC_GLOBAL_CONFIG_DIR": str(home / ".config" / "dvc"),
+        "DVC_SYSTEM_CONFIG_DIR": str(home / "dvc-system"),
+        "PATH": f"{BIN_DIR}{os.pathsep}{os.environ.get('PATH', '')}",
+        **IDENTITY,
+    }
+
+
+def _write_gitconfig(home: Path) -> None:
+    home.mkdir(parents=True, exist_ok=True)
+    (home / ".gitconfig").write_text(
+        "[init]\n\tdefaultBranch = main\n[advice]\n\tdetachedHead = false\n"
+        "[user]\n\tname = Ada Tester\n\temail = ada@example.com\n"
+    )
+
+
+@pytest.fixture(autouse=True)
+def _isolate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    home = tmp_path / "_home"
+    _write_gitconfig(home)
+    for key, value in isolated_environment(home).items():
+        monkeypatch.setenv(key, value)
+
+
+@pytest.fixture(scope="session")
+def template_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """This project, with small data, committed and trained once per test session."""
+    base = tmp_path_factory.mktemp("template")
+    home = base / "_home"
+    _write_gitconfig(home)
+    saved = dict(os.environ)
+    os.environ.update(isolated_environment(home))
+    try:
+        repo = copy_project(base / "repo")
+        set_rows(repo, TEMPLATE_ROWS)
+        for stale in ("data.dvc", "dvc.lock"):
+            (repo / stale).unlink(missing_ok=True)
+        git(repo, "init", "-q", "-b", "main")
+        example(repo, "data")
+        dvc(repo, "add", "-q", "data")
+        dvc(repo, "repro", "-q")
+        git(repo, "add", "-A")
+        git(repo, "commit", "-q", "-m", "Train the baseline credit model")
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    return repo
+
+
+@pytest.fixture
+def repo(template_repo: Path, tmp_path: Path) -> Iterator[Path]:
+    """A private copy of the trained template repository (git history and DVC cache too)."""
+    dest = tmp_path / "repo"
+    shutil.copytree(template_repo, dest, symlinks=True)
+    return dest
