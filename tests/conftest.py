@@ -27,6 +27,14 @@ IDENTITY = {
 }
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-golden",
+        action="store_true",
+        help="rewrite the golden files under tests/golden/ from the current output",
+    )
+
+
 def isolated_environment(home: Path) -> dict[str, str]:
     """Environment variables that keep git and DVC away from the user's own config."""
     return {

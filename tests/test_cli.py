@@ -49,3 +49,25 @@ def test_errors_are_one_line(tmp_path, capsys: pytest.CaptureFixture[str]) -> No
     assert main(["validate", "--root", str(tmp_path), "--json"]) == 1
     report = json.loads(capsys.readouterr().out)
     assert report["problems"] == [{"file": "gitml.yaml", "key": "", "message": "file not found"}]
+
+
+def test_a_user_error_is_one_line_on_stderr(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
+    assert main(["report", "--base", "main", "--root", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert err.startswith("gitml: error: ")
+
+
+def test_an_unexpected_error_asks_for_a_report(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import gitml.api
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise ZeroDivisionError("boom")
+
+    monkeypatch.setattr(gitml.api, "validate", broken)
+    assert main(["validate"]) == EXIT_CODES["internal"]
+    err = capsys.readouterr().err
+    assert err.startswith("gitml: internal error: ZeroDivisionError: boom\n")
+    assert "--traceback" in err

@@ -31,6 +31,7 @@ class ModelConfig:
     artifact: str
     metrics: tuple[str, ...]
     operational_metrics: tuple[str, ...] = ()
+    operational_keys: tuple[str, ...] = ()
     plots: str | None = None
     card: str | None = None
     signature: str | None = None
@@ -77,6 +78,7 @@ def config_from_document(document: Any, file: str = CONFIG_FILE) -> Config:
             artifact=raw["artifact"],
             metrics=tuple(raw["metrics"]),
             operational_metrics=tuple(raw.get("operational_metrics") or ()),
+            operational_keys=tuple(raw.get("operational_keys") or ()),
             plots=raw.get("plots"),
             card=raw.get("card"),
             signature=raw.get("signature"),

@@ -24,7 +24,7 @@ exit codes: 0 ok, 1 error, 2 usage, 3 gate failed, 4 drift found,
 
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser (every command registers itself here)."""
-    from gitml.cli import validate
+    from gitml.cli import report, validate
 
     parser = argparse.ArgumentParser(
         prog="gitml",
@@ -36,7 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--traceback", action="store_true", help=argparse.SUPPRESS
     )  # for bug reports: show the full traceback of an error
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
-    for module in (validate,):
+    for module in (report, validate):
         module.register(commands)
     return parser
 
@@ -53,12 +53,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     except GitmlError as error:
         if args.traceback:
             raise
+        sys.stderr.write(f"gitml: error: {error}\n")
         return error.exit_code
     except KeyboardInterrupt:
+        sys.stderr.write("gitml: interrupted\n")
         return 130
-    except Exception:
+    except Exception as error:
         if args.traceback or os.environ.get("GITML_TRACEBACK"):
             raise
+        sys.stderr.write(
+            f"gitml: internal error: {type(error).__name__}: {error}\n"
+            "This is a bug in gitml; please report it with the output of the same "
+            "command run with --traceback.\n"
+        )
         return EXIT_INTERNAL
     return code
 

@@ -1,0 +1,196 @@
+"""Reading both sides of a report and building the :class:`~gitml.report.model.Report`.
+
+Each side is a :class:`~gitml.report.sources.Tree`; git sides share one ``cat-file``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from gitml.config import CONFIG_FILE, Config, ModelConfig, config_from_text
+from gitml.dvcio.lock import DVC_LOCK, Output, lock_outputs, pointer_outputs
+from gitml.errors import ConfigError
+from gitml.report import diff
+from gitml.report.curves import CURVES, build_curve, points
+from gitml.report.model import Change, DataDiff, DataSide, ModelReport, ModelStatus
+from gitml.report.values import Scalar, flatten
+from gitml.validation import parse_text
+
+if TYPE_CHECKING:
+    from gitml.report.model import Curve, ParamDiff
+    from gitml.report.model import DataDiff as DataDiffT
+    from gitml.report.sources import Tree
+
+
+@dataclass
+class SideFiles:
+    """What one side holds: config, lock outputs and parsed documents, read once."""
+
+    tree: Tree
+    config: Config | None
+    outputs: dict[str, Output]
+    _cache: dict[str, Any] = field(default_factory=dict)
+
+    def document(self, path: str, required: bool = False) -> Any:
+        """The parsed YAML/JSON at ``path``; None if absent (an error if ``required``)."""
+        if path not in self._cache:
+            data = self.tree.read(path)
+            if data is None:
+                if required:
+                    raise ConfigError(
+                        f"{path}: missing in {self.tree.label} (run `dvc repro` first?)"
+                    )
+                self._cache[path] = None
+            else:
+                name = f"{path} at {self.tree.label}"
+                self._cache[path] = parse_text(data.decode("utf-8", errors="replace"), name)
+        return self._cache[path]
+
+
+def read_side(tree: Tree) -> SideFiles:
+    """Read a side's ``gitml.yaml`` and ``dvc.lock`` (either may be absent on a base)."""
+    config_data = tree.read(CONFIG_FILE)
+    config = None
+    if config_data is not None:
+        config = config_from_text(config_data.decode("utf-8"), f"{CONFIG_FILE} at {tree.label}")
+    lock = tree.read(DVC_LOCK)
+    outputs = lock_outputs(
+        lock.decode("utf-8") if lock is not None else None, f"{DVC_LOCK} at {tree.label}"
+    )
+    return SideFiles(tree, config, outputs)
+
+
+def _metrics(side: SideFiles, files: tuple[str, ...], required: bool) -> dict[str, Scalar] | None:
+    """Flattened metrics of ``files``; prefixed by file when there are several."""
+    merged: dict[str, Scalar] = {}
+    found = False
+    for file in files:
+        document = side.document(file, required=required)
+        if document is None:
+            continue
+        if not isinstance(document, dict):
+            raise ConfigError(f"{file} at {side.tree.label}: expected a mapping of metrics")
+        found = True
+        prefix = file if len(files) > 1 else ""
+        merged.update(flatten(document, prefix))
+    return merged if found else None
+
+
+def _curves(base: SideFiles | None, head: SideFiles, model: ModelConfig) -> tuple[Curve, ...]:
+    if not model.plots:
+        return ()
+    curves = []
+    for spec in CURVES:
+        path = f"{model.plots}/{spec.file}"
+        base_points = points(base.document(path), spec) if base else None
+        head_points = points(head.document(path), spec)
+        curve = build_curve(spec, base_points, head_points)
+        if curve is not None:
+            curves.append(curve)
+    return tuple(curves)
+
+
+def _rows(side: SideFiles | None, model: ModelConfig) -> int | None:
+    """Evaluation rows recorded in the model card, where there is one."""
+    if side is None or not model.card:
+        return None
+    card = side.document(model.card)
+    if isinstance(card, dict) and isinstance(card.get("evaluation_data"), dict):
+        rows = card["evaluation_data"].get("rows")
+        return rows if isinstance(rows, int) else None
+    return None
+
+
+def model_report(base: SideFiles, head: SideFiles, model: ModelConfig) -> ModelReport:
+    """Compare one model between the sides."""
+    base_model = base.config.models.get(model.name) if base.config else None
+    head_metrics = _metrics(head, model.metrics, required=True) or {}
+    base_metrics = _metrics(base, base_model.metrics, False) if base_model else None
+    head_ops = _metrics(head, model.operational_metrics, required=False) or {}
+    base_ops = (_metrics(base, base_model.operational_metrics, False) if base_model else None) or {}
+    for key in model.operational_keys:
+        for quality, ops in ((head_metrics, head_ops), (base_metrics, base_ops)):
+            if quality is not None and key in quality:
+                ops[key] = quality.pop(key)
+    has_base = base_metrics is not None
+    order = tuple(model.directions)
+    metrics = diff.metrics_diff(base_metrics, head_metrics, lambda n: model.directions.get(n))
+    operational = diff.metrics_diff(base_ops, head_ops, lambda n: model.directions.get(n))
+    base_out = base.outputs.get(base_model.artifact) if base_model else None
+    head_out = head.outputs.get(model.artifact)
+    notes = []
+    if base_model and not has_base:
+        notes.append("no metrics on the base side: shown as a new model")
+    return ModelReport(
+        name=model.name,
+        status=diff.model_status(has_base, True, metrics),
+        metrics=metrics,
+        operational=operational,
+        base_md5=base_out.md5 if base_out else None,
+        head_md5=head_out.md5 if head_out else None,
+        curves=_curves(base if has_base else None, head, model),
+        base_rows=_rows(base if has_base else None, base_model or model),
+        head_rows=_rows(head, model),
+        headline=diff.headline(metrics, order),
+        notes=tuple(notes),
+    )
+
+
+def removed_model(base: SideFiles, model: ModelConfig) -> ModelReport:
+    """A model configured on base only."""
+    base_metrics = _metrics(base, model.metrics, False) or {}
+    metrics = diff.metrics_diff(base_metrics, {}, lambda n: model.directions.get(n))
+    out = base.outputs.get(model.artifact)
+    return ModelReport(
+        name=model.name,
+        status=ModelStatus.REMOVED,
+        metrics=metrics,
+        operational=(),
+        base_md5=out.md5 if out else None,
+        head_md5=None,
+    )
+
+
+def params_of(side: SideFiles, config: Config) -> dict[str, Scalar]:
+    """The flattened params file (``params.yaml`` unless gitml.yaml names another)."""
+    document = side.document(config.params_file or "params.yaml")
+    return flatten(document) if isinstance(document, dict) else {}
+
+
+def params_report(base: SideFiles, head: SideFiles, config: Config) -> tuple[ParamDiff, ...]:
+    """Changed, added and removed parameters."""
+    return diff.params_diff(params_of(base, config), params_of(head, config))
+
+
+def _data_outputs(side: SideFiles) -> dict[str, Output]:
+    outputs: dict[str, Output] = {}
+    for file in side.tree.dvc_files():
+        data = side.tree.read(file)
+        if data is None:
+            continue
+        for out in pointer_outputs(data.decode("utf-8"), f"{file} at {side.tree.label}"):
+            directory = file.rpartition("/")[0]
+            path = f"{directory}/{out.path}" if directory else out.path
+            outputs[path] = out
+    return outputs
+
+
+def data_report(base: SideFiles, head: SideFiles) -> tuple[DataDiffT, ...]:
+    """DVC-tracked data (``.dvc`` pointers) whose content hash differs."""
+    base_data, head_data = _data_outputs(base), _data_outputs(head)
+    rows = []
+    for path in sorted(set(base_data) | set(head_data)):
+        old, new = base_data.get(path), head_data.get(path)
+        if old is not None and new is not None and old.md5 == new.md5:
+            continue
+        change = Change.ADDED if old is None else Change.REMOVED if new is None else Change.CHANGED
+        rows.append(
+            DataDiff(
+                path,
+                DataSide(old.md5, old.size, old.nfiles) if old else None,
+                DataSide(new.md5, new.size, new.nfiles) if new else None,
+                change,
+            )
+        )
+    return tuple(rows)

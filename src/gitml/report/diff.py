@@ -1,0 +1,105 @@
+"""Pure diff computation: two flattened mappings in, typed differences out."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+from gitml.report.model import Change, MetricDiff, ModelStatus, ParamDiff
+from gitml.report.values import as_number
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
+    from gitml.report.values import Scalar
+
+# Two values closer than this (relative to their size) are the same number: metrics files
+# round to ~6 significant digits, so smaller differences are representation noise.
+RELATIVE_TOLERANCE = 1e-9
+
+
+def _same(a: float, b: float) -> bool:
+    if math.isnan(a) and math.isnan(b):
+        return True
+    return a == b or math.isclose(a, b, rel_tol=RELATIVE_TOLERANCE, abs_tol=0.0)
+
+
+def metric_diff(name: str, base: Scalar, head: Scalar, direction: str | None) -> MetricDiff:
+    """Compare one metric; better/worse respects ``direction`` (``higher``/``lower``)."""
+    base_number, head_number = as_number(base), as_number(head)
+    if base is None and head is not None:
+        return MetricDiff(name, base, head, Change.ADDED, direction=direction)
+    if head is None and base is not None:
+        return MetricDiff(name, base, head, Change.REMOVED, direction=direction)
+    if base_number is None or head_number is None:
+        change = Change.UNCHANGED if base == head else Change.CHANGED
+        return MetricDiff(name, base, head, change, direction=direction)
+    if _same(base_number, head_number):
+        return MetricDiff(name, base, head, Change.UNCHANGED, 0.0, 0.0, direction)
+    delta = head_number - base_number
+    finite = math.isfinite(base_number) and math.isfinite(head_number)
+    relative = delta / abs(base_number) if finite and base_number != 0 else None
+    if not finite or math.isnan(delta):
+        delta = delta if not math.isnan(delta) else None
+        return MetricDiff(name, base, head, Change.CHANGED, delta, None, direction)
+    if direction == "higher":
+        change = Change.BETTER if delta > 0 else Change.WORSE
+    elif direction == "lower":
+        change = Change.BETTER if delta < 0 else Change.WORSE
+    else:
+        change = Change.CHANGED
+    return MetricDiff(name, base, head, change, delta, relative, direction)
+
+
+def metrics_diff(
+    base: Mapping[str, Scalar] | None,
+    head: Mapping[str, Scalar],
+    direction_of: Callable[[str], str | None],
+) -> tuple[MetricDiff, ...]:
+    """Every metric of either side; changed ones first, each group in name order."""
+    base = base or {}
+    names = sorted(set(base) | set(head))
+    rows = [metric_diff(n, base.get(n), head.get(n), direction_of(n)) for n in names]
+    return tuple(sorted(rows, key=lambda row: row.change == Change.UNCHANGED))
+
+
+def params_diff(base: Mapping[str, Scalar], head: Mapping[str, Scalar]) -> tuple[ParamDiff, ...]:
+    """Parameters that were added, removed or changed, in name order."""
+    rows = []
+    for name in sorted(set(base) | set(head)):
+        if name not in base:
+            rows.append(ParamDiff(name, None, head[name], Change.ADDED))
+        elif name not in head:
+            rows.append(ParamDiff(name, base[name], None, Change.REMOVED))
+        elif base[name] != head[name] or type(base[name]) is not type(head[name]):
+            rows.append(ParamDiff(name, base[name], head[name], Change.CHANGED))
+    return tuple(rows)
+
+
+def model_status(has_base: bool, has_head: bool, metrics: tuple[MetricDiff, ...]) -> ModelStatus:
+    """Summarise a model's metric changes into one verdict."""
+    if not has_base:
+        return ModelStatus.NEW
+    if not has_head:
+        return ModelStatus.REMOVED
+    changes = {row.change for row in metrics}
+    better, worse = Change.BETTER in changes, Change.WORSE in changes
+    if better and worse:
+        return ModelStatus.MIXED
+    if better:
+        return ModelStatus.IMPROVED
+    if worse:
+        return ModelStatus.REGRESSED
+    if changes - {Change.UNCHANGED}:
+        return ModelStatus.CHANGED
+    return ModelStatus.UNCHANGED
+
+
+def headline(metrics: tuple[MetricDiff, ...], order: tuple[str, ...]) -> MetricDiff | None:
+    """The metric the summary line quotes: the first declared direction present on head."""
+    by_name = {row.name: row for row in metrics}
+    for name in order:
+        row = by_name.get(name)
+        if row is not None and row.head is not None:
+            return row
+    return next((row for row in metrics if row.direction), metrics[0] if metrics else None)

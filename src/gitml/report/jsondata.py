@@ -1,0 +1,97 @@
+"""The report as JSON-ready data (schema: ``gitml/schemas/report.schema.json``)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from gitml import __version__
+from gitml.report.values import json_number
+
+if TYPE_CHECKING:
+    from gitml.report.model import Curve, DataSide, MetricDiff, Report
+
+SCHEMA_VERSION = 1
+
+
+def _metric(row: MetricDiff) -> dict[str, Any]:
+    return {
+        "name": row.name,
+        "base": json_number(row.base),
+        "head": json_number(row.head),
+        "delta": json_number(row.delta),
+        "relative": json_number(row.relative),
+        "direction": row.direction,
+        "change": row.change.value,
+    }
+
+
+def _curve(curve: Curve) -> dict[str, Any]:
+    return {
+        "name": curve.name,
+        "title": curve.title,
+        "x_label": curve.x_label,
+        "y_label": curve.y_label,
+        "x": list(curve.x),
+        "base": list(curve.base) if curve.base is not None else None,
+        "head": list(curve.head) if curve.head is not None else None,
+    }
+
+
+def _data_side(side: DataSide | None) -> dict[str, Any] | None:
+    if side is None:
+        return None
+    return {"md5": side.md5, "size": side.size, "nfiles": side.nfiles}
+
+
+def to_data(report: Report) -> dict[str, Any]:
+    """Everything the markdown shows, as plain data."""
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "gitml_version": __version__,
+        "base": {"rev": report.base.rev, "commit": report.base.commit},
+        "head": {"rev": report.head.rev, "commit": report.head.commit},
+        "stage": report.stage,
+        "gate": {
+            "status": report.gate.status,
+            "stage": report.gate.stage,
+            "failures": list(report.gate.failures),
+        },
+        "models": [
+            {
+                "name": model.name,
+                "status": model.status.value,
+                "artifact": {
+                    "base_md5": model.base_md5,
+                    "head_md5": model.head_md5,
+                    "changed": model.artifact_changed,
+                },
+                "evaluation_rows": {"base": model.base_rows, "head": model.head_rows},
+                "headline": model.headline.name if model.headline else None,
+                "metrics": [_metric(row) for row in model.metrics],
+                "operational": [_metric(row) for row in model.operational],
+                "curves": [_curve(curve) for curve in model.curves],
+                "notes": list(model.notes),
+            }
+            for model in report.models
+        ],
+        "params": [
+            {
+                "name": p.name,
+                "base": json_number(p.base),
+                "head": json_number(p.head),
+                "change": p.change.value,
+            }
+            for p in report.params
+        ],
+        "data": [
+            {
+                "path": d.path,
+                "base": _data_side(d.base),
+                "head": _data_side(d.head),
+                "change": d.change.value,
+            }
+            for d in report.data
+        ],
+        "pipeline": report.pipeline,
+        "reproduce": report.reproduce,
+    }

@@ -1,0 +1,265 @@
+"""The report as GitHub-flavoured markdown for a pull-request comment.
+
+Rendered from :class:`~gitml.report.model.Report` only. Untrusted text goes through
+:mod:`gitml.report.escape`. The comment stays under GitHub's 65,536-character limit:
+detail is dropped in steps (charts, then unchanged rows, then long tables are cut), each
+with a note, rather than failing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from gitml import __version__
+from gitml.report import mermaid
+from gitml.report.escape import code, text
+from gitml.report.model import Change, ModelStatus
+from gitml.report.values import format_delta, format_relative, format_value
+
+if TYPE_CHECKING:
+    from gitml.report.model import DataDiff, MetricDiff, ModelReport, ParamDiff, Report
+    from gitml.report.values import Scalar
+
+MARKER = "<!-- gitml:report -->"
+GITHUB_COMMENT_LIMIT = 65_536
+# Leave room for CML's watermark and GitHub's own accounting of the body.
+DEFAULT_LIMIT = 60_000
+
+STATUS_ICON = {
+    ModelStatus.IMPROVED: "🟢",
+    ModelStatus.REGRESSED: "🔴",
+    ModelStatus.MIXED: "🟡",
+    ModelStatus.CHANGED: "🔵",
+    ModelStatus.UNCHANGED: "⚪",
+    ModelStatus.NEW: "🆕",
+    ModelStatus.REMOVED: "🗑️",
+}
+CHANGE_MARK = {
+    Change.BETTER: "✅ better",
+    Change.WORSE: "❌ worse",
+    Change.UNCHANGED: "",
+    Change.CHANGED: "changed",
+    Change.ADDED: "➕ added",
+    Change.REMOVED: "➖ removed",
+}
+ARROW = {"higher": " ↑", "lower": " ↓"}
+GATE_LINE = {
+    "not_configured": "⚪ no gates configured",
+    "passed": "✅ passed",
+    "failed": "❌ failed",
+    "warned": "⚠️ passed with warnings",
+}
+
+
+@dataclass(frozen=True)
+class Detail:
+    """How much to show; lowered step by step until the comment fits."""
+
+    charts: bool = True
+    unchanged: bool = True
+    max_rows: int | None = None
+
+
+LEVELS = (
+    Detail(),
+    Detail(charts=False),
+    Detail(charts=False, unchanged=False),
+    Detail(charts=False, unchanged=False, max_rows=50),
+    Detail(charts=False, unchanged=False, max_rows=10),
+)
+
+
+def short(md5: str | None) -> str:
+    """A content hash shortened for display (``.dir`` kept), or an em dash."""
+    if not md5:
+        return "—"
+    suffix = ".dir" if md5.endswith(".dir") else ""
+    return code(md5.removesuffix(".dir")[:8] + suffix)
+
+
+def _size(value: int | None) -> str:
+    if value is None:
+        return "—"
+    for unit in ("B", "KB", "MB", "GB"):
+        if abs(value) < 1000 or unit == "GB":
+            return f"{value:,} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value = value / 1000  # type: ignore[assignment]
+    return str(value)
+
+
+def _table(header: list[str], align: list[str], rows: list[list[str]], limit: int | None) -> str:
+    shown = rows if limit is None else rows[:limit]
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(align) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in shown]
+    if len(shown) < len(rows):
+        lines.append(f"\n_{len(rows) - len(shown)} more row(s) not shown (comment size limit)._")
+    return "\n".join(lines)
+
+
+def _show(value: Scalar) -> str:
+    return text(value) if isinstance(value, str) else format_value(value)
+
+
+def _metric_rows(rows: tuple[MetricDiff, ...]) -> list[list[str]]:
+    return [
+        [
+            text(row.name) + ARROW.get(row.direction or "", ""),
+            _show(row.base),
+            _show(row.head),
+            format_delta(row.delta) if row.change != Change.UNCHANGED else "",
+            format_relative(row.relative) if row.change != Change.UNCHANGED else "",
+            CHANGE_MARK[row.change],
+        ]
+        for row in rows
+    ]
+
+
+METRIC_HEADER = ["Metric", "Base", "Head", "Change", "Relative", ""]
+METRIC_ALIGN = [":--", "--:", "--:", "--:", "--:", ":--"]
+
+
+def _metrics_block(rows: tuple[MetricDiff, ...], detail: Detail, noun: str) -> list[str]:
+    changed = tuple(r for r in rows if r.change != Change.UNCHANGED)
+    unchanged = tuple(r for r in rows if r.change == Change.UNCHANGED)
+    out = []
+    if changed:
+        out.append(_table(METRIC_HEADER, METRIC_ALIGN, _metric_rows(changed), detail.max_rows))
+    elif rows:
+        out.append(f"_No {noun} changed._")
+    if unchanged and detail.unchanged:
+        table = _table(METRIC_HEADER, METRIC_ALIGN, _metric_rows(unchanged), detail.max_rows)
+        summary = f"<summary>{len(unchanged)} unchanged {noun}</summary>"
+        out.append(f"<details>{summary}\n\n{table}\n\n</details>")
+    elif unchanged:
+        out.append(f"_{len(unchanged)} unchanged {noun} not shown._")
+    return out
+
+
+def headline(model: ModelReport) -> str:
+    """``roc_auc 0.81 → 0.83 (+0.02, +2.5%)`` for the summary table."""
+    row = model.headline
+    if row is None:
+        return "—"
+    if model.status == ModelStatus.NEW or row.base is None:
+        return f"{text(row.name)} {_show(row.head)}"
+    if row.change == Change.UNCHANGED:
+        return f"{text(row.name)} {_show(row.head)} (unchanged)"
+    change = ", ".join(p for p in (format_delta(row.delta), format_relative(row.relative)) if p)
+    suffix = f" ({change})" if change else ""
+    return f"{text(row.name)} {format_value(row.base)} → {format_value(row.head)}{suffix}"
+
+
+def _model_section(model: ModelReport, report: Report, detail: Detail) -> list[str]:
+    icon = STATUS_ICON[model.status]
+    out = [f"### {icon} {text(model.name)}: {model.status.value}"]
+    artifact = "changed" if model.artifact_changed else "unchanged"
+    if model.base_md5 is None:
+        artifact = "new"
+    out.append(f"Model file: {short(model.base_md5)} → {short(model.head_md5)} ({artifact})")
+    if model.base_rows is not None or model.head_rows is not None:
+        out[-1] += (
+            f" · evaluation rows: {format_value(model.base_rows)} → {format_value(model.head_rows)}"
+        )
+    out += [f"> {text(note)}" for note in model.notes]
+    out += _metrics_block(model.metrics, detail, "metrics")
+    if model.operational:
+        out.append("**Operational figures** (size and timings; not part of the verdict)")
+        out.append(
+            _table(METRIC_HEADER, METRIC_ALIGN, _metric_rows(model.operational), detail.max_rows)
+        )
+    if detail.charts and model.curves:
+        legend = f"first line: base {code(report.base.label)}"
+        if model.status != ModelStatus.NEW:
+            legend += f", second line: head {code(report.head.label)}"
+        else:
+            legend = f"head {code(report.head.label)} only (no baseline)"
+        charts = "\n\n".join(mermaid.fenced(curve) for curve in model.curves)
+        out.append(f"<details><summary>Curves ({legend})</summary>\n\n{charts}\n\n</details>")
+    return out
+
+
+def _param_rows(params: tuple[ParamDiff, ...]) -> list[list[str]]:
+    return [[code(p.name), _show(p.base), _show(p.head), CHANGE_MARK[p.change]] for p in params]
+
+
+def _data_rows(data: tuple[DataDiff, ...]) -> list[list[str]]:
+    rows = []
+    for item in data:
+        base, head = item.base, item.head
+        size_change = ""
+        if base and head and base.size is not None and head.size is not None:
+            sign = "+" if head.size >= base.size else "-"
+            size_change = f" ({sign}{_size(abs(head.size - base.size))})"
+        rows.append(
+            [
+                code(item.path),
+                short(base.md5 if base else None),
+                short(head.md5 if head else None),
+                f"{_size(base.size if base else None)} → {_size(head.size if head else None)}"
+                + size_change,
+                f"{format_value(base.nfiles if base else None)} → "
+                f"{format_value(head.nfiles if head else None)}",
+            ]
+        )
+    return rows
+
+
+def _render(report: Report, detail: Detail) -> str:
+    title = f"## gitml report: {code(report.head.label)} vs {code(report.base.label)}"
+    gate = GATE_LINE.get(report.gate.status, text(report.gate.status))
+    out = [MARKER, title, f"**Gate** (stage {code(report.stage)}): {gate}"]
+    out += [f"- ❌ {text(failure)}" for failure in report.gate.failures]
+    summary = [
+        [text(m.name), f"{STATUS_ICON[m.status]} {m.status.value}", headline(m)]
+        for m in report.models
+    ]
+    out.append(_table(["Model", "Verdict", "Headline"], [":--", ":--", ":--"], summary, None))
+    for model in report.models:
+        out += _model_section(model, report, detail)
+    out.append("### Parameters")
+    if report.params:
+        header = ["Parameter", "Base", "Head", ""]
+        out.append(
+            _table(
+                header, [":--", "--:", "--:", ":--"], _param_rows(report.params), detail.max_rows
+            )
+        )
+    else:
+        out.append("_No parameter changed._")
+    out.append("### Data")
+    if report.data:
+        header = ["DVC-tracked path", "Base", "Head", "Size", "Files"]
+        out.append(
+            _table(
+                header,
+                [":--", ":--", ":--", "--:", "--:"],
+                _data_rows(report.data),
+                detail.max_rows,
+            )
+        )
+    else:
+        out.append("_No DVC-tracked data changed._")
+    base_commit = code(report.base.commit[:12]) if report.base.commit else "—"
+    head_commit = code(report.head.commit[:12]) if report.head.commit else "uncommitted workspace"
+    out.append("---")
+    footer = [
+        f"base {code(report.base.label)} at {base_commit}",
+        f"head {code(report.head.label)} at {head_commit}",
+        f"models: {', '.join(f'{text(m.name)} {short(m.head_md5)}' for m in report.models)}",
+        f"pipeline: {text(report.pipeline)}",
+        f"reproduce: {code(report.reproduce)}",
+        f"gitml {__version__}",
+    ]
+    out.append(f"<sub>{' · '.join(footer)}</sub>")
+    return "\n\n".join(out) + "\n"
+
+
+def render(report: Report, limit: int = DEFAULT_LIMIT) -> str:
+    """The markdown comment, at the richest detail level that fits in ``limit`` characters."""
+    for detail in LEVELS:
+        body = _render(report, detail)
+        if len(body) <= limit:
+            return body
+    cut = body[: limit - 200].rsplit("\n", 1)[0]
+    return cut + "\n\n_Report truncated: it exceeds GitHub's comment size limit._\n"

@@ -1,0 +1,146 @@
+"""The report as data: what changed between two revisions, per model, with verdicts.
+
+The markdown and JSON renderers both read these values; nothing is computed twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from gitml.report.values import Scalar
+
+
+class Change(StrEnum):
+    """How one metric moved, judged by its direction when it has one."""
+
+    BETTER = "better"
+    WORSE = "worse"
+    UNCHANGED = "unchanged"
+    CHANGED = "changed"  # moved, but no direction is declared (or not numeric)
+    ADDED = "added"
+    REMOVED = "removed"
+
+
+class ModelStatus(StrEnum):
+    """The one-word verdict of a model in the summary line."""
+
+    IMPROVED = "improved"
+    REGRESSED = "regressed"
+    MIXED = "mixed"
+    CHANGED = "changed"
+    UNCHANGED = "unchanged"
+    NEW = "new model"
+    REMOVED = "removed"
+
+
+@dataclass(frozen=True)
+class MetricDiff:
+    """One metric on both sides; ``delta``/``relative`` only when both are finite numbers."""
+
+    name: str
+    base: Scalar
+    head: Scalar
+    change: Change
+    delta: float | None = None
+    relative: float | None = None
+    direction: str | None = None
+
+
+@dataclass(frozen=True)
+class ParamDiff:
+    """One parameter that differs between the sides."""
+
+    name: str
+    base: Scalar
+    head: Scalar
+    change: Change  # ADDED, REMOVED or CHANGED
+
+
+@dataclass(frozen=True)
+class DataSide:
+    """A DVC-tracked data path on one side: content hash, size, file count, rows if known."""
+
+    md5: str | None
+    size: int | None = None
+    nfiles: int | None = None
+
+
+@dataclass(frozen=True)
+class DataDiff:
+    """A DVC-tracked data path whose content differs between the sides."""
+
+    path: str
+    base: DataSide | None
+    head: DataSide | None
+    change: Change
+
+
+@dataclass(frozen=True)
+class Curve:
+    """A plot's base and head series resampled onto one shared x grid."""
+
+    name: str
+    title: str
+    x_label: str
+    y_label: str
+    x: tuple[float, ...]
+    base: tuple[float, ...] | None
+    head: tuple[float, ...] | None
+
+
+@dataclass(frozen=True)
+class GateSummary:
+    """The gate verdict shown at the top of the report (filled by the gates, when any)."""
+
+    status: str = "not_configured"  # not_configured | passed | failed | warned
+    stage: str | None = None
+    failures: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ModelReport:
+    """Everything the report says about one model."""
+
+    name: str
+    status: ModelStatus
+    metrics: tuple[MetricDiff, ...]
+    operational: tuple[MetricDiff, ...]
+    base_md5: str | None
+    head_md5: str | None
+    curves: tuple[Curve, ...] = ()
+    base_rows: int | None = None
+    head_rows: int | None = None
+    headline: MetricDiff | None = None
+    notes: tuple[str, ...] = ()
+
+    @property
+    def artifact_changed(self) -> bool:
+        """Whether the model file's content hash differs between the sides."""
+        return self.base_md5 != self.head_md5
+
+
+@dataclass(frozen=True)
+class Side:
+    """One revision of the report: what the user asked for and what it resolved to."""
+
+    rev: str
+    commit: str | None  # None for an uncommitted workspace
+    label: str
+
+
+@dataclass(frozen=True)
+class Report:
+    """The whole pull-request report."""
+
+    base: Side
+    head: Side
+    stage: str
+    models: tuple[ModelReport, ...]
+    params: tuple[ParamDiff, ...]
+    data: tuple[DataDiff, ...]
+    gate: GateSummary = field(default_factory=GateSummary)
+    pipeline: str = "unknown"  # ran | restored | partly-restored | unknown
+    reproduce: str = ""

@@ -1,0 +1,160 @@
+"""Small, fully specified repositories for report tests: base and head file sets.
+
+Each case is committed as two commits with fixed dates and identity, so commit shas —
+and so the golden markdown — are the same on every machine.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+import yaml
+
+from tests.helpers import git, run
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+CONFIG = {
+    "models": {
+        "credit": {
+            "artifact": "models/credit.skops",
+            "metrics": ["metrics/credit.json"],
+            "operational_metrics": ["metrics/timing.json"],
+            "operational_keys": ["model_size_bytes"],
+            "plots": "metrics/plots",
+        }
+    },
+    "metrics": {
+        "roc_auc": "higher",
+        "log_loss": "lower",
+        "f1": "higher",
+        "model_size_bytes": "lower",
+        "train_seconds": "lower",
+    },
+}
+PARAMS = {"train": {"model": "hgb", "learning_rate": 0.06, "max_iter": 250}}
+
+
+def lock(md5: str) -> str:
+    return yaml.safe_dump(
+        {
+            "schema": "2.0",
+            "stages": {
+                "train": {
+                    "cmd": "python train.py",
+                    "outs": [{"path": "models/credit.skops", "md5": md5, "size": 1000}],
+                }
+            },
+        }
+    )
+
+
+def pointer(md5: str, size: int, nfiles: int) -> str:
+    return yaml.safe_dump(
+        {"outs": [{"md5": f"{md5}.dir", "size": size, "nfiles": nfiles, "path": "data"}]}
+    )
+
+
+def roc(shape: float) -> str:
+    points = [{"fpr": i / 10, "tpr": min(1.0, (i / 10) ** shape)} for i in range(11)]
+    return json.dumps({"roc": points})
+
+
+def files(
+    metrics: dict | None,
+    *,
+    md5: str = "a" * 32,
+    params: dict | None = None,
+    data: tuple[str, int, int] = ("d" * 32, 1_470_000, 1),
+    timing: dict | None = None,
+    config: dict | None = None,
+    shape: float = 0.5,
+) -> dict[str, str]:
+    """The files of one side; ``metrics=None`` leaves the model out entirely."""
+    out = {
+        "params.yaml": yaml.safe_dump(params if params is not None else PARAMS),
+        "data.dvc": pointer(*data),
+    }
+    if metrics is not None:
+        out["gitml.yaml"] = yaml.safe_dump(config or CONFIG, sort_keys=False)
+        out["metrics/credit.json"] = json.dumps(metrics)
+        out["metrics/timing.json"] = json.dumps(timing or {"train_seconds": 3.1})
+        out["dvc.lock"] = lock(md5)
+        out["metrics/plots/roc.json"] = roc(shape)
+    return out
+
+
+BASE = {"roc_auc": 0.8123, "log_loss": 0.2765, "f1": 0.48, "model_size_bytes": 1_039_630}
+
+CASES: dict[str, tuple[dict[str, str], dict[str, str]]] = {
+    "improved": (
+        files(BASE),
+        files(
+            {**BASE, "roc_auc": 0.8234, "log_loss": 0.2701},
+            md5="b" * 32,
+            params={"train": {**PARAMS["train"], "learning_rate": 0.1}},
+            timing={"train_seconds": 2.9},
+            shape=0.4,
+        ),
+    ),
+    "regressed": (
+        files(BASE),
+        files({**BASE, "roc_auc": 0.7912, "f1": 0.41}, md5="b" * 32, shape=0.6),
+    ),
+    "mixed": (
+        files(BASE),
+        files({**BASE, "roc_auc": 0.8301, "log_loss": 0.2902}, md5="b" * 32),
+    ),
+    "unchanged": (files(BASE), files(BASE)),
+    "new-model": (files(None), files(BASE)),
+    "missing-metric": (
+        files({**BASE, "recall": 0.52, "notes": "first"}),
+        files(
+            {
+                **BASE,
+                "precision": 0.46,
+                "notes": "second",
+                "calibration": float("nan"),
+                "nested": {"auc": {"by_region": [0.8, 0.9]}},
+            },
+            md5="b" * 32,
+        ),
+    ),
+    "params-added-removed": (
+        files(BASE, params={"train": {"model": "hgb", "max_iter": 250, "early_stopping": True}}),
+        files(BASE, params={"train": {"model": "lr", "max_iter": 250, "C": 1.0}}),
+    ),
+    "data-changed": (
+        files(BASE),
+        files({**BASE, "roc_auc": 0.8190}, md5="b" * 32, data=("e" * 32, 2_940_000, 2)),
+    ),
+}
+
+
+def write(repo: Path, content: dict[str, str]) -> None:
+    for path in list(repo.rglob("*")):
+        if ".git" not in path.relative_to(repo).parts and path.is_file():
+            path.unlink()
+    for name, text in content.items():
+        target = repo / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text)
+
+
+def build_case(repo: Path, name: str) -> None:
+    """Commit the case's base on ``main`` and its head on ``feature``, with fixed dates."""
+    base, head = CASES[name]
+    repo.mkdir(parents=True)
+    git(repo, "init", "-q", "-b", "main")
+    for branch, content, date in (
+        ("main", base, "2026-01-01T10:00:00Z"),
+        ("feature", head, "2026-01-02T10:00:00Z"),
+    ):
+        if branch != "main":
+            git(repo, "checkout", "-q", "-b", branch)
+        write(repo, content)
+        git(repo, "add", "-A")
+        dates = {"GIT_AUTHOR_DATE": date, "GIT_COMMITTER_DATE": date}
+        run("git", "commit", "-q", "--allow-empty", "-m", f"{name}: {branch}", cwd=repo, env=dates)

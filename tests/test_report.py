@@ -1,0 +1,219 @@
+"""`gitml report` on real repositories: agreement with DVC, edge cases and bad input."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import TYPE_CHECKING
+
+import pytest
+import yaml
+
+from gitml import api
+from gitml.errors import ConfigError, GitError
+from gitml.report.build import pipeline_status, stage_for_base
+from gitml.report.markdown import GITHUB_COMMENT_LIMIT, render
+from gitml.report.model import Change, ModelStatus
+from tests.helpers import dvc, git, gitml
+from tests.report_cases import BASE, build_case, files, write
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+
+def _edit_params(repo: Path, section: str, key: str, value: object) -> None:
+    path = repo / "params.yaml"
+    params = yaml.safe_load(path.read_text())
+    target = params[section]
+    *parents, leaf = key.split(".")
+    for parent in parents:
+        target = target[parent]
+    target[leaf] = value
+    path.write_text(yaml.safe_dump(params, sort_keys=False))
+
+
+@pytest.mark.slow
+def test_numbers_agree_with_dvc(repo: Path) -> None:
+    git(repo, "checkout", "-q", "-b", "feature")
+    _edit_params(repo, "train", "hist_gradient_boosting.learning_rate", 0.12)
+    _edit_params(repo, "evaluate", "threshold", 0.3)
+    dvc(repo, "repro", "-q")
+    git(repo, "commit", "-qam", "Tune the learning rate and threshold")
+
+    report = api.report("main", "feature", root=repo)
+    dvc_metrics = json.loads(dvc(repo, "metrics", "diff", "main", "feature", "--json").stdout)
+    dvc_params = json.loads(dvc(repo, "params", "diff", "main", "feature", "--json").stdout)
+
+    ours = {
+        row.name: row for model in report.models for row in (*model.metrics, *model.operational)
+    }
+    compared = 0
+    for _file, rows in dvc_metrics.items():
+        for name, values in rows.items():
+            row = ours[name]
+            assert (row.base, row.head) == (values["old"], values["new"]), name
+            if values.get("diff") is not None and row.delta is not None:
+                assert math.isclose(row.delta, values["diff"], rel_tol=1e-9, abs_tol=1e-12), name
+                compared += 1
+    assert compared >= 5
+    # DVC lists changed metrics only; everything we call unchanged must be absent there.
+    listed = {name for rows in dvc_metrics.values() for name in rows}
+    unchanged = {name for name, row in ours.items() if row.change == Change.UNCHANGED}
+    assert not unchanged & listed
+
+    params = {p.name: p for p in report.params}
+    expected = dvc_params["params.yaml"]
+    assert set(params) == set(expected)
+    for name, values in expected.items():
+        assert (params[name].base, params[name].head) == (values["old"], values["new"])
+
+
+@pytest.mark.slow
+def test_report_on_the_workspace_after_repro(repo: Path) -> None:
+    _edit_params(repo, "train", "model", "logistic_regression")
+    log = dvc(repo, "repro").stdout
+    report = api.report("main", root=repo, repro_log=log)
+    assert report.head.commit is None
+    assert report.pipeline == "ran"
+    (model,) = report.models
+    assert model.artifact_changed
+    assert model.status in {ModelStatus.REGRESSED, ModelStatus.MIXED, ModelStatus.IMPROVED}
+    assert [p.name for p in report.params] == ["train.model"]
+    assert {c.name for c in model.curves} == {"roc", "pr", "calibration"}
+    markdown = gitml(repo, "report", "--base", "main").stdout
+    assert (
+        "<code>train.model</code> | hist\\_gradient\\_boosting | logistic\\_regression" in markdown
+    )
+    json_out = json.loads(gitml(repo, "report", "--base", "main", "--json").stdout)
+    assert json_out["models"][0]["status"] == model.status.value
+
+
+def test_unknown_base_explains_the_shallow_clone_fix(tmp_path: Path) -> None:
+    build_case(tmp_path / "r", "improved")
+    result = gitml(tmp_path / "r", "report", "--base", "origin/main", check=False)
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        "gitml: error: unknown revision 'origin/main': the clone may be shallow or lack the "
+        "branch: run `git fetch origin main` (or check out with `fetch-depth: 0` in GitHub "
+        "Actions)"
+    )
+    with pytest.raises(GitError):
+        api.report("--upload-pack=evil", root=tmp_path / "r")
+
+
+def test_corrupt_metrics_names_file_and_revision(tmp_path: Path) -> None:
+    repo = tmp_path / "r"
+    build_case(repo, "improved")
+    (repo / "metrics/credit.json").write_text('{"roc_auc": 0.8,')
+    with pytest.raises(ConfigError, match=r"metrics/credit.json at workspace: not valid YAML"):
+        api.report("main", root=repo)
+    result = gitml(repo, "report", "--base", "main", check=False)
+    assert result.returncode == 1
+    assert result.stderr.startswith("gitml: error: metrics/credit.json at workspace: not valid")
+
+
+def test_metrics_file_missing_in_the_workspace_is_an_error(tmp_path: Path) -> None:
+    repo = tmp_path / "r"
+    build_case(repo, "improved")
+    (repo / "metrics/credit.json").unlink()
+    with pytest.raises(ConfigError, match=r"metrics/credit.json: missing in workspace \(run"):
+        api.report("main", root=repo)
+
+
+def test_metrics_file_missing_on_base_reads_as_new_model(tmp_path: Path) -> None:
+    repo = tmp_path / "r"
+    build_case(repo, "improved")
+    git(repo, "checkout", "-q", "main")
+    git(repo, "rm", "-q", "metrics/credit.json")
+    git(repo, "commit", "-qm", "drop metrics")
+    git(repo, "checkout", "-q", "feature")
+    (model,) = api.report("main", "feature", root=repo).models
+    assert model.status == ModelStatus.NEW
+    assert model.notes == ("no metrics on the base side: shown as a new model",)
+
+
+def test_many_models_and_metrics_stay_under_githubs_limit(tmp_path: Path) -> None:
+    repo = tmp_path / "r"
+    models = {
+        f"model-{i}": {
+            "artifact": f"m{i}.skops",
+            "metrics": [f"metrics/m{i}.json"],
+            "plots": "metrics/plots",
+        }
+        for i in range(12)
+    }
+    config = {
+        "models": models,
+        "stage_branch": "{stage}/{model}",
+        "metrics": {f"metric_{j}": "higher" for j in range(400)},
+    }
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    base = files(BASE)
+    head = files(BASE)
+    for i in range(12):
+        base[f"metrics/m{i}.json"] = json.dumps({f"metric_{j}": j / 1000 for j in range(400)})
+        head[f"metrics/m{i}.json"] = json.dumps({f"metric_{j}": j / 999 for j in range(400)})
+    base["gitml.yaml"] = head["gitml.yaml"] = yaml.safe_dump(config)
+    write(repo, base)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "base")
+    write(repo, head)
+    markdown = render(api.report("main", root=repo))
+    assert len(markdown) < GITHUB_COMMENT_LIMIT
+    assert "not shown (comment size limit)" in markdown
+    assert markdown.count("### ") >= 12
+
+
+@pytest.mark.parametrize(
+    ("base", "expected"),
+    [
+        ("origin/main", "main"),
+        ("main", "main"),
+        ("origin/staging", "staging"),
+        ("refs/heads/production", "production"),
+        ("feature/x", "main"),
+    ],
+)
+def test_stage_is_derived_from_the_base_branch(base: str, expected: str) -> None:
+    assert stage_for_base(base, ("staging", "production"), "{stage}") == expected
+
+
+def test_stage_for_per_model_branches() -> None:
+    stages = ("staging", "production")
+    assert stage_for_base("origin/production/credit", stages, "{stage}/{model}") == "production"
+
+
+@pytest.mark.parametrize(
+    ("log", "status"),
+    [
+        ("Running stage 'train':\n", "ran"),
+        ("Stage 'train' is cached - skipping run, checking out outputs\n", "restored"),
+        ("Running stage 'evaluate':\nStage 'train' is cached - skipping run\n", "partly-restored"),
+        ("Stage 'train' didn't change, skipping\n", "up-to-date"),
+        (None, "unknown"),
+    ],
+)
+def test_pipeline_status_from_the_repro_log(log: str | None, status: str) -> None:
+    assert pipeline_status(log) == status
+
+
+def test_png_plots_are_written_offline(tmp_path: Path) -> None:
+    repo = tmp_path / "r"
+    build_case(repo, "improved")
+    plots = tmp_path / "plots"
+    out = gitml(
+        repo,
+        "report",
+        "--base",
+        "main",
+        "--plots-dir",
+        str(plots),
+        "-o",
+        str(tmp_path / "report.md"),
+    )
+    assert out.stdout == ""
+    pngs = sorted(p.name for p in plots.iterdir())
+    assert pngs == ["credit-roc.png"]
+    assert (plots / "credit-roc.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "![" not in (tmp_path / "report.md").read_text()

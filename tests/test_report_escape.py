@@ -1,0 +1,75 @@
+"""Untrusted text cannot break the report's tables or inject markup (property-tested)."""
+
+from __future__ import annotations
+
+import html
+import re
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from gitml.report.escape import code, mermaid_label, text
+from gitml.report.markdown import render
+from gitml.report.model import Change, MetricDiff, ModelReport, ModelStatus, Report, Side
+
+DANGEROUS = "|`*_[]~<>@\n\r\\&\"'!#:/.w"
+untrusted = st.text(alphabet=st.sampled_from(DANGEROUS) | st.characters(), max_size=60)
+
+
+def _unescaped(rendered: str) -> str:
+    """Characters outside backslash-escape pairs (what markdown would interpret)."""
+    return re.sub(r"\\.", "", rendered)
+
+
+def _decode(rendered: str) -> str:
+    return html.unescape(re.sub(r"\\(.)", r"\1", rendered))
+
+
+@given(untrusted)
+def test_text_is_inert_and_lossless(value: str) -> None:
+    escaped = text(value)
+    bare = _unescaped(escaped)
+    for char in "|`*_[]~<>@\n\r":
+        assert char not in bare, (value, escaped)
+    assert "://" not in escaped
+    assert "www." not in escaped
+    normalised = re.sub(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+", " ", value)
+    assert _decode(escaped) == normalised
+
+
+@given(untrusted)
+def test_code_span_cannot_be_closed(value: str) -> None:
+    rendered = code(value)
+    inner = rendered.removeprefix("<code>").removesuffix("</code>")
+    for char in "<>`|@\n\r":
+        assert char not in inner
+    assert html.unescape(inner) == re.sub(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+", " ", value)
+
+
+@given(untrusted)
+def test_mermaid_label_has_no_syntax(value: str) -> None:
+    assert re.fullmatch(r"[A-Za-z0-9 ._:/+=%-]*", mermaid_label(value))
+
+
+def _report(names: list[str], values: list[str]) -> Report:
+    rows = tuple(
+        MetricDiff(name, value, value + "x", Change.CHANGED)
+        for name, value in zip(names, values, strict=False)
+    )
+    model = ModelReport("m", ModelStatus.CHANGED, rows, (), "a" * 32, "b" * 32)
+    return Report(
+        Side("main", "c" * 40, "main|`@x"), Side("h", None, "h<b>"), "main", (model,), (), ()
+    )
+
+
+@settings(max_examples=50)
+@given(st.lists(st.tuples(untrusted, untrusted), min_size=1, max_size=8))
+def test_metric_tables_keep_their_shape(rows: list[tuple[str, str]]) -> None:
+    markdown = render(_report([n for n, _ in rows], [v for _, v in rows]))
+    lines = markdown.splitlines()
+    start = lines.index("| Metric | Base | Head | Change | Relative |  |")
+    table = lines[start : start + 2 + len(rows)]
+    for line in table:
+        assert _unescaped(line).count("|") == 7, line
+    assert "@" not in _unescaped(markdown.replace("&#64;", ""))
+    assert "<b>" not in markdown
