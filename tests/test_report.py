@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 from typing import TYPE_CHECKING
 
 import pytest
@@ -217,3 +218,47 @@ def test_png_plots_are_written_offline(tmp_path: Path) -> None:
     assert pngs == ["credit-roc.png"]
     assert (plots / "credit-roc.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "![" not in (tmp_path / "report.md").read_text()
+
+
+def _add_shifted_batch(repo: Path) -> None:
+    params = yaml.safe_load((repo / "params.yaml").read_text())
+    params["data"]["batches"].append(
+        {"file": "batch-001.csv", "rows": 2000, "seed": 99, "shift": 1.0}
+    )
+    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    from tests.helpers import example
+
+    example(repo, "data")
+    dvc(repo, "add", "-q", "data")
+
+
+@pytest.mark.slow
+def test_data_change_scores_champion_and_challenger_on_the_same_rows(repo: Path) -> None:
+    git(repo, "checkout", "-q", "-b", "more-data")
+    _add_shifted_batch(repo)
+    dvc(repo, "repro", "-q")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "Add a batch from the downturn")
+
+    report = api.report("main", "more-data", root=repo)
+    (model,) = report.models
+    assert [d.path for d in report.data] == ["data"]
+    head_metrics = json.loads((repo / "metrics/credit.json").read_text())
+    card = yaml.safe_load((repo / "models/credit.card.yaml").read_text())
+    assert model.same_rows_count == card["evaluation_data"]["rows"]
+    same = {row.name: row for row in model.same_rows}
+    assert list(same) == ["roc_auc", "average_precision", "log_loss", "brier_score", "f1"]
+    # The challenger on its own evaluation rows is exactly what its metrics file says.
+    for name, row in same.items():
+        assert math.isclose(row.head, head_metrics[name], rel_tol=1e-5), name
+    # The champion was scored on the same (new) rows, so its numbers are not base's file's.
+    base_metrics = json.loads(git(repo, "show", "main:metrics/credit.json").stdout)
+    assert not math.isclose(same["roc_auc"].base, base_metrics["roc_auc"], rel_tol=1e-6)
+    markdown = render(report)
+    assert "**Champion vs challenger on the same rows**" in markdown
+
+    # Without the base model's bytes anywhere, the report still renders, with a note.
+    shutil.rmtree(repo / ".dvc" / "cache")
+    (model,) = api.report("main", "more-data", root=repo).models
+    assert model.same_rows == ()
+    assert model.notes[0].startswith("the base model could not be re-scored on the head's rows")

@@ -32,6 +32,7 @@ def report(
     root: Path | str = ".",
     stage: str | None = None,
     repro_log: str | None = None,
+    rescore: bool = True,
 ) -> Report:
     """Compare ``head`` (default: the workspace) with ``base``: the pull-request report.
 
@@ -39,12 +40,13 @@ def report(
     revision through one ``git cat-file --batch`` process, and the workspace from files.
     ``stage`` picks the gate (default: derived from ``base``; ``main`` otherwise);
     ``repro_log`` is ``dvc repro``'s output, to say whether the pipeline ran or was
-    restored from the run-cache. Render with :func:`gitml.report.markdown.render` or
-    :func:`gitml.report.jsondata.to_data`.
+    restored from the run-cache. When the data changed, the base model is also scored on
+    the head's evaluation rows (``rescore=False`` skips that). Render with
+    :func:`gitml.report.markdown.render` or :func:`gitml.report.jsondata.to_data`.
     """
     from gitml.report.build import build_report
 
-    return build_report(root, base, head, stage=stage, repro_log=repro_log)
+    return build_report(root, base, head, stage=stage, repro_log=repro_log, no_rescore=not rescore)
 
 
 __all__ = ["report", "validate"]

@@ -36,6 +36,11 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--plots-dir", help="also render the curves as PNG files here (workflow artefacts)"
     )
+    parser.add_argument(
+        "--no-rescore",
+        action="store_true",
+        help="when the data changed, skip scoring the base model on the head's rows",
+    )
     parser.add_argument("--root", default=".", help="repository root (default: .)")
     add_format_options(parser, ("md", "json"))
     parser.set_defaults(run=run)
@@ -55,7 +60,14 @@ def run(args: argparse.Namespace) -> int:
             repro_log = Path(args.repro_log).read_text(encoding="utf-8", errors="replace")
         except OSError as exc:
             raise GitmlError(f"--repro-log {args.repro_log}: cannot read: {exc}") from None
-    report = api.report(args.base, args.head, root=args.root, stage=args.stage, repro_log=repro_log)
+    report = api.report(
+        args.base,
+        args.head,
+        root=args.root,
+        stage=args.stage,
+        repro_log=repro_log,
+        rescore=not args.no_rescore,
+    )
     if args.plots_dir:
         from gitml.report.png import write_pngs
 

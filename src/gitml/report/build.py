@@ -47,6 +47,7 @@ def build_report(
     head: str | None = None,
     stage: str | None = None,
     repro_log: str | None = None,
+    no_rescore: bool = False,
 ) -> Report:
     """Compare ``head`` (default: the workspace) with ``base``; see :func:`gitml.api.report`."""
     repo = GitRepo(root)
@@ -64,7 +65,10 @@ def build_report(
         config = head_side.config
         if config is None:
             raise ConfigError(f"gitml.yaml: not found in {head_tree.label} (run `gitml init`)")
-        models = [collect.model_report(base_side, head_side, m) for m in config.models.values()]
+        models = [
+            collect.model_report(base_side, head_side, m, None if no_rescore else Path(root))
+            for m in config.models.values()
+        ]
         if base_side.config:
             models += [
                 collect.removed_model(base_side, m)

@@ -10,15 +10,17 @@ from typing import TYPE_CHECKING, Any
 
 from gitml.config import CONFIG_FILE, Config, ModelConfig, config_from_text
 from gitml.dvcio.lock import DVC_LOCK, Output, lock_outputs, pointer_outputs
-from gitml.errors import ConfigError
-from gitml.report import diff
+from gitml.errors import ConfigError, GitmlError
+from gitml.report import diff, rescore
 from gitml.report.curves import CURVES, build_curve, points
 from gitml.report.model import Change, DataDiff, DataSide, ModelReport, ModelStatus
 from gitml.report.values import Scalar, flatten
 from gitml.validation import parse_text
 
 if TYPE_CHECKING:
-    from gitml.report.model import Curve, ParamDiff
+    from pathlib import Path
+
+    from gitml.report.model import Curve, MetricDiff, ParamDiff
     from gitml.report.model import DataDiff as DataDiffT
     from gitml.report.sources import Tree
 
@@ -102,8 +104,15 @@ def _rows(side: SideFiles | None, model: ModelConfig) -> int | None:
     return None
 
 
-def model_report(base: SideFiles, head: SideFiles, model: ModelConfig) -> ModelReport:
-    """Compare one model between the sides."""
+def model_report(
+    base: SideFiles, head: SideFiles, model: ModelConfig, root: Path | None = None
+) -> ModelReport:
+    """Compare one model between the sides; re-score on shared rows when ``root`` is given.
+
+    When the sides were evaluated on different rows (the data changed) and ``root`` is
+    given, the base model is also scored on the head's evaluation set (see
+    :mod:`gitml.report.rescore`); a failure to do so becomes a note, not an error.
+    """
     base_model = base.config.models.get(model.name) if base.config else None
     head_metrics = _metrics(head, model.metrics, required=True) or {}
     base_metrics = _metrics(base, base_model.metrics, False) if base_model else None
@@ -122,6 +131,13 @@ def model_report(base: SideFiles, head: SideFiles, model: ModelConfig) -> ModelR
     notes = []
     if base_model and not has_base:
         notes.append("no metrics on the base side: shown as a new model")
+    same_rows: tuple[MetricDiff, ...] = ()
+    same_rows_count = None
+    if root is not None and has_base and rescore.needs_rescore(base, head, model):
+        try:
+            same_rows_count, same_rows = rescore.rescore(root, base, head, model)
+        except GitmlError as error:
+            notes.append(f"the base model could not be re-scored on the head's rows: {error}")
     return ModelReport(
         name=model.name,
         status=diff.model_status(has_base, True, metrics),
@@ -134,6 +150,8 @@ def model_report(base: SideFiles, head: SideFiles, model: ModelConfig) -> ModelR
         head_rows=_rows(head, model),
         headline=diff.headline(metrics, order),
         notes=tuple(notes),
+        same_rows=same_rows,
+        same_rows_count=same_rows_count,
     )
 
 

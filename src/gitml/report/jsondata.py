@@ -71,6 +71,10 @@ def to_data(report: Report) -> dict[str, Any]:
                 "operational": [_metric(row) for row in model.operational],
                 "curves": [_curve(curve) for curve in model.curves],
                 "notes": list(model.notes),
+                "same_rows": {
+                    "rows": model.same_rows_count,
+                    "metrics": [_metric(row) for row in model.same_rows],
+                },
             }
             for model in report.models
         ],

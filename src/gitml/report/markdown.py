@@ -163,6 +163,13 @@ def _model_section(model: ModelReport, report: Report, detail: Detail) -> list[s
         )
     out += [f"> {text(note)}" for note in model.notes]
     out += _metrics_block(model.metrics, detail, "metrics")
+    if model.same_rows:
+        out.append(
+            "**Champion vs challenger on the same rows**: the data changed, so both models "
+            f"were scored on the head's {format_value(model.same_rows_count)} evaluation rows "
+            "(Base = base model, Head = head model)"
+        )
+        out.append(_table(METRIC_HEADER, METRIC_ALIGN, _metric_rows(model.same_rows), None))
     if model.operational:
         out.append("**Operational figures** (size and timings; not part of the verdict)")
         out.append(
@@ -174,7 +181,8 @@ def _model_section(model: ModelReport, report: Report, detail: Detail) -> list[s
             legend += f", second line: head {code(report.head.label)}"
         else:
             legend = f"head {code(report.head.label)} only (no baseline)"
-        charts = "\n\n".join(mermaid.fenced(curve) for curve in model.curves)
+        labels = (f"base {report.base.label}", f"head {report.head.label}")
+        charts = "\n\n".join(mermaid.fenced(curve, *labels) for curve in model.curves)
         out.append(f"<details><summary>Curves ({legend})</summary>\n\n{charts}\n\n</details>")
     return out
 

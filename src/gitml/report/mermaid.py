@@ -1,7 +1,8 @@
 """Curves as Mermaid ``xychart-beta`` line charts: GitHub renders them natively in a
 comment, so no image leaves the repository (no public upload, unlike CML's default).
 
-xychart has no legend: the caption under each chart says which line is which.
+Older Mermaid versions draw no legend, so the caption above the charts also says which
+line is which.
 """
 
 from __future__ import annotations
@@ -19,8 +20,12 @@ def _number(value: float) -> str:
     return text if text not in ("", "-0") else "0"
 
 
-def xychart(curve: Curve) -> str:
-    """Mermaid source of one chart (without the markdown fence)."""
+def xychart(curve: Curve, base_label: str = "base", head_label: str = "head") -> str:
+    """Mermaid source of one chart (without the markdown fence).
+
+    Values are fixed-point (Mermaid rejects exponents) and every label is quoted (Mermaid
+    drops spaces from unquoted ones). Series are named: recent Mermaid shows a legend.
+    """
     x_labels = ", ".join(f'"{_number(x)}"' for x in curve.x)
     lines = [
         "xychart-beta",
@@ -28,12 +33,13 @@ def xychart(curve: Curve) -> str:
         f'    x-axis "{mermaid_label(curve.x_label)}" [{x_labels}]',
         f'    y-axis "{mermaid_label(curve.y_label)}" 0 --> 1',
     ]
-    for series in (curve.base, curve.head):
+    for label, series in ((base_label, curve.base), (head_label, curve.head)):
         if series is not None:
-            lines.append(f"    line [{', '.join(_number(v) for v in series)}]")
+            values = ", ".join(_number(v) for v in series)
+            lines.append(f'    line "{mermaid_label(label)}" [{values}]')
     return "\n".join(lines)
 
 
-def fenced(curve: Curve) -> str:
+def fenced(curve: Curve, base_label: str = "base", head_label: str = "head") -> str:
     """The chart as a fenced ```` ```mermaid ```` block."""
-    return f"```mermaid\n{xychart(curve)}\n```"
+    return f"```mermaid\n{xychart(curve, base_label, head_label)}\n```"

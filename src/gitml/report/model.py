@@ -115,6 +115,8 @@ class ModelReport:
     head_rows: int | None = None
     headline: MetricDiff | None = None
     notes: tuple[str, ...] = ()
+    same_rows: tuple[MetricDiff, ...] = ()
+    same_rows_count: int | None = None
 
     @property
     def artifact_changed(self) -> bool:
