@@ -99,3 +99,40 @@ def repo(template_repo: Path, tmp_path: Path) -> Iterator[Path]:
     dest = tmp_path / "repo"
     shutil.copytree(template_repo, dest, symlinks=True)
     return dest
+
+
+class Clock:
+    """Strictly increasing, fixed git dates: GTO orders events by whole-second tag time."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch):
+        self._monkeypatch = monkeypatch
+        self._now = 1_767_225_600  # 2026-01-01T00:00:00Z
+
+    def tick(self) -> str:
+        """Advance one minute and make it the time of the next commit or tag."""
+        self._now += 60
+        stamp = f"@{self._now} +0000"
+        self._monkeypatch.setenv("GIT_AUTHOR_DATE", stamp)
+        self._monkeypatch.setenv("GIT_COMMITTER_DATE", stamp)
+        return stamp
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    """Fixed, strictly increasing commit and tag dates for this test."""
+    clock = Clock(monkeypatch)
+    clock.tick()
+    return clock
+
+
+@pytest.fixture
+def origin_repo(repo: Path, tmp_path: Path, clock: Clock) -> Path:
+    """The trained template with a bare git origin and a local DVC remote, all pushed."""
+    origin = tmp_path / "origin.git"
+    git(tmp_path, "init", "-q", "--bare", str(origin))
+    git(repo, "remote", "add", "origin", str(origin))
+    dvc(repo, "remote", "add", "-d", "storage", str(tmp_path / "dvc-remote"))
+    git(repo, "commit", "-qam", "Use the team's DVC remote")
+    dvc(repo, "push", "-q")
+    git(repo, "push", "-q", "-u", "origin", "main")
+    return repo

@@ -8,4 +8,11 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__"]
+__all__ = ["__version__", "load"]
+
+
+def load(ref: str, **kwargs: object) -> object:
+    """Shortcut for :func:`gitml.api.load`: ``gitml.load("credit@production")``."""
+    from gitml import api
+
+    return api.load(ref, **kwargs)  # type: ignore[arg-type]

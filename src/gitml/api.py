@@ -7,12 +7,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from gitml.validate import ValidationReport, validate_repository
-
 if TYPE_CHECKING:
     from pathlib import Path
+    from typing import Any
 
+    from gitml.registry.fetch import ResolvedArtifact
+    from gitml.registry.records import HistoryEntry, ModelSummary
+    from gitml.registry.register import Registration
+    from gitml.registry.show import VersionDetails
+    from gitml.registry.verify import VerifyReport
     from gitml.report.model import Report
+    from gitml.validate import ValidationReport
 
 
 def validate(root: Path | str = ".") -> ValidationReport:
@@ -22,6 +27,8 @@ def validate(root: Path | str = ".") -> ValidationReport:
     >>> report.ok, report.problems[0].message
     (False, 'file not found')
     """
+    from gitml.validate import validate_repository
+
     return validate_repository(root)
 
 
@@ -49,4 +56,82 @@ def report(
     return build_report(root, base, head, stage=stage, repro_log=repro_log, no_rescore=not rescore)
 
 
-__all__ = ["report", "validate"]
+def register(
+    *,
+    root: Path | str = ".",
+    ref: str = "main",
+    bump: str = "minor",
+    push: bool = False,
+    remote: str = "origin",
+    verify_remote: bool = True,
+) -> list[Registration]:
+    """Register every model artefact on ``ref`` that has no version yet (``MODEL@vX.Y.Z``).
+
+    Idempotent; refuses artefacts missing from the DVC remote unless ``verify_remote`` is
+    False; with ``push``, fetches tags first and resolves races with other runs.
+    """
+    from gitml.registry.register import register as _register
+
+    return _register(root, ref, bump, push, remote, verify_remote)
+
+
+def registry(*, root: Path | str = ".", local: bool = False) -> list[ModelSummary]:
+    """Every model with its latest version and what each stage holds (recorded, pending)."""
+    from gitml.registry.reader import RegistryReader
+
+    with RegistryReader(root, local=local) as reader:
+        return reader.summary()
+
+
+def show(ref: str, *, root: Path | str = ".", local: bool = False) -> VersionDetails:
+    """One version (``credit@v0.2.0``, ``credit@production``, ``credit@latest``) in full."""
+    from gitml.registry.show import show as _show
+
+    return _show(root, ref, local=local)
+
+
+def history(
+    model: str, *, stage: str | None = None, root: Path | str = ".", local: bool = False
+) -> list[HistoryEntry]:
+    """Registrations, promotions, rollbacks, unassignments and deprecations, oldest first."""
+    from gitml.registry.reader import RegistryReader
+
+    with RegistryReader(root, local=local) as reader:
+        return reader.history(model, stage)
+
+
+def get(
+    ref: str, output: Path | str, *, root: Path | str = ".", local: bool = False
+) -> ResolvedArtifact:
+    """Fetch the artefact ``ref`` names through DVC, verify its hash, write it atomically."""
+    from gitml.registry.fetch import get as _get
+
+    return _get(root, ref, output, local=local)
+
+
+def load(ref: str, *, root: Path | str = ".", repo: str | None = None, local: bool = False) -> Any:
+    """The fitted model ``ref`` names (e.g. ``"credit@production"``), loaded safely.
+
+    The bytes come from the DVC cache or remote, must match the registered md5, and are
+    loaded by skops with an explicit trusted-type list (never unpickled). ``repo`` reads
+    the registry of another repository by URL (its refs and tags are cached locally).
+    """
+    from gitml.registry.fetch import load as _load
+
+    if repo is not None:
+        from gitml.gitio.remote_cache import cached_refs
+
+        return _load(ref, root=cached_refs(repo), local=True, repo_url=repo)
+    return _load(ref, root=root, local=local)
+
+
+def verify(
+    *, root: Path | str = ".", check_remote: bool = True, local: bool = False
+) -> VerifyReport:
+    """Check stage tips are registered, artefacts are in the remote, tags are well formed."""
+    from gitml.registry.verify import verify as _verify
+
+    return _verify(root, check_remote=check_remote, local=local)
+
+
+__all__ = ["get", "history", "load", "register", "registry", "report", "show", "validate", "verify"]

@@ -66,9 +66,10 @@ class Config:
         return self.models[model].directions.get(metric) if model in self.models else None
 
 
-def config_from_document(document: Any, file: str = CONFIG_FILE) -> Config:
+def config_from_document(document: Any, file: str = CONFIG_FILE, validate: bool = True) -> Config:
     """Validate a parsed ``gitml.yaml`` and build the frozen Config."""
-    raise_for(schema_problems(document, packaged_schema("gitml.schema.json"), file))
+    if validate:
+        raise_for(schema_problems(document, packaged_schema("gitml.schema.json"), file))
     global_directions: dict[str, Direction] = dict(document.get("metrics") or {})
     models = {}
     for name, raw in document["models"].items():
@@ -116,8 +117,34 @@ def load_config(root: Path | str = ".") -> Config:
 
 
 def config_from_text(text: str, file: str = CONFIG_FILE) -> Config:
-    """Parse and validate ``gitml.yaml`` text (e.g. read from a git revision)."""
+    """Parse and validate ``gitml.yaml`` text (e.g. read from a git revision).
+
+    Schema validation (and the jsonschema import it needs) runs once per distinct file
+    content: a valid file's digest is remembered in the user cache, so registry queries
+    and reports on an unchanged config stay fast.
+    """
     document = parse_text(text, file)
     if document is None:
         document = {}
-    return config_from_document(document, file)
+    marker = _validated_marker(text)
+    known_valid = marker is not None and marker.exists()
+    config = config_from_document(document, file, validate=not known_valid)
+    if marker is not None and not known_valid:
+        try:
+            marker.parent.mkdir(parents=True, exist_ok=True)
+            marker.touch()
+        except OSError:
+            pass  # a read-only cache only costs speed
+    return config
+
+
+def _validated_marker(text: str) -> Path | None:
+    """Cache file whose existence says this exact config text passed this schema."""
+    import hashlib
+    import os
+
+    from gitml import __version__
+
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    digest = hashlib.sha256(f"{__version__}\0{text}".encode()).hexdigest()
+    return Path(base) / "gitml" / "valid-config" / digest

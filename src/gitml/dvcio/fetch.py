@@ -22,21 +22,28 @@ def _md5(data: bytes) -> str:
     return hashlib.md5(data, usedforsecurity=False).hexdigest()
 
 
-def read_output(root: Path | str, path: str, rev: str | None, md5: str) -> bytes:
-    """The bytes of ``path`` as recorded at ``rev`` (md5 ``md5``), verified."""
+def read_output(
+    root: Path | str, path: str, rev: str | None, md5: str, repo_url: str | None = None
+) -> bytes:
+    """The bytes of ``path`` as recorded at ``rev`` (md5 ``md5``), verified.
+
+    ``repo_url`` makes DVC read another repository (e.g. a ``--repo`` URL) instead.
+    """
     root = Path(root)
     cached = cache_path(root, md5)
     if cached.is_file():
         data = cached.read_bytes()
+    elif repo_url is None:
+        data = _from_remote(root, path, rev, md5)
     else:
         try:
             import dvc.api
 
-            data = dvc.api.read(path, repo=str(root), rev=rev, mode="rb")
+            data = dvc.api.read(path, repo=repo_url, rev=rev, mode="rb")
         except Exception as exc:  # DVC raises many unrelated types; one message for all
             raise DvcError(
-                f"{path} at {rev or 'workspace'}: cannot fetch from the DVC cache or remote "
-                f"({type(exc).__name__}: {exc}); run `dvc pull` or check the remote"
+                f"{path} at {rev or 'workspace'} in {repo_url}: cannot fetch "
+                f"({type(exc).__name__}: {exc})"
             ) from None
     actual = _md5(data)
     if actual != md5:
@@ -44,3 +51,25 @@ def read_output(root: Path | str, path: str, rev: str | None, md5: str) -> bytes
             f"{path} at {rev or 'workspace'}: content md5 {actual} differs from the recorded {md5}"
         )
     return data
+
+
+def _from_remote(root: Path, path: str, rev: str | None, md5: str) -> bytes:
+    """The object ``md5`` from the default DVC remote of the current checkout.
+
+    Objects are content-addressed, so the current remote configuration (and its
+    credentials) serves any revision, even one committed before the remote was added.
+    """
+    try:
+        from dvc.repo import Repo
+
+        with Repo(str(root)) as repo:
+            odb = repo.cloud.get_remote_odb(None, "fetch")
+            data: bytes = odb.fs.read_bytes(odb.oid_to_path(md5))
+            return data
+    except Exception as exc:  # DVC raises many unrelated types; one message for all
+        name = type(exc).__name__
+        reason = "not in the DVC remote" if isinstance(exc, FileNotFoundError) else f"{name}: {exc}"
+        raise DvcError(
+            f"{path} at {rev or 'workspace'} (md5 {md5}): not in the local DVC cache and "
+            f"cannot be fetched ({reason}); check the remote and your credentials"
+        ) from None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess  # noqa: TID251 - gitio is the one place that runs git
+from dataclasses import dataclass
 from pathlib import Path
 
 from gitml.errors import GitError
@@ -33,6 +34,35 @@ class GitRepo:
             raise GitError(f"git {' '.join(args[:2])}: {first}")
         return result
 
+    def run_input(
+        self, args: list[str], stdin: str, check: bool = True
+    ) -> subprocess.CompletedProcess[str]:
+        """Run ``git ARGS`` with ``stdin`` as its standard input."""
+        result = subprocess.run(
+            ["git", *args],
+            cwd=self.root,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if check and result.returncode != 0:
+            raise GitError(f"git {' '.join(args[:2])}: {result.stderr.strip() or 'failed'}")
+        return result
+
+    def first_parent_log(self, rev: str, path: str | None = None) -> list[CommitInfo]:
+        """Commits on ``rev``'s first-parent line (newest first), touching ``path`` if given."""
+        fmt = "--format=%H%x00%s%x00%an%x00%ae%x00%cn%x00%P%x1e"
+        args = ["log", "--first-parent", fmt, self.resolve(rev)]
+        if path:
+            args += ["--", path]
+        return _log_records(self.run(*args).stdout)
+
+    def commit_info(self, rev: str) -> CommitInfo:
+        """One commit's identity."""
+        fmt = "--format=%H%x00%s%x00%an%x00%ae%x00%cn%x00%P%x1e"
+        return _log_records(self.run("log", "-1", fmt, self.resolve(rev)).stdout)[0]
+
     def resolve(self, rev: str) -> str:
         """The full commit sha of ``rev``; a GitError with the shallow-clone fix otherwise."""
         if rev.startswith("-"):
@@ -51,3 +81,85 @@ class GitRepo:
     def is_shallow(self) -> bool:
         """Whether this clone has truncated history."""
         return self.run("rev-parse", "--is-shallow-repository").stdout.strip() == "true"
+
+
+@dataclass(frozen=True)
+class CommitInfo:
+    """A commit's identity and the people on it."""
+
+    sha: str
+    subject: str
+    author: str
+    author_email: str
+    committer: str
+    parents: tuple[str, ...]
+
+
+class TagPushRejected(GitError):
+    """The remote already has a tag of that name (another run got there first)."""
+
+
+def _log_records(output: str) -> list[CommitInfo]:
+    commits = []
+    for record in output.split("\x1e"):
+        record = record.strip("\n")
+        if not record:
+            continue
+        sha, subject, author, email, committer, parents = record.split("\0")
+        commits.append(CommitInfo(sha, subject, author, email, committer, tuple(parents.split())))
+    return commits
+
+
+class TagWriter:
+    """Creating and publishing annotated tags (registry records), never rewriting one."""
+
+    def __init__(self, repo: GitRepo):
+        self.repo = repo
+
+    def has_remote(self, remote: str) -> bool:
+        """Whether ``remote`` is configured."""
+        return self.repo.run("remote", check=False).stdout.split().count(remote) > 0
+
+    def fetch_tags(self, remote: str) -> None:
+        """Bring every tag of ``remote`` (and its branches) up to date, overwriting none."""
+        self.repo.run("fetch", "--quiet", "--tags", "--no-write-fetch-head", remote)
+
+    def fetch_tag(self, remote: str, tag: str) -> None:
+        """Replace the local ``tag`` with the remote's (after a lost race)."""
+        self.repo.run(
+            "fetch",
+            "--quiet",
+            "--no-write-fetch-head",
+            remote,
+            f"+refs/tags/{tag}:refs/tags/{tag}",
+        )
+
+    def create(self, name: str, commit: str, message: str) -> None:
+        """Create the annotated tag ``name`` on ``commit``; fails if it exists."""
+        result = self.repo.run_input(["tag", "-a", name, commit, "-F", "-"], message, check=False)
+        if result.returncode != 0:
+            raise GitError(f"git tag {name}: {result.stderr.strip() or 'failed'}")
+
+    def delete_local(self, name: str) -> None:
+        """Delete a local tag that was never pushed (the remote's wins)."""
+        self.repo.run("tag", "-d", name, check=False)
+
+    def push(self, remote: str, name: str) -> None:
+        """Push one tag; TagPushRejected if the remote already has that name."""
+        result = self.repo.run(
+            "push",
+            "--quiet",
+            "--porcelain",
+            remote,
+            f"refs/tags/{name}:refs/tags/{name}",
+            check=False,
+        )
+        if result.returncode == 0:
+            return
+        text = result.stdout + result.stderr
+        if "already exists" in text or "rejected" in text or "[rejected]" in text:
+            raise TagPushRejected(f"tag {name} already exists on {remote}")
+        raise GitError(
+            f"git push {remote} {name}: {result.stderr.strip() or 'failed'} (make sure the "
+            "remote is reachable and the token may push tags)"
+        )

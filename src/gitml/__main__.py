@@ -1,0 +1,5 @@
+"""``python -m gitml``: the same as the ``gitml`` command."""
+
+from gitml.cli.main import run
+
+run()

@@ -1,0 +1,1 @@
+"""The registry: versions, stages and their history, read from git tags and branches."""

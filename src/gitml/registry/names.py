@@ -1,0 +1,144 @@
+"""GTO's tag-name grammar and semantic versions, as small frozen values.
+
+``credit@v1.2.0`` registers, ``credit@v1.2.0!`` deregisters, ``credit#prod#3`` assigns
+a stage, ``credit#prod!#4`` unassigns, ``credit@deprecated`` deprecates the model.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+from functools import total_ordering
+
+
+class Action(StrEnum):
+    """What a registry tag records."""
+
+    REGISTER = "registration"
+    DEREGISTER = "deregistration"
+    ASSIGN = "assignment"
+    UNASSIGN = "unassignment"
+    DEPRECATE = "deprecation"
+
+
+_NAME = r"[a-zA-Z0-9]([a-zA-Z0-9-/_]*[a-zA-Z0-9])?"
+_SEMVER = (
+    r"(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
+    r"(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?"
+    r"(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?"
+)
+_TAG = re.compile(
+    rf"^(?P<name>{_NAME})"
+    rf"(?:(?:#(?P<stage>{_NAME})|@(?P<version>v{_SEMVER}))(?P<cancel>!?)|@(?P<deprecated>deprecated))"
+    r"(?:#(?P<counter>[0-9]+))?$"
+)
+_VERSION = re.compile(rf"^v{_SEMVER}$")
+
+
+@total_ordering
+@dataclass(frozen=True)
+class SemVer:
+    """A ``vMAJOR.MINOR.PATCH[-pre][+build]`` version, compared as numbers."""
+
+    major: int
+    minor: int
+    patch: int
+    prerelease: str | None = None
+    build: str | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> SemVer | None:
+        """The version ``text`` names (with its ``v``), or None if it is not one."""
+        match = _VERSION.match(text)
+        if not match:
+            return None
+        major, minor, patch, pre, build = match.groups()
+        return cls(int(major), int(minor), int(patch), pre, build)
+
+    def _key(self) -> tuple[int, int, int, int, tuple[tuple[int, int | str], ...]]:
+        # A release sorts after its pre-releases; numeric identifiers before text ones.
+        pre = tuple(
+            (0, int(part)) if part.isdigit() else (1, part)  # type: ignore[misc]
+            for part in (self.prerelease or "").split(".")
+            if part
+        )
+        return (self.major, self.minor, self.patch, 0 if self.prerelease else 1, pre)
+
+    def __lt__(self, other: object) -> bool:
+        if not isinstance(other, SemVer):
+            return NotImplemented
+        return self._key() < other._key()
+
+    def bump(self, part: str) -> SemVer:
+        """The next ``major``, ``minor`` or ``patch`` release."""
+        if part == "major":
+            return SemVer(self.major + 1, 0, 0)
+        if part == "minor":
+            return SemVer(self.major, self.minor + 1, 0)
+        if part == "patch":
+            return SemVer(self.major, self.minor, self.patch + 1)
+        raise ValueError(f"unknown version part {part!r} (major, minor or patch)")
+
+    def __str__(self) -> str:
+        text = f"v{self.major}.{self.minor}.{self.patch}"
+        if self.prerelease:
+            text += f"-{self.prerelease}"
+        if self.build:
+            text += f"+{self.build}"
+        return text
+
+
+FIRST_VERSION = SemVer(0, 1, 0)
+
+
+@dataclass(frozen=True)
+class TagName:
+    """A parsed registry tag name."""
+
+    model: str
+    action: Action
+    version: str | None = None
+    stage: str | None = None
+    counter: int | None = None
+
+    @classmethod
+    def parse(cls, tag: str) -> TagName | None:
+        """The registry meaning of ``tag``, or None for a tag of another tool."""
+        match = _TAG.match(tag)
+        if not match:
+            return None
+        counter = int(match["counter"]) if match["counter"] else None
+        if match["deprecated"]:
+            return cls(match["name"], Action.DEPRECATE, counter=counter)
+        cancel = match["cancel"] == "!"
+        if match["version"]:
+            action = Action.DEREGISTER if cancel else Action.REGISTER
+            return cls(match["name"], action, version=match["version"], counter=counter)
+        action = Action.UNASSIGN if cancel else Action.ASSIGN
+        return cls(match["name"], action, stage=match["stage"], counter=counter)
+
+
+def version_tag(model: str, version: SemVer | str) -> str:
+    """``credit@v1.2.0``."""
+    return f"{model}@{version}"
+
+
+def deregister_tag(model: str, version: str, counter: int) -> str:
+    """``credit@v1.2.0!#5``."""
+    return f"{model}@{version}!#{counter}"
+
+
+def assign_tag(model: str, stage: str, counter: int) -> str:
+    """``credit#production#3``."""
+    return f"{model}#{stage}#{counter}"
+
+
+def unassign_tag(model: str, stage: str, counter: int) -> str:
+    """``credit#production!#4``."""
+    return f"{model}#{stage}!#{counter}"
+
+
+def deprecate_tag(model: str, counter: int) -> str:
+    """``credit@deprecated#6``."""
+    return f"{model}@deprecated#{counter}"

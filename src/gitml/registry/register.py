@@ -1,0 +1,199 @@
+"""``gitml register``: tag every model artefact on ``main`` that has no version yet.
+
+Works from state, not from the last diff: CI may skip pushes, so every artefact hash that
+reached the first-parent line of the branch since the model's newest registration gets
+a version, oldest first. A hash that is already registered (a revert) is the same
+version. When two runs race, the tag that reached the remote first wins; the loser
+re-reads it: same hash means done, a different hash takes the next number.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from gitml import __version__
+from gitml.config import load_config
+from gitml.dvcio.lock import DVC_LOCK
+from gitml.errors import RegistryError, VerificationError
+from gitml.gitio.repo import GitRepo, TagPushRejected, TagWriter
+from gitml.registry.events import format_message
+from gitml.registry.names import FIRST_VERSION, SemVer, version_tag
+from gitml.registry.reader import RegistryReader
+from gitml.report.values import flatten
+from gitml.validation import parse_text
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from gitml.config import ModelConfig
+    from gitml.gitio.repo import CommitInfo
+
+MAX_RACE_RETRIES = 5
+HEADLINE_METRICS = 6
+_PR_MERGE = re.compile(r"^Merge pull request #(\d+)\b")
+_PR_SQUASH = re.compile(r"\(#(\d+)\)\s*$")
+
+
+@dataclass(frozen=True)
+class Registration:
+    """A version that ``register`` created (or found already created by a racing run)."""
+
+    model: str
+    version: str
+    md5: str
+    commit: str
+    tag: str
+    pushed: bool
+    created: bool  # False when a racing run had registered the same artefact first
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """An artefact hash on the branch that has no version yet, and where it first appears."""
+
+    model: str
+    md5: str
+    commit: CommitInfo
+
+
+def pull_request_number(subject: str) -> int | None:
+    """The PR number of a merge commit or a squash-merge subject (``... (#12)``)."""
+    match = _PR_MERGE.match(subject) or _PR_SQUASH.search(subject)
+    return int(match.group(1)) if match else None
+
+
+def find_candidates(reader: RegistryReader, ref: str) -> list[Candidate]:
+    """Unregistered artefact hashes on ``ref``'s first-parent line, oldest first, per model.
+
+    A model with versions is walked back to its newest registered commit; a model with
+    none yet registers only what the tip holds (adopting gitml does not register history).
+    """
+    assert reader.config is not None
+    repo = GitRepo(reader.root)
+    history = repo.first_parent_log(ref, DVC_LOCK)
+    candidates: list[Candidate] = []
+    for name, model in reader.config.models.items():
+        state = reader.model_state(name)
+        registered_commits = {v.commit for v in state.versions.values() if v.registered}
+        known = {reader.version_md5(v) for v in state.versions.values() if v.registered}
+        found: dict[str, CommitInfo] = {}
+        for commit in history:
+            if commit.sha in registered_commits:
+                break
+            md5 = reader.lock_md5s(commit.sha).get(model.artifact)
+            if md5 and md5 not in known:
+                found[md5] = commit  # overwritten by older commits: the introducing one wins
+            if not registered_commits:
+                break  # first registration: the tip only
+        ordered = sorted(found.items(), key=lambda item: history.index(item[1]), reverse=True)
+        candidates += [Candidate(name, md5, commit) for md5, commit in ordered]
+    return candidates
+
+
+def headline_metrics(reader: RegistryReader, model: ModelConfig, commit: str) -> str:
+    """``roc_auc=0.8311 log_loss=0.2743 ...`` from the metrics file at ``commit``."""
+    values: dict[str, object] = {}
+    for file in model.metrics:
+        data = reader.read_blob(commit, file)
+        if data is not None:
+            document = parse_text(data.decode("utf-8", "replace"), f"{file} at {commit[:12]}")
+            if isinstance(document, dict):
+                values.update(flatten(document))
+    ordered = [k for k in model.directions if k in values] or sorted(values)
+    return " ".join(f"{k}={values[k]}" for k in ordered[:HEADLINE_METRICS])
+
+
+def next_version(reader: RegistryReader, model: str, bump: str) -> SemVer:
+    """One ``bump`` past the greatest version ever registered (deregistered ones too)."""
+    versions = [v.semver for v in reader.model_state(model).versions.values() if v.registered]
+    numbered = [v for v in versions if v is not None]
+    return max(numbered).bump(bump) if numbered else FIRST_VERSION
+
+
+def register(
+    root: Path | str = ".",
+    ref: str = "main",
+    bump: str = "minor",
+    push: bool = False,
+    remote: str = "origin",
+    verify_remote: bool = True,
+) -> list[Registration]:
+    """Register every unversioned artefact on ``ref``; see the module docstring."""
+    if bump not in ("major", "minor", "patch"):
+        raise RegistryError(f"--bump {bump!r}: expected major, minor or patch")
+    repo = GitRepo(root)
+    writer = TagWriter(repo)
+    load_config(root)  # a write command validates the config fully
+    if push:
+        if not writer.has_remote(remote):
+            raise RegistryError(f"--push: no git remote named {remote!r}")
+        writer.fetch_tags(remote)
+    with RegistryReader(root, remote=remote) as reader:
+        candidates = find_candidates(reader, ref)
+    if verify_remote and candidates:
+        from gitml.dvcio.remote import missing_from_remote
+
+        missing = missing_from_remote(root, sorted({c.md5 for c in candidates}))
+        if missing:
+            names = ", ".join(f"{c.model} {c.md5}" for c in candidates if c.md5 in missing)
+            raise VerificationError(
+                f"not in the DVC remote: {names}; run `dvc push` first (the version would "
+                "be unfetchable), or pass --no-verify-remote"
+            )
+    return [_register_one(root, writer, c, bump, push, remote) for c in candidates]
+
+
+def _register_one(
+    root: Path | str, writer: TagWriter, candidate: Candidate, bump: str, push: bool, remote: str
+) -> Registration:
+    for _ in range(MAX_RACE_RETRIES):
+        with RegistryReader(root, remote=remote) as reader:
+            assert reader.config is not None
+            model = reader.config.models[candidate.model]
+            existing = reader.version_for_md5(reader.model_state(candidate.model), candidate.md5)
+            if existing is not None:  # a racing run registered this artefact first
+                return Registration(
+                    candidate.model,
+                    existing.version,
+                    candidate.md5,
+                    existing.commit,
+                    version_tag(candidate.model, existing.version),
+                    push,
+                    created=False,
+                )
+            version = next_version(reader, candidate.model, bump)
+            commit = candidate.commit
+            message = format_message(
+                f"Register {candidate.model} {version}",
+                {
+                    "artifact": model.artifact,
+                    "md5": candidate.md5,
+                    "commit": commit.sha,
+                    "pull-request": str(pr)
+                    if (pr := pull_request_number(commit.subject))
+                    else None,
+                    "merged-by": commit.committer if len(commit.parents) > 1 else commit.author,
+                    "metrics": headline_metrics(reader, model, commit.sha),
+                    "registered-by": f"gitml {__version__}",
+                },
+            )
+        tag = version_tag(candidate.model, version)
+        writer.create(tag, commit.sha, message)
+        if not push:
+            return Registration(
+                candidate.model, str(version), candidate.md5, commit.sha, tag, False, True
+            )
+        try:
+            writer.push(remote, tag)
+        except TagPushRejected:
+            writer.delete_local(tag)
+            writer.fetch_tag(remote, tag)  # re-read the winner's tag, then decide again
+            continue
+        return Registration(
+            candidate.model, str(version), candidate.md5, commit.sha, tag, True, True
+        )
+    raise RegistryError(
+        f"{candidate.model}: gave up after {MAX_RACE_RETRIES} tag races; run `gitml register` again"
+    )

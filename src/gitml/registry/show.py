@@ -1,0 +1,71 @@
+"""``gitml show``: one version with its metrics, params, training data and model card."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from gitml.registry.reader import RegistryReader
+from gitml.registry.refs import parse_ref
+from gitml.report.values import flatten
+from gitml.validation import parse_text
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from gitml.registry.records import VersionInfo
+
+
+@dataclass(frozen=True)
+class VersionDetails:
+    """A version and what its registered commit says about it."""
+
+    info: VersionInfo
+    metrics: dict[str, Any] = field(default_factory=dict)
+    params: dict[str, Any] = field(default_factory=dict)
+    training_data_md5: str | None = None
+    card: dict[str, Any] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON shape: the version record plus metrics, params, training_data_md5, card."""
+        return {
+            **self.info.to_dict(),
+            "metrics": self.metrics,
+            "params": self.params,
+            "training_data_md5": self.training_data_md5,
+            "card": self.card,
+        }
+
+
+def _document(reader: RegistryReader, commit: str, path: str | None) -> Any:
+    if not path:
+        return None
+    data = reader.read_blob(commit, path)
+    return parse_text(data.decode("utf-8", "replace"), f"{path} at {commit[:12]}") if data else None
+
+
+def show(root: Path | str, text: str, *, local: bool = False) -> VersionDetails:
+    """Resolve ``text`` and read the version's metrics, params and card from its commit."""
+    ref = parse_ref(text)
+    with RegistryReader(root, local=local) as reader:
+        info = reader.resolve(ref)
+        model = reader.config.models.get(ref.model) if reader.config else None
+        metrics: dict[str, Any] = {}
+        params: dict[str, Any] = {}
+        card = None
+        if model is not None:
+            for file in model.metrics:
+                document = _document(reader, info.commit, file)
+                if isinstance(document, dict):
+                    metrics.update(flatten(document))
+            params_doc = _document(
+                reader,
+                info.commit,
+                (reader.config.params_file if reader.config else None) or "params.yaml",
+            )
+            params = flatten(params_doc) if isinstance(params_doc, dict) else {}
+            card_doc = _document(reader, info.commit, model.card)
+            card = card_doc if isinstance(card_doc, dict) else None
+    training = card.get("training_data") if card else None
+    training_md5 = training.get("md5") if isinstance(training, dict) else None
+    return VersionDetails(info, metrics, params, training_md5, card)

@@ -1,0 +1,98 @@
+"""``gitml verify``: is the registry whole? Stage tips registered, artefacts stored,
+gitml-written tags well formed."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from gitml.registry.names import Action
+from gitml.registry.reader import RegistryReader
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+_MD5 = re.compile(r"^[0-9a-f]{32}$")
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    """Problems (fail the check) and warnings (tags of other tools that were skipped)."""
+
+    problems: tuple[str, ...]
+    warnings: tuple[str, ...]
+    checked_versions: int
+    checked_stages: int
+
+    @property
+    def ok(self) -> bool:
+        """No problem found."""
+        return not self.problems
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON shape: ``{ok, problems, warnings, checked_versions, checked_stages}``."""
+        return {
+            "ok": self.ok,
+            "problems": list(self.problems),
+            "warnings": list(self.warnings),
+            "checked_versions": self.checked_versions,
+            "checked_stages": self.checked_stages,
+        }
+
+
+def verify(
+    root: Path | str = ".", *, check_remote: bool = True, local: bool = False
+) -> VerifyReport:
+    """Check every stage tip, every version's artefact and every gitml-written tag."""
+    problems: list[str] = []
+    stages_checked = 0
+    with RegistryReader(root, local=local) as reader:
+        warnings = [f"skipped tag {t!r}: not a registry tag name" for t in reader.state.skipped]
+        md5s: dict[str, str] = {}
+        for name in reader.model_names():
+            state = reader.model_state(name)
+            for event in state.events:
+                if "gitml" not in event.fields.get("registered-by", "") and not event.fields.get(
+                    "promoted-by"
+                ):
+                    continue
+                if not _MD5.match(event.fields.get("md5", "")):
+                    problems.append(f"{event.tag}: written by gitml but records no valid md5")
+                if event.action == Action.REGISTER and event.fields.get("commit") not in (
+                    None,
+                    event.commit,
+                ):
+                    problems.append(
+                        f"{event.tag}: records commit {event.fields['commit'][:12]} "
+                        f"but points at {event.commit[:12]}"
+                    )
+            for version in state.active_versions():
+                md5 = reader.version_md5(version)
+                if md5 is None:
+                    problems.append(f"{name}@{version.version}: artefact hash unknown")
+                else:
+                    md5s[md5] = f"{name}@{version.version}"
+            for stage in reader.stage_names(name):
+                info = reader.stage_info(name, stage)
+                if info.tip_commit is None:
+                    continue
+                stages_checked += 1
+                if info.unregistered:
+                    problems.append(
+                        f"{name}: stage branch {info.branch} holds an unregistered artefact "
+                        f"({info.tip_md5})"
+                    )
+                elif info.tip_md5 is None:
+                    problems.append(f"{name}: stage branch {info.branch} has no {name} artefact")
+                elif info.pending:
+                    warnings.append(
+                        f"{name}: {stage} is pending: the branch holds {info.tip_version}, "
+                        f"the recorded version is {info.version or 'none'}"
+                    )
+    if check_remote and md5s:
+        from gitml.dvcio.remote import missing_from_remote
+
+        for md5 in missing_from_remote(root, sorted(md5s)):
+            problems.append(f"{md5s[md5]}: artefact {md5} is not in the DVC remote")
+    return VerifyReport(tuple(problems), tuple(warnings), len(md5s), stages_checked)
