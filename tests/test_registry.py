@@ -273,3 +273,27 @@ def test_verify_finds_a_missing_remote_object(
         api.register(root=repo, push=True, verify_remote=True) or (_ for _ in ()).throw(
             VerificationError("x")
         )
+
+
+def test_read_commands_take_a_repository_url(
+    origin_repo: Path, clock: Clock, tmp_path: Path
+) -> None:
+    repo = origin_repo
+    api.register(root=repo, push=True)
+    url = git(repo, "remote", "get-url", "origin").stdout.strip()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    rows = json.loads(gitml(elsewhere, "registry", "--repo", url, "--json").stdout)
+    assert rows[0]["model"] == "credit"
+    assert rows[0]["latest"] == "v0.1.0"
+    shown = json.loads(gitml(elsewhere, "show", "credit@v0.1.0", "--repo", url, "--json").stdout)
+    assert shown["md5"] == model_md5(repo)
+    history = json.loads(gitml(elsewhere, "history", "credit", "--repo", url, "--json").stdout)
+    assert [h["event"] for h in history] == ["registration"]
+    # The cache holds refs and tags, not a working tree.
+    cached = list((tmp_path / "_home" / ".cache" / "gitml" / "repos").iterdir())
+    assert len(cached) == 1
+    assert (cached[0] / "HEAD").is_file()
+    assert not (cached[0] / "models").exists()
+    model = api.load("credit@v0.1.0", repo=url)
+    assert hasattr(model, "predict_proba")

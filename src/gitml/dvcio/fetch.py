@@ -33,18 +33,8 @@ def read_output(
     cached = cache_path(root, md5)
     if cached.is_file():
         data = cached.read_bytes()
-    elif repo_url is None:
-        data = _from_remote(root, path, rev, md5)
     else:
-        try:
-            import dvc.api
-
-            data = dvc.api.read(path, repo=repo_url, rev=rev, mode="rb")
-        except Exception as exc:  # DVC raises many unrelated types; one message for all
-            raise DvcError(
-                f"{path} at {rev or 'workspace'} in {repo_url}: cannot fetch "
-                f"({type(exc).__name__}: {exc})"
-            ) from None
+        data = _from_remote(root, path, rev, md5, repo_url)
     actual = _md5(data)
     if actual != md5:
         raise VerificationError(
@@ -53,8 +43,9 @@ def read_output(
     return data
 
 
-def _from_remote(root: Path, path: str, rev: str | None, md5: str) -> bytes:
-    """The object ``md5`` from the default DVC remote of the current checkout.
+def _from_remote(root: Path, path: str, rev: str | None, md5: str, url: str | None) -> bytes:
+    """The object ``md5`` from the default DVC remote of the current checkout (or of
+    ``url``'s default branch).
 
     Objects are content-addressed, so the current remote configuration (and its
     credentials) serves any revision, even one committed before the remote was added.
@@ -62,7 +53,7 @@ def _from_remote(root: Path, path: str, rev: str | None, md5: str) -> bytes:
     try:
         from dvc.repo import Repo
 
-        with Repo(str(root)) as repo:
+        with Repo.open(url) if url else Repo(str(root)) as repo:
             odb = repo.cloud.get_remote_odb(None, "fetch")
             data: bytes = odb.fs.read_bytes(odb.oid_to_path(md5))
             return data
