@@ -295,5 +295,8 @@ def test_read_commands_take_a_repository_url(
     assert len(cached) == 1
     assert (cached[0] / "HEAD").is_file()
     assert not (cached[0] / "models").exists()
+    got = tmp_path / "got.skops"
+    gitml(elsewhere, "get", "credit@v0.1.0", "--repo", url, "-o", str(got))
+    assert got.read_bytes() == (repo / "models/credit.skops").read_bytes()
     model = api.load("credit@v0.1.0", repo=url)
     assert hasattr(model, "predict_proba")

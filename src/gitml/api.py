@@ -101,11 +101,24 @@ def history(
 
 
 def get(
-    ref: str, output: Path | str, *, root: Path | str = ".", local: bool = False
+    ref: str,
+    output: Path | str,
+    *,
+    root: Path | str = ".",
+    local: bool = False,
+    repo: str | None = None,
 ) -> ResolvedArtifact:
-    """Fetch the artefact ``ref`` names through DVC, verify its hash, write it atomically."""
+    """Fetch the artefact ``ref`` names through DVC, verify its hash, write it atomically.
+
+    ``repo`` reads another repository by URL (registry from cached refs, bytes from its
+    DVC remote).
+    """
     from gitml.registry.fetch import get as _get
 
+    if repo is not None:
+        from gitml.gitio.remote_cache import cached_refs
+
+        return _get(cached_refs(repo), ref, output, local=True, repo_url=repo)
     return _get(root, ref, output, local=local)
 
 

@@ -14,16 +14,17 @@ if TYPE_CHECKING:
     from gitml.registry.records import StageInfo
 
 
-def _read_options(parser: argparse.ArgumentParser) -> None:
+def _read_options(parser: argparse.ArgumentParser, repo: bool = True) -> None:
     parser.add_argument("--root", default=".", help="repository root (default: .)")
     parser.add_argument(
         "--local",
         action="store_true",
         help="read local stage branches instead of remote-tracking ones (origin/STAGE)",
     )
-    parser.add_argument(
-        "--repo", help="read the registry of this git URL (refs and tags only, cached)"
-    )
+    if repo:
+        parser.add_argument(
+            "--repo", help="read the registry of this git URL (refs and tags only, cached)"
+        )
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -110,7 +111,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         ),
     )
     p.add_argument("--no-remote", action="store_true", help="skip the DVC remote presence check")
-    _read_options(p)
+    _read_options(p, repo=False)
     add_format_options(p, ("table", "json"))
     p.set_defaults(run=run_verify)
 
@@ -241,7 +242,7 @@ def run_get(args: argparse.Namespace) -> int:
     """Fetch and verify one artefact."""
     from gitml import api
 
-    resolved = api.get(args.ref, args.output, root=args.root, local=args.local)
+    resolved = api.get(args.ref, args.output, root=args.root, local=args.local, repo=args.repo)
     if args.format == "json":
         emit_json({**resolved.__dict__, "output": args.output})
     else:

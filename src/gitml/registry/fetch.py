@@ -60,11 +60,16 @@ def resolve_artifact(root: Path | str, text: str, *, local: bool = False) -> Res
 
 
 def get(
-    root: Path | str, text: str, output: Path | str, *, local: bool = False
+    root: Path | str,
+    text: str,
+    output: Path | str,
+    *,
+    local: bool = False,
+    repo_url: str | None = None,
 ) -> ResolvedArtifact:
     """Write the artefact ``text`` names to ``output``, atomically, after the hash check."""
     resolved = resolve_artifact(root, text, local=local)
-    data = read_output(root, resolved.path, resolved.commit, resolved.md5)
+    data = read_output(root, resolved.path, resolved.commit, resolved.md5, repo_url)
     atomic_write_bytes(Path(output), data)
     return resolved
 
