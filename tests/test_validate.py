@@ -26,6 +26,7 @@ def test_valid_repository_passes(repo: Path) -> None:
         "dvc.yaml",
         "models/credit.card.yaml",
         "models/credit.signature.json",
+        "data.schema.yaml",
     ]
     assert report["problems"] == []
 

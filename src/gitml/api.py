@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from pathlib import Path
     from typing import Any
 
+    from gitml.gates import CheckResult
     from gitml.registry.fetch import ResolvedArtifact
     from gitml.registry.records import HistoryEntry, ModelSummary
     from gitml.registry.register import Registration
@@ -54,6 +55,23 @@ def report(
     from gitml.report.build import build_report
 
     return build_report(root, base, head, stage=stage, repro_log=repro_log, no_rescore=not rescore)
+
+
+def check(
+    *,
+    root: Path | str = ".",
+    stage: str | None = None,
+    base: str | None = None,
+    head: str | None = None,
+) -> CheckResult:
+    """Run the gates of ``stage`` (default: from ``base``, else ``main``) on the candidate.
+
+    The baseline is the stage's recorded version, or ``base`` when given (pull requests
+    into main). ``result.status == "failed"`` when a required gate failed.
+    """
+    from gitml.gates import check as _check
+
+    return _check(root, stage, base, head)
 
 
 def register(
@@ -147,4 +165,15 @@ def verify(
     return _verify(root, check_remote=check_remote, local=local)
 
 
-__all__ = ["get", "history", "load", "register", "registry", "report", "show", "validate", "verify"]
+__all__ = [
+    "check",
+    "get",
+    "history",
+    "load",
+    "register",
+    "registry",
+    "report",
+    "show",
+    "validate",
+    "verify",
+]

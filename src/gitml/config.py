@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from gitml.errors import ConfigError
+from gitml.policy.model import Policy, policy_from_dict
 from gitml.validation import packaged_schema, parse_text, raise_for, schema_problems
 
 if TYPE_CHECKING:
@@ -37,6 +38,12 @@ class ModelConfig:
     signature: str | None = None
     description: str = ""
     directions: Mapping[str, Direction] = field(default_factory=dict)
+    gates: Mapping[str, Policy] = field(default_factory=dict)
+    data_schema: str | None = None
+
+    def gate(self, stage: str) -> Policy | None:
+        """The gate of ``stage`` (``main`` for pull requests into main), if one is set."""
+        return self.gates.get(stage)
 
 
 @dataclass(frozen=True)
@@ -71,6 +78,9 @@ def config_from_document(document: Any, file: str = CONFIG_FILE, validate: bool 
     if validate:
         raise_for(schema_problems(document, packaged_schema("gitml.schema.json"), file))
     global_directions: dict[str, Direction] = dict(document.get("metrics") or {})
+    global_gates = {
+        stage: policy_from_dict(raw) for stage, raw in (document.get("gates") or {}).items()
+    }
     models = {}
     for name, raw in document["models"].items():
         directions = {**global_directions, **(raw.get("metrics_directions") or {})}
@@ -85,6 +95,11 @@ def config_from_document(document: Any, file: str = CONFIG_FILE, validate: bool 
             signature=raw.get("signature"),
             description=raw.get("description", ""),
             directions=directions,
+            gates={
+                **global_gates,
+                **{s: policy_from_dict(p) for s, p in (raw.get("gates") or {}).items()},
+            },
+            data_schema=raw.get("data_schema"),
         )
     stage_branch = document.get("stage_branch", DEFAULT_STAGE_BRANCH)
     if len(models) > 1 and "{model}" not in stage_branch:

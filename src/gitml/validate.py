@@ -118,6 +118,8 @@ def validate_repository(root: Path | str = ".") -> ValidationReport:
             check(model.card, packaged_schema("model_card.schema.json"))
         if model.signature:
             check(model.signature, packaged_schema("signature.schema.json"))
+        if model.data_schema:
+            check(model.data_schema, packaged_schema("data_schema.schema.json"))
         for index, metrics_file in enumerate(model.metrics):
             if not (root / metrics_file).is_file():
                 problems.append(

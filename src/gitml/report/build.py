@@ -79,6 +79,7 @@ def build_report(
         data = collect.data_report(base_side, head_side)
     target = stage or stage_for_base(base, config.stages, config.stage_branch)
     head_label = head or WORKSPACE
+    gate = _gate_summary(root, target, base, head)
     return Report(
         base=Side(base, base_commit, base),
         head=Side(head_label, head_commit, head_label),
@@ -86,10 +87,24 @@ def build_report(
         models=tuple(models),
         params=params,
         data=data,
-        gate=GateSummary(stage=target),
+        gate=gate,
         pipeline=pipeline_status(repro_log),
         reproduce=reproduce_command(base, head_commit),
     )
+
+
+def _gate_summary(root: Path | str, stage: str, base: str, head: str | None) -> GateSummary:
+    """The gate verdict for the report: against ``base`` for main, else the stage's record."""
+    from gitml.gates import check
+
+    result = check(root, stage, base if stage == "main" else None, head)
+    failures = tuple(
+        f"{gate.model}: {rule.rule}: {rule.observed} (limit {rule.limit})"
+        for gate in result.gates
+        for rule in gate.rules
+        if rule.status == "fail"
+    )
+    return GateSummary(result.status, stage, failures)
 
 
 def reproduce_command(base: str, head_commit: str | None) -> str:

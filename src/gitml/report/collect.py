@@ -104,6 +104,21 @@ def _rows(side: SideFiles | None, model: ModelConfig) -> int | None:
     return None
 
 
+def model_values(
+    side: SideFiles, model: ModelConfig, required: bool
+) -> tuple[dict[str, Scalar] | None, dict[str, Scalar]]:
+    """A model's quality metrics (None when absent) and operational figures on one side.
+
+    Metrics named in ``operational_keys`` move from the quality metrics to the figures.
+    """
+    metrics = _metrics(side, model.metrics, required=required)
+    operational = _metrics(side, model.operational_metrics, required=False) or {}
+    for key in model.operational_keys:
+        if metrics is not None and key in metrics:
+            operational[key] = metrics.pop(key)
+    return metrics, operational
+
+
 def model_report(
     base: SideFiles, head: SideFiles, model: ModelConfig, root: Path | None = None
 ) -> ModelReport:
@@ -114,14 +129,9 @@ def model_report(
     :mod:`gitml.report.rescore`); a failure to do so becomes a note, not an error.
     """
     base_model = base.config.models.get(model.name) if base.config else None
-    head_metrics = _metrics(head, model.metrics, required=True) or {}
-    base_metrics = _metrics(base, base_model.metrics, False) if base_model else None
-    head_ops = _metrics(head, model.operational_metrics, required=False) or {}
-    base_ops = (_metrics(base, base_model.operational_metrics, False) if base_model else None) or {}
-    for key in model.operational_keys:
-        for quality, ops in ((head_metrics, head_ops), (base_metrics, base_ops)):
-            if quality is not None and key in quality:
-                ops[key] = quality.pop(key)
+    head_quality, head_ops = model_values(head, model, required=True)
+    head_metrics = head_quality or {}
+    base_metrics, base_ops = model_values(base, base_model, False) if base_model else (None, {})
     has_base = base_metrics is not None
     order = tuple(model.directions)
     metrics = diff.metrics_diff(base_metrics, head_metrics, lambda n: model.directions.get(n))

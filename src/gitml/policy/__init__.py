@@ -1,0 +1,1 @@
+"""Promotion gates: declarative policies and their pure evaluation."""
