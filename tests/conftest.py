@@ -44,6 +44,9 @@ def isolated_environment(home: Path) -> dict[str, str]:
         "GIT_CONFIG_NOSYSTEM": "1",
         "GIT_CONFIG_GLOBAL": str(home / ".gitconfig"),
         "DVC_NO_ANALYTICS": "1",
+        # One BLAS/OpenMP thread per process: two xdist workers on two cores must not
+        # oversubscribe them (timings in metrics would balloon, and so would the suite).
+        "OMP_NUM_THREADS": "1",
         "DVC_SITE_CACHE_DIR": str(home / "dvc-site-cache"),
         "DVC_GLOBAL_CONFIG_DIR": str(home / ".config" / "dvc"),
         "DVC_SYSTEM_CONFIG_DIR": str(home / "dvc-system"),
@@ -83,6 +86,9 @@ def template_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
             (repo / stale).unlink(missing_ok=True)
         git(repo, "init", "-q", "-b", "main")
         example(repo, "data")
+        # The team's DVC remote, committed from the start (as teams do) and relative to the
+        # repository, so every copy and clone at tmp_path/<name> uses tmp_path/dvc-remote.
+        dvc(repo, "remote", "add", "-d", "storage", "../dvc-remote")  # from the repo root
         dvc(repo, "add", "-q", "data")
         dvc(repo, "repro", "-q")
         git(repo, "add", "-A")
@@ -127,12 +133,10 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
 
 @pytest.fixture
 def origin_repo(repo: Path, tmp_path: Path, clock: Clock) -> Path:
-    """The trained template with a bare git origin and a local DVC remote, all pushed."""
+    """The trained template with a bare git origin; its DVC remote (tmp_path/dvc-remote) filled."""
     origin = tmp_path / "origin.git"
     git(tmp_path, "init", "-q", "--bare", str(origin))
     git(repo, "remote", "add", "origin", str(origin))
-    dvc(repo, "remote", "add", "-d", "storage", str(tmp_path / "dvc-remote"))
-    git(repo, "commit", "-qam", "Use the team's DVC remote")
     dvc(repo, "push", "-q")
     git(repo, "push", "-q", "-u", "origin", "main")
     return repo

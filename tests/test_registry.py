@@ -146,9 +146,6 @@ def test_two_runs_registering_at_once_create_one_version(
     for name in ("run-a", "run-b"):
         clone = tmp_path / name
         git(tmp_path, "clone", "-q", url, str(clone))
-        dvc(
-            clone, "remote", "add", "-d", "-f", "storage", str(tmp_path / "dvc-remote"), check=False
-        )
         runs.append(clone)
     from tests.helpers import BIN_DIR
 
@@ -280,6 +277,10 @@ def test_read_commands_take_a_repository_url(
 ) -> None:
     repo = origin_repo
     api.register(root=repo, push=True)
+    # Readers elsewhere need the remote as an absolute URL (as s3://... would be).
+    dvc(repo, "remote", "modify", "storage", "url", str(tmp_path / "dvc-remote"))
+    git(repo, "commit", "-qam", "Absolute DVC remote")
+    git(repo, "push", "-q", "origin", "main")
     url = git(repo, "remote", "get-url", "origin").stdout.strip()
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()

@@ -106,8 +106,13 @@ def make_pipeline(kind: str) -> Pipeline:
 
 def fit_model(kind: str) -> Pipeline:
     """Fit a fresh pipeline of ``kind`` on the fixed frame."""
+    from threadpoolctl import threadpool_limits
+
     frame, target = make_frame()
-    return make_pipeline(kind).fit(frame, target)
+    # One OpenMP thread: HistGradientBoosting sums histograms in parallel, so its trees
+    # (and bytes) depend on the thread count; the pipeline's train stage pins it the same way.
+    with threadpool_limits(limits=1, user_api="openmp"):
+        return make_pipeline(kind).fit(frame, target)
 
 
 def scoring_frame() -> pd.DataFrame:

@@ -19,6 +19,7 @@ from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
+from threadpoolctl import threadpool_limits
 
 from credit_example.features import load_xy
 from credit_example.generate import FEATURES_CATEGORICAL, FEATURES_NUMERIC
@@ -116,7 +117,11 @@ def train(params: dict[str, Any]) -> dict[str, float]:
     features, labels = load_xy(TRAIN_CSV)
     model = build_pipeline(params["train"])
     start = time.perf_counter()
-    model.fit(features, labels)
+    # One OpenMP thread: HistGradientBoosting sums histograms in parallel, and the float
+    # summation order changes with the thread count, so without this the model bytes (and
+    # the registry version) would depend on how many cores the machine has.
+    with threadpool_limits(limits=1, user_api="openmp"):
+        model.fit(features, labels)
     train_seconds = time.perf_counter() - start
     MODEL_PATH.parent.mkdir(parents=True, exist_ok=True)
     save_model(model, MODEL_PATH)

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
 
     from gitml.gates import CheckResult
     from gitml.registry.fetch import ResolvedArtifact
+    from gitml.registry.promote import PreparedBranch, Promotion
     from gitml.registry.records import HistoryEntry, ModelSummary
     from gitml.registry.register import Registration
     from gitml.registry.show import VersionDetails
@@ -156,6 +157,87 @@ def load(ref: str, *, root: Path | str = ".", repo: str | None = None, local: bo
     return _load(ref, root=root, local=local)
 
 
+def promote_on_push(
+    stage: str,
+    *,
+    root: Path | str = ".",
+    push: bool = True,
+    remote: str = "origin",
+    verify_remote: bool = True,
+) -> list[Promotion]:
+    """Record ``MODEL#STAGE#N`` for each model whose ``stage`` branch tip holds a new version.
+
+    Requires, in order: a registered version, its artefact in the DVC remote, and the
+    stage's required gate (rollbacks skip metric gates). Idempotent and race-safe.
+    """
+    from gitml.registry.promote import promote_on_push as _promote_on_push
+
+    return _promote_on_push(root, stage, push=push, remote=remote, verify_remote=verify_remote)
+
+
+def promote(
+    model: str,
+    stage: str,
+    *,
+    version: str | None = None,
+    root: Path | str = ".",
+    push: bool = False,
+    remote: str = "origin",
+    repository: str | None = None,
+) -> PreparedBranch:
+    """Prepare the branch that promotes ``model`` (``version``, default latest) to ``stage``."""
+    from gitml.registry.promote import prepare_promotion
+
+    return prepare_promotion(
+        root, model, stage, version, push=push, remote=remote, repository=repository
+    )
+
+
+def rollback(
+    model: str,
+    stage: str,
+    *,
+    to: str | None = None,
+    root: Path | str = ".",
+    push: bool = False,
+    remote: str = "origin",
+    repository: str | None = None,
+) -> PreparedBranch:
+    """Prepare the branch that returns ``stage`` to an earlier version of ``model``."""
+    from gitml.registry.promote import prepare_rollback
+
+    return prepare_rollback(root, model, stage, to, push=push, remote=remote, repository=repository)
+
+
+def unassign(
+    model: str,
+    stage: str,
+    *,
+    root: Path | str = ".",
+    reason: str = "",
+    push: bool = False,
+    remote: str = "origin",
+) -> str:
+    """Remove ``model`` from ``stage`` (GTO unassignment tag); returns the tag name."""
+    from gitml.registry.lifecycle import unassign as _unassign
+
+    return _unassign(root, model, stage, reason=reason, push=push, remote=remote)
+
+
+def deprecate(
+    ref: str,
+    *,
+    root: Path | str = ".",
+    reason: str = "",
+    push: bool = False,
+    remote: str = "origin",
+) -> str:
+    """Deregister ``MODEL@vX.Y.Z`` or deprecate ``MODEL``; returns the tag name."""
+    from gitml.registry.lifecycle import deprecate as _deprecate
+
+    return _deprecate(root, ref, reason=reason, push=push, remote=remote)
+
+
 def verify(
     *, root: Path | str = ".", check_remote: bool = True, local: bool = False
 ) -> VerifyReport:
@@ -167,13 +249,18 @@ def verify(
 
 __all__ = [
     "check",
+    "deprecate",
     "get",
     "history",
     "load",
+    "promote",
+    "promote_on_push",
     "register",
     "registry",
     "report",
+    "rollback",
     "show",
+    "unassign",
     "validate",
     "verify",
 ]

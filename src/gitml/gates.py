@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from gitml.errors import ConfigError, GitmlError
 from gitml.gitio import CatFile, GitRepo
-from gitml.policy.evaluate import GateResult, evaluate_gate
+from gitml.policy.evaluate import GateResult, RuleResult, evaluate_gate
 from gitml.report import collect
 from gitml.report.build import stage_for_base
 from gitml.report.sources import CommitTree, Tree, WorkspaceTree
@@ -148,6 +148,13 @@ def check(
                 f"--stage {stage!r}: not a stage of gitml.yaml (stages: main, "
                 f"{', '.join(config.stages)})"
             )
+        if head and stage != "main" and _is_rollback(repo, repo.resolve(head)):
+            return CheckResult(
+                stage,
+                tuple(
+                    _rollback_result(n, stage) for n in config.models if not models or n in models
+                ),
+            )
         base_side = None
         if base:
             base_side = collect.read_side(CommitTree(repo, catfile, repo.resolve(base), base))
@@ -164,6 +171,23 @@ def check(
                 baseline, label = _recorded_side(root, repo, catfile, name, stage)
             results.append(gate_for_model(root, policy, model, stage, candidate, baseline, label))
     return CheckResult(stage, tuple(results))
+
+
+def _is_rollback(repo: GitRepo, commit: str) -> bool:
+    from gitml.registry.promote import is_rollback
+
+    return is_rollback(repo, commit)
+
+
+def _rollback_result(model: str, stage: str) -> GateResult:
+    """Rollbacks skip metric gates (hash, registration and remote checks still apply)."""
+    rule = RuleResult(
+        "rollback: metric gates skipped",
+        "gitml rollback commit",
+        "hash, registration and remote checked on merge",
+        "pass",
+    )
+    return GateResult(model, stage, True, True, None, (rule,))
 
 
 def _recorded_side(

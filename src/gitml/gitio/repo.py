@@ -140,6 +140,11 @@ class TagWriter:
         if result.returncode != 0:
             raise GitError(f"git tag {name}: {result.stderr.strip() or 'failed'}")
 
+    def remote_tags(self, remote: str) -> set[str]:
+        """Names of the tags ``remote`` has (one ``git ls-remote``)."""
+        out = self.repo.run("ls-remote", "--tags", "--refs", remote).stdout
+        return {line.split("refs/tags/", 1)[1] for line in out.splitlines() if "refs/tags/" in line}
+
     def delete_local(self, name: str) -> None:
         """Delete a local tag that was never pushed (the remote's wins)."""
         self.repo.run("tag", "-d", name, check=False)
@@ -163,3 +168,33 @@ class TagWriter:
             f"git push {remote} {name}: {result.stderr.strip() or 'failed'} (make sure the "
             "remote is reachable and the token may push tags)"
         )
+
+
+class TreeWriter:
+    """Commits built from existing trees (promotion and rollback branches), never a checkout."""
+
+    def __init__(self, repo: GitRepo):
+        self.repo = repo
+
+    def tree_of(self, rev: str) -> str:
+        """The tree sha of ``rev``."""
+        return self.repo.run("rev-parse", f"{self.repo.resolve(rev)}^{{tree}}").stdout.strip()
+
+    def commit_tree(self, tree: str, parents: list[str], message: str) -> str:
+        """A new commit with ``tree`` and ``parents``; returns its sha."""
+        args = ["commit-tree", tree]
+        for parent in parents:
+            args += ["-p", parent]
+        return self.repo.run_input([*args, "-F", "-"], message).stdout.strip()
+
+    def set_branch(self, name: str, commit: str) -> None:
+        """Create or move the local branch ``name`` to ``commit``."""
+        self.repo.run("branch", "--force", "--", name, commit)
+
+    def push_branch(self, remote: str, name: str, commit: str) -> None:
+        """Push ``commit`` to ``remote`` as branch ``name`` (a new branch or a fast-forward)."""
+        self.repo.run("push", "--quiet", remote, f"{commit}:refs/heads/{name}")
+
+    def message(self, rev: str) -> str:
+        """The full commit message of ``rev``."""
+        return self.repo.run("log", "-1", "--format=%B", self.repo.resolve(rev)).stdout

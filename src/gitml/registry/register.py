@@ -20,6 +20,7 @@ from gitml.errors import RegistryError, VerificationError
 from gitml.gitio.repo import GitRepo, TagPushRejected, TagWriter
 from gitml.registry.events import format_message
 from gitml.registry.names import FIRST_VERSION, SemVer, version_tag
+from gitml.registry.publish import sync_registry_tags
 from gitml.registry.reader import RegistryReader
 from gitml.report.values import flatten
 from gitml.validation import parse_text
@@ -125,11 +126,12 @@ def register(
         raise RegistryError(f"--bump {bump!r}: expected major, minor or patch")
     repo = GitRepo(root)
     writer = TagWriter(repo)
-    load_config(root)  # a write command validates the config fully
+    config = load_config(root)  # a write command validates the config fully
     if push:
         if not writer.has_remote(remote):
             raise RegistryError(f"--push: no git remote named {remote!r}")
-        writer.fetch_tags(remote)
+        # Fetch tags, and push any a previous run created but failed to push.
+        sync_registry_tags(writer, remote, set(config.models))
     with RegistryReader(root, remote=remote) as reader:
         candidates = find_candidates(reader, ref)
     if verify_remote and candidates:

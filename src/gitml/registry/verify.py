@@ -53,9 +53,8 @@ def verify(
         for name in reader.model_names():
             state = reader.model_state(name)
             for event in state.events:
-                if "gitml" not in event.fields.get("registered-by", "") and not event.fields.get(
-                    "promoted-by"
-                ):
+                written_by_gitml = "registered-by" in event.fields or "promoted-by" in event.fields
+                if not written_by_gitml or event.action not in (Action.REGISTER, Action.ASSIGN):
                     continue
                 if not _MD5.match(event.fields.get("md5", "")):
                     problems.append(f"{event.tag}: written by gitml but records no valid md5")

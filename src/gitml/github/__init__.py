@@ -1,0 +1,1 @@
+"""The GitHub REST client (pull requests for promotions, rollbacks and retraining)."""

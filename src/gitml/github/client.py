@@ -1,0 +1,114 @@
+"""A small GitHub REST client on the standard library.
+
+It honours ``GITHUB_API_URL`` (GitHub Enterprise, and the local server the tests run),
+sends the headers GitHub documents (``Accept: application/vnd.github+json``, a bearer
+token, ``X-GitHub-Api-Version``) and turns error responses into one-line GitmlErrors.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from typing import Any
+
+from gitml import __version__
+from gitml.errors import GitmlError
+
+DEFAULT_API_URL = "https://api.github.com"
+API_VERSION = "2022-11-28"
+TIMEOUT_SECONDS = 30
+
+
+class GitHubError(GitmlError):
+    """GitHub answered with an error (bad token, missing permission, validation...)."""
+
+
+@dataclass(frozen=True)
+class PullRequest:
+    """A pull request GitHub created (or already had for the same branches)."""
+
+    number: int
+    url: str
+    created: bool
+
+
+class GitHubClient:
+    """Calls to one GitHub API endpoint with one token."""
+
+    def __init__(self, token: str, api_url: str | None = None):
+        self.token = token
+        self.api_url = (api_url or os.environ.get("GITHUB_API_URL") or DEFAULT_API_URL).rstrip("/")
+
+    @classmethod
+    def from_environment(cls) -> GitHubClient | None:
+        """A client from ``GITHUB_TOKEN`` (None when no token is set)."""
+        token = os.environ.get("GITHUB_TOKEN") or os.environ.get("GH_TOKEN")
+        return cls(token) if token else None
+
+    def request(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        """Send one API request; return the decoded JSON answer."""
+        data = json.dumps(body).encode("utf-8") if body is not None else None
+        request = urllib.request.Request(
+            f"{self.api_url}{path}",
+            data=data,
+            method=method,
+            headers={
+                "Accept": "application/vnd.github+json",
+                "Authorization": f"Bearer {self.token}",
+                "X-GitHub-Api-Version": API_VERSION,
+                "User-Agent": f"gitml/{__version__}",
+                **({"Content-Type": "application/json"} if data is not None else {}),
+            },
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:
+                payload = response.read()
+        except urllib.error.HTTPError as error:
+            raise GitHubError(_describe(error)) from None
+        except (urllib.error.URLError, TimeoutError) as error:
+            raise GitHubError(f"GitHub API at {self.api_url} unreachable: {error}") from None
+        return json.loads(payload) if payload else None
+
+    def create_pull_request(
+        self, repository: str, head: str, base: str, title: str, body: str
+    ) -> PullRequest:
+        """Open a pull request ``head`` → ``base`` in ``owner/name``; reuse an open one."""
+        if repository.count("/") != 1:
+            raise GitHubError(f"repository {repository!r}: expected OWNER/NAME")
+        try:
+            answer = self.request(
+                "POST",
+                f"/repos/{repository}/pulls",
+                {"title": title, "head": head, "base": base, "body": body},
+            )
+        except GitHubError as error:
+            if "already exists" not in str(error):
+                raise
+            owner = repository.split("/")[0]
+            existing = self.request(
+                "GET", f"/repos/{repository}/pulls?state=open&head={owner}:{head}&base={base}"
+            )
+            if not existing:
+                raise
+            return PullRequest(existing[0]["number"], existing[0]["html_url"], created=False)
+        return PullRequest(answer["number"], answer["html_url"], created=True)
+
+
+def _describe(error: urllib.error.HTTPError) -> str:
+    try:
+        payload = json.loads(error.read() or b"{}")
+    except ValueError:
+        payload = {}
+    message = payload.get("message", error.reason)
+    details = "; ".join(
+        str(e.get("message") or e.get("code"))
+        for e in payload.get("errors", [])
+        if isinstance(e, dict)
+    )
+    hint = ""
+    if error.code in (401, 403):
+        hint = " (check the token and the workflow's `permissions: pull-requests: write`)"
+    return f"GitHub API {error.code}: {message}{': ' + details if details else ''}{hint}"

@@ -1,0 +1,377 @@
+"""Promotion: record what a stage branch holds, prepare promotion and rollback branches.
+
+``promote --on-push STAGE`` runs after every push to a stage branch. For each model whose
+branch tip holds another artefact than the stage's latest assignment it requires, in
+order: the artefact is a registered version; it is in the DVC remote; the stage's
+required gate passes (rollbacks skip metric gates, never the other checks). Only then it
+records ``MODEL#STAGE#N`` (GTO's format) on the version's registered commit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from gitml import __version__
+from gitml.config import load_config
+from gitml.errors import GateFailed, RegistryError, VerificationError
+from gitml.gitio.repo import GitRepo, TagPushRejected, TagWriter, TreeWriter
+from gitml.registry.events import format_message
+from gitml.registry.names import Action, assign_tag
+from gitml.registry.publish import sync_registry_tags
+from gitml.registry.reader import RegistryReader
+from gitml.registry.register import MAX_RACE_RETRIES, pull_request_number
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+ROLLBACK_TRAILER = "Gitml-Rollback:"
+PROMOTE_TRAILER = "Gitml-Promote:"
+
+
+@dataclass(frozen=True)
+class Promotion:
+    """What ``promote --on-push`` did for one model."""
+
+    model: str
+    stage: str
+    version: str | None
+    status: str  # recorded | up-to-date | refused | absent
+    kind: str = "promotion"  # promotion | rollback
+    tag: str | None = None
+    reason: str = ""
+    exit_code: int = 0
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON shape of one outcome."""
+        return dict(self.__dict__)
+
+
+def is_rollback(repo: GitRepo, tip: str) -> bool:
+    """Whether the tip (or the branch it merged) is a commit made by ``gitml rollback``."""
+    writer = TreeWriter(repo)
+    info = repo.commit_info(tip)
+    revs = [tip, *info.parents[1:2]]
+    return any(ROLLBACK_TRAILER in writer.message(rev) for rev in revs)
+
+
+def _gate_failure(root: Path | str, stage: str, model: str, commit: str) -> str | None:
+    from gitml.gates import check
+
+    result = check(root, stage, None, commit, models=(model,))
+    failed = [g for g in result.gates if g.status == "failed" and g.required]
+    if not failed:
+        return None
+    rules = "; ".join(f"{r.rule}: {r.observed} (limit {r.limit})" for r in failed[0].failures)
+    return f"gate {stage} failed: {rules}"
+
+
+def promote_on_push(
+    root: Path | str = ".",
+    stage: str = "staging",
+    *,
+    push: bool = True,
+    remote: str = "origin",
+    verify_remote: bool = True,
+) -> list[Promotion]:
+    """Record every model whose ``stage`` branch tip moved to another registered version."""
+    config = load_config(root)
+    if stage not in config.stages:
+        raise RegistryError(f"unknown stage {stage!r} (stages: {', '.join(config.stages)})")
+    repo = GitRepo(root)
+    writer = TagWriter(repo)
+    if push:
+        sync_registry_tags(writer, remote, set(config.models))
+    outcomes = []
+    for name in config.models:
+        outcomes.append(
+            _promote_model(root, repo, writer, name, stage, push, remote, verify_remote)
+        )
+    return outcomes
+
+
+def _promote_model(
+    root: Path | str,
+    repo: GitRepo,
+    writer: TagWriter,
+    name: str,
+    stage: str,
+    push: bool,
+    remote: str,
+    verify_remote: bool,
+) -> Promotion:
+    for _ in range(MAX_RACE_RETRIES):
+        with RegistryReader(root, remote=remote) as reader:
+            info = reader.stage_info(name, stage)
+            state = reader.model_state(name)
+            if info.tip_commit is None or info.tip_md5 is None:
+                return Promotion(name, stage, None, "absent", reason=f"no {info.branch} branch tip")
+            if not info.pending:
+                return Promotion(name, stage, info.version, "up-to-date")
+            if info.tip_version is None:
+                return Promotion(
+                    name,
+                    stage,
+                    None,
+                    "refused",
+                    reason=f"{info.branch} holds an unregistered artefact ({info.tip_md5}); "
+                    "stage branches only take registered commits of main (gitml promote)",
+                    exit_code=VerificationError.exit_code,
+                )
+            version = state.versions[info.tip_version]
+            counter = state.max_counter() + 1
+        kind = "rollback" if is_rollback(repo, info.tip_commit) else "promotion"
+        if verify_remote:
+            from gitml.dvcio.remote import missing_from_remote
+
+            if missing_from_remote(root, [info.tip_md5]):
+                return Promotion(
+                    name,
+                    stage,
+                    version.version,
+                    "refused",
+                    kind,
+                    reason=f"artefact {info.tip_md5} is not in the DVC remote (run `dvc push`)",
+                    exit_code=VerificationError.exit_code,
+                )
+        if kind == "promotion":
+            failure = _gate_failure(root, stage, name, version.commit)
+            if failure:
+                return Promotion(
+                    name,
+                    stage,
+                    version.version,
+                    "refused",
+                    kind,
+                    reason=failure,
+                    exit_code=GateFailed.exit_code,
+                )
+        tip = repo.commit_info(info.tip_commit)
+        merge = repo.commit_info(tip.parents[1]) if len(tip.parents) > 1 else None
+        pr = pull_request_number(tip.subject)
+        message = format_message(
+            f"{'Roll back' if kind == 'rollback' else 'Promote'} {name} {version.version} "
+            f"{'in' if kind == 'rollback' else 'to'} {stage}",
+            {
+                "version": version.version,
+                "md5": info.tip_md5,
+                "stage": stage,
+                "kind": kind,
+                "branch-commit": info.tip_commit,
+                "pull-request": str(pr) if pr else None,
+                "merged-by": tip.committer if merge else tip.author,
+                "promoted-by": f"gitml {__version__}",
+            },
+        )
+        tag = assign_tag(name, stage, counter)
+        writer.create(tag, version.commit, message)
+        if not push:
+            return Promotion(name, stage, version.version, "recorded", kind, tag)
+        try:
+            writer.push(remote, tag)
+        except TagPushRejected:
+            writer.delete_local(tag)
+            writer.fetch_tags(remote)
+            continue  # re-read: another run may have recorded it, or took the number
+        return Promotion(name, stage, version.version, "recorded", kind, tag)
+    raise RegistryError(f"{name}: gave up after {MAX_RACE_RETRIES} tag races; run again")
+
+
+@dataclass(frozen=True)
+class PreparedBranch:
+    """A branch ready for a pull request into a stage branch (or a new stage branch)."""
+
+    model: str
+    stage: str
+    version: str
+    branch: str
+    base: str
+    commit: str
+    kind: str  # promotion | rollback | new-stage | up-to-date
+    pushed: bool = False
+    pull_request: str | None = None
+    command: str | None = None
+    note: str = ""
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON shape of a prepared branch."""
+        return dict(self.__dict__)
+
+
+def _stage_tip(reader: RegistryReader, branch: str) -> str | None:
+    return reader.branch_commit(branch)
+
+
+def _open_pull_request(
+    prepared: PreparedBranch, title: str, body: str, repository: str | None
+) -> PreparedBranch:
+    import os
+    import shlex
+
+    from gitml.github.client import GitHubClient
+
+    client = GitHubClient.from_environment()
+    repository = repository or os.environ.get("GITHUB_REPOSITORY")
+    command = (
+        f"gh pr create --base {shlex.quote(prepared.base)} --head {shlex.quote(prepared.branch)} "
+        f"--title {shlex.quote(title)} --body {shlex.quote(body)}"
+    )
+    if client is None or not repository or not prepared.pushed:
+        return PreparedBranch(**{**prepared.__dict__, "command": command})
+    pull = client.create_pull_request(repository, prepared.branch, prepared.base, title, body)
+    return PreparedBranch(**{**prepared.__dict__, "pull_request": pull.url})
+
+
+def prepare_promotion(
+    root: Path | str,
+    model: str,
+    stage: str,
+    version: str | None = None,
+    *,
+    push: bool = False,
+    remote: str = "origin",
+    repository: str | None = None,
+) -> PreparedBranch:
+    """A branch whose tree is the version's registered commit, on top of the stage branch."""
+    config = load_config(root)
+    if stage not in config.stages:
+        raise RegistryError(f"unknown stage {stage!r} (stages: {', '.join(config.stages)})")
+    repo = GitRepo(root)
+    trees = TreeWriter(repo)
+    with RegistryReader(root, remote=remote) as reader:
+        state = reader.model_state(model)
+        target = state.versions.get(version) if version else state.latest
+        if target is None or not target.registered or not target.active:
+            raise RegistryError(f"{model}@{version or 'latest'}: no such active registered version")
+        branch = reader.branch_name(stage, model)
+        tip = _stage_tip(reader, branch)
+        holder = state.stage_holder(stage)
+    if tip is None:
+        trees.set_branch(branch, target.commit)
+        if push:
+            trees.push_branch(remote, branch, target.commit)
+        return PreparedBranch(
+            model,
+            stage,
+            target.version,
+            branch,
+            branch,
+            target.commit,
+            "new-stage",
+            push,
+            note=f"created {branch} at {model}@{target.version}'s commit",
+        )
+    if trees.tree_of(tip) == trees.tree_of(target.commit):
+        return PreparedBranch(
+            model,
+            stage,
+            target.version,
+            branch,
+            branch,
+            tip,
+            "up-to-date",
+            note=f"{branch} already holds {model}@{target.version}",
+        )
+    current = holder.version if holder else "none"
+    title = f"Promote {model} {target.version} to {stage}"
+    message = (
+        f"{title}\n\nReplaces {current} in {stage}. The tree is exactly the registered commit "
+        f"{target.commit[:12]} of main.\n\n{PROMOTE_TRAILER} {model} {target.version}\n"
+    )
+    commit = trees.commit_tree(trees.tree_of(target.commit), [tip, target.commit], message)
+    name = f"promote/{model}-{target.version}-to-{stage}"
+    trees.set_branch(name, commit)
+    if push:
+        trees.push_branch(remote, name, commit)
+    prepared = PreparedBranch(model, stage, target.version, name, branch, commit, "promotion", push)
+    body = (
+        f"Promotes **{model} {target.version}** to `{stage}` (currently {current}).\n\n"
+        "Prepared by `gitml promote`; the gate runs as this pull request's status check and "
+        "`gitml promote --on-push` records the promotion after the merge."
+    )
+    return _open_pull_request(prepared, title, body, repository)
+
+
+def rollback_target(reader: RegistryReader, model: str, stage: str) -> tuple[str, str]:
+    """The version a rollback returns to, from the stage's assignment history.
+
+    Rollbacks are skipped: the target is the promotion before the current one; after one
+    rollback, a second goes one further back. Returns ``(version, explanation)``.
+    """
+    state = reader.model_state(model)
+    assignments = [e for e in state.events if e.stage == stage and e.action == Action.ASSIGN]
+    promotions: list[str] = []
+    for event in assignments:
+        if event.is_rollback:
+            continue
+        version = event.fields.get("version") or event.version
+        if version is None:
+            holder = state.version_at(event.commit)
+            version = holder.version if holder else None
+        if version and (not promotions or promotions[-1] != version):
+            promotions.append(version)
+    rollbacks = 0
+    for event in reversed(assignments):
+        if not event.is_rollback:
+            break
+        rollbacks += 1
+    steps_back = rollbacks + 1
+    if len(promotions) <= steps_back:
+        raise RegistryError(
+            f"{model}@{stage}: no earlier promotion to roll back to "
+            f"({len(promotions)} promotion(s), {rollbacks} rollback(s) since the last one)"
+        )
+    target = promotions[-1 - steps_back]
+    note = f"previous promotion before {promotions[-1]}"
+    if rollbacks:
+        note = f"{rollbacks} rollback(s) already recorded: going one further back"
+    return target, note
+
+
+def prepare_rollback(
+    root: Path | str,
+    model: str,
+    stage: str,
+    to: str | None = None,
+    *,
+    push: bool = False,
+    remote: str = "origin",
+    repository: str | None = None,
+) -> PreparedBranch:
+    """A new commit on the stage branch whose tree is the older version's registered commit."""
+    config = load_config(root)
+    if stage not in config.stages:
+        raise RegistryError(f"unknown stage {stage!r} (stages: {', '.join(config.stages)})")
+    repo = GitRepo(root)
+    trees = TreeWriter(repo)
+    with RegistryReader(root, remote=remote) as reader:
+        state = reader.model_state(model)
+        note = ""
+        if to is None:
+            to, note = rollback_target(reader, model, stage)
+        target = state.versions.get(to)
+        if target is None or not target.registered or not target.active:
+            raise RegistryError(f"{model}@{to}: no such active registered version")
+        branch = reader.branch_name(stage, model)
+        tip = _stage_tip(reader, branch)
+        holder = state.stage_holder(stage)
+    if tip is None:
+        raise RegistryError(f"{branch}: no such stage branch to roll back")
+    current = holder.version if holder else "none"
+    title = f"Roll back {model} to {to} in {stage}"
+    message = (
+        f"{title}\n\nReplaces {current}; the tree is exactly the registered commit "
+        f"{target.commit[:12]} of {model} {to}.\n\n{ROLLBACK_TRAILER} {model} {to}\n"
+    )
+    commit = trees.commit_tree(trees.tree_of(target.commit), [tip], message)
+    name = f"rollback/{model}-{stage}-{to}"
+    trees.set_branch(name, commit)
+    if push:
+        trees.push_branch(remote, name, commit)
+    prepared = PreparedBranch(model, stage, to, name, branch, commit, "rollback", push, note=note)
+    body = (
+        f"Rolls **{model}** back to **{to}** in `{stage}` (currently {current}).\n\n"
+        "Metric gates are skipped for rollbacks; hash, registration and DVC-remote checks are "
+        "not. `gitml promote --on-push` records it as a rollback after the merge."
+    )
+    return _open_pull_request(prepared, title, body, repository)
