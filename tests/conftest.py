@@ -140,3 +140,45 @@ def origin_repo(repo: Path, tmp_path: Path, clock: Clock) -> Path:
     dvc(repo, "push", "-q")
     git(repo, "push", "-q", "-u", "origin", "main")
     return repo
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[str]:
+    """An S3-compatible server (moto) on 127.0.0.1, for the whole session; its endpoint URL."""
+    import logging
+
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto logs every request
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def s3_origin_repo(
+    origin_repo: Path, s3_server: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> Path:
+    """``origin_repo`` whose default DVC remote is a fresh bucket on the local S3 server."""
+    import boto3
+
+    credentials = {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+    for key, value in credentials.items():
+        monkeypatch.setenv(key, value)
+    bucket = f"gitml-{tmp_path.name.lower().replace('_', '-')[:40]}"
+    boto3.client("s3", endpoint_url=s3_server).create_bucket(Bucket=bucket)
+    repo = origin_repo
+    dvc(repo, "remote", "add", "-f", "-d", "s3", f"s3://{bucket}/dvc")
+    dvc(repo, "remote", "modify", "s3", "endpointurl", s3_server)
+    git(repo, "commit", "-qam", "Store artefacts on S3")
+    dvc(repo, "push", "-q")
+    git(repo, "push", "-q", "origin", "main")
+    return repo

@@ -18,7 +18,8 @@ if TYPE_CHECKING:
     from tests.conftest import Clock
 
 pytestmark = pytest.mark.slow
-NEUTRAL = ("train", "hist_gradient_boosting.l2_regularization", 1.5)
+# A change that improves the model on the tests' data (AUC 0.821 -> 0.833): gates pass.
+IMPROVE = ("train", "hist_gradient_boosting.max_leaf_nodes", 8)
 
 
 def merge_into(repo: Path, stage: str, branch: str) -> None:
@@ -64,7 +65,7 @@ def test_register_promote_and_roll_back(origin_repo: Path, clock: Clock) -> None
     assert api.promote_on_push("staging", root=repo)[0].status == "up-to-date"
 
     clock.tick()
-    merge_pull_request(repo, 11, "l2", NEUTRAL)
+    merge_pull_request(repo, 11, "l2", IMPROVE)
     clock.tick()
     api.register(root=repo, push=True)
     clock.tick()
@@ -128,7 +129,7 @@ def test_a_stage_tip_with_an_unregistered_artefact_is_refused(
     git(repo, "checkout", "-q", "staging")
     from tests.registry_flow import set_param
 
-    set_param(repo, *NEUTRAL)
+    set_param(repo, *IMPROVE)
     dvc(repo, "repro", "-q")
     git(repo, "commit", "-qam", "hotfix straight to staging")
     dvc(repo, "push", "-q")
