@@ -164,6 +164,8 @@ def promote_on_push(
     push: bool = True,
     remote: str = "origin",
     verify_remote: bool = True,
+    dry_run: bool = False,
+    tip: str | None = None,
 ) -> list[Promotion]:
     """Record ``MODEL#STAGE#N`` for each model whose ``stage`` branch tip holds a new version.
 
@@ -172,7 +174,15 @@ def promote_on_push(
     """
     from gitml.registry.promote import promote_on_push as _promote_on_push
 
-    return _promote_on_push(root, stage, push=push, remote=remote, verify_remote=verify_remote)
+    return _promote_on_push(
+        root,
+        stage,
+        push=push,
+        remote=remote,
+        verify_remote=verify_remote,
+        dry_run=dry_run,
+        tip=tip,
+    )
 
 
 def promote(

@@ -42,6 +42,10 @@ def register(commands: argparse._SubParsersAction) -> None:
         "--no-verify-remote", action="store_true", help="with --on-push: skip the DVC check"
     )
     p.add_argument(
+        "--dry-run", action="store_true", help="with --on-push: run every check, record nothing"
+    )
+    p.add_argument("--tip", help="with --on-push: judge this commit as the branch tip (a PR head)")
+    p.add_argument(
         "--repository", help="OWNER/NAME for the pull request (default: $GITHUB_REPOSITORY)"
     )
     _write_options(p)
@@ -131,6 +135,8 @@ def run_promote(args: argparse.Namespace) -> int:
             push=args.push,
             remote=args.remote,
             verify_remote=not args.no_verify_remote,
+            dry_run=args.dry_run,
+            tip=args.tip,
         )
         if args.format == "json":
             emit_json([o.to_dict() for o in outcomes])

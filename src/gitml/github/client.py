@@ -97,6 +97,28 @@ class GitHubClient:
         return PullRequest(answer["number"], answer["html_url"], created=True)
 
 
+def create_commit_status(
+    client: GitHubClient,
+    repository: str,
+    sha: str,
+    state: str,
+    context: str,
+    description: str,
+    target_url: str | None = None,
+) -> None:
+    """Set a commit status (``POST /repos/{owner}/{repo}/statuses/{sha}``).
+
+    A push made with ``GITHUB_TOKEN`` triggers no workflow, so the run that pushes a commit
+    sets the required status on it itself.
+    """
+    if state not in ("error", "failure", "pending", "success"):
+        raise GitHubError(f"state {state!r}: expected error, failure, pending or success")
+    body: dict[str, Any] = {"state": state, "context": context, "description": description[:140]}
+    if target_url:
+        body["target_url"] = target_url
+    client.request("POST", f"/repos/{repository}/statuses/{sha}", body)
+
+
 def _describe(error: urllib.error.HTTPError) -> str:
     try:
         payload = json.loads(error.read() or b"{}")

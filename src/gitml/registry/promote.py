@@ -36,7 +36,7 @@ class Promotion:
     model: str
     stage: str
     version: str | None
-    status: str  # recorded | up-to-date | refused | absent
+    status: str  # recorded | would-record | up-to-date | refused | absent
     kind: str = "promotion"  # promotion | rollback
     tag: str | None = None
     reason: str = ""
@@ -73,8 +73,15 @@ def promote_on_push(
     push: bool = True,
     remote: str = "origin",
     verify_remote: bool = True,
+    dry_run: bool = False,
+    tip: str | None = None,
 ) -> list[Promotion]:
-    """Record every model whose ``stage`` branch tip moved to another registered version."""
+    """Record every model whose ``stage`` branch tip moved to another registered version.
+
+    ``dry_run`` runs every check and records nothing (status ``would-record``); with
+    ``tip`` it judges that commit as the would-be branch tip — what a pull request into a
+    stage branch runs as its status check.
+    """
     config = load_config(root)
     if stage not in config.stages:
         raise RegistryError(f"unknown stage {stage!r} (stages: {', '.join(config.stages)})")
@@ -82,12 +89,13 @@ def promote_on_push(
     writer = TagWriter(repo)
     if push:
         sync_registry_tags(writer, remote, set(config.models))
-    outcomes = []
-    for name in config.models:
-        outcomes.append(
-            _promote_model(root, repo, writer, name, stage, push, remote, verify_remote)
+    tip_commit = repo.resolve(tip) if tip else None
+    return [
+        _promote_model(
+            root, repo, writer, name, stage, push, remote, verify_remote, dry_run, tip_commit
         )
-    return outcomes
+        for name in config.models
+    ]
 
 
 def _promote_model(
@@ -99,10 +107,12 @@ def _promote_model(
     push: bool,
     remote: str,
     verify_remote: bool,
+    dry_run: bool = False,
+    tip: str | None = None,
 ) -> Promotion:
     for _ in range(MAX_RACE_RETRIES):
         with RegistryReader(root, remote=remote) as reader:
-            info = reader.stage_info(name, stage)
+            info = reader.stage_info(name, stage, tip)
             state = reader.model_state(name)
             if info.tip_commit is None or info.tip_md5 is None:
                 return Promotion(name, stage, None, "absent", reason=f"no {info.branch} branch tip")
@@ -146,9 +156,11 @@ def _promote_model(
                     reason=failure,
                     exit_code=GateFailed.exit_code,
                 )
-        tip = repo.commit_info(info.tip_commit)
-        merge = repo.commit_info(tip.parents[1]) if len(tip.parents) > 1 else None
-        pr = pull_request_number(tip.subject)
+        if dry_run:
+            return Promotion(name, stage, version.version, "would-record", kind)
+        head = repo.commit_info(info.tip_commit)
+        merge = repo.commit_info(head.parents[1]) if len(head.parents) > 1 else None
+        pr = pull_request_number(head.subject)
         message = format_message(
             f"{'Roll back' if kind == 'rollback' else 'Promote'} {name} {version.version} "
             f"{'in' if kind == 'rollback' else 'to'} {stage}",
@@ -159,7 +171,7 @@ def _promote_model(
                 "kind": kind,
                 "branch-commit": info.tip_commit,
                 "pull-request": str(pr) if pr else None,
-                "merged-by": tip.committer if merge else tip.author,
+                "merged-by": head.committer if merge else head.author,
                 "promoted-by": f"gitml {__version__}",
             },
         )

@@ -141,12 +141,15 @@ class RegistryReader:
                 return version
         return None
 
-    def stage_info(self, model: str, stage: str) -> StageInfo:
-        """Recorded and desired state of one stage of one model."""
+    def stage_info(self, model: str, stage: str, tip: str | None = None) -> StageInfo:
+        """Recorded and desired state of one stage of one model.
+
+        ``tip`` evaluates another commit as if it were the branch tip (a pull request's head).
+        """
         state = self.model_state(model)
         holder = state.stage_holder(stage)
         branch = self.branch_name(stage, model)
-        tip = self.branch_commit(branch)
+        tip = tip or self.branch_commit(branch)
         tip_md5 = tip_version = None
         path = self.artifact_path(model)
         if tip and path:
