@@ -28,7 +28,7 @@ def test_push_then_fresh_clone_pull_restores_identical_hashes(repo: Path, tmp_pa
     clone = tmp_path / "clone"
     git(tmp_path, "clone", "-q", str(repo), str(clone))
     assert not (clone / "models" / "credit.skops").exists()
-    dvc(clone, "pull", "-q")
+    dvc(clone, "pull")
 
     status = json.loads(dvc(clone, "status", "--json").stdout)
     assert status == {}

@@ -63,7 +63,7 @@ def test_a_revert_registers_nothing_new(origin_repo: Path, clock: Clock) -> None
     api.register(root=repo, push=True)
     clock.tick()
     git(repo, "revert", "--no-edit", "-m", "1", "HEAD")
-    dvc(repo, "checkout", "-q")
+    dvc(repo, "checkout")
     git(repo, "push", "-q", "origin", "main")
     assert api.register(root=repo, push=True) == []
 

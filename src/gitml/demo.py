@@ -21,8 +21,9 @@ from typing import TextIO
 
 from gitml.errors import GitmlError
 
+# dvc.yaml ships as dvc.yaml.in: DVC would otherwise take it for a pipeline of this repository.
 EXAMPLE_FILES = {
-    "dvc.yaml": "dvc.yaml",
+    "dvc.yaml.in": "dvc.yaml",
     "params.yaml": "params.yaml",
     "gitml.yaml": "gitml.yaml",
     "data.schema.yaml": "data.schema.yaml",
