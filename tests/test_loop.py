@@ -58,7 +58,15 @@ def test_the_whole_loop(loop_repo: Path, clock: Clock, tmp_path: Path) -> None:
     dvc(repo, "push", "-q")
     git(repo, "checkout", "-q", "main")
     clock.tick()
-    git(repo, "merge", "-q", "--no-ff", "fewer-leaves", "-m", "Merge pull request #21 from team/fewer-leaves")
+    git(
+        repo,
+        "merge",
+        "-q",
+        "--no-ff",
+        "fewer-leaves",
+        "-m",
+        "Merge pull request #21 from team/fewer-leaves",
+    )
     git(repo, "push", "-q", "origin", "main")
     clock.tick()
     assert [(r.version, r.md5) for r in api.register(root=repo, push=True)] == [

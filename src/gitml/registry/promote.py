@@ -25,6 +25,9 @@ from gitml.registry.register import MAX_RACE_RETRIES, pull_request_number
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from gitml.config import Config
+    from gitml.registry.state import ModelState, VersionState
+
 ROLLBACK_TRAILER = "Gitml-Rollback:"
 PROMOTE_TRAILER = "Gitml-Promote:"
 
@@ -82,9 +85,7 @@ def promote_on_push(
     ``tip`` it judges that commit as the would-be branch tip — what a pull request into a
     stage branch runs as its status check.
     """
-    config = load_config(root)
-    if stage not in config.stages:
-        raise RegistryError(f"unknown stage {stage!r} (stages: {', '.join(config.stages)})")
+    config = require_stage(root, stage)
     repo = GitRepo(root)
     writer = TagWriter(repo)
     if push:
@@ -210,8 +211,20 @@ class PreparedBranch:
         return dict(self.__dict__)
 
 
-def _stage_tip(reader: RegistryReader, branch: str) -> str | None:
-    return reader.branch_commit(branch)
+def require_stage(root: Path | str, stage: str) -> Config:
+    """The validated config, after checking ``stage`` is one of its stages."""
+    config = load_config(root)
+    if stage not in config.stages:
+        raise RegistryError(f"unknown stage {stage!r} (stages: {', '.join(config.stages)})")
+    return config
+
+
+def active_version(state: ModelState, model: str, version: str | None) -> VersionState:
+    """``version`` of ``model`` (default latest), which must be registered and active."""
+    target = state.versions.get(version) if version else state.latest
+    if target is None or not target.registered or not target.active:
+        raise RegistryError(f"{model}@{version or 'latest'}: no such active registered version")
+    return target
 
 
 def _open_pull_request(
@@ -245,18 +258,14 @@ def prepare_promotion(
     repository: str | None = None,
 ) -> PreparedBranch:
     """A branch whose tree is the version's registered commit, on top of the stage branch."""
-    config = load_config(root)
-    if stage not in config.stages:
-        raise RegistryError(f"unknown stage {stage!r} (stages: {', '.join(config.stages)})")
+    require_stage(root, stage)
     repo = GitRepo(root)
     trees = TreeWriter(repo)
     with RegistryReader(root, remote=remote) as reader:
         state = reader.model_state(model)
-        target = state.versions.get(version) if version else state.latest
-        if target is None or not target.registered or not target.active:
-            raise RegistryError(f"{model}@{version or 'latest'}: no such active registered version")
+        target = active_version(state, model, version)
         branch = reader.branch_name(stage, model)
-        tip = _stage_tip(reader, branch)
+        tip = reader.branch_commit(branch)
         holder = state.stage_holder(stage)
     if tip is None:
         trees.set_branch(branch, target.commit)
@@ -351,9 +360,7 @@ def prepare_rollback(
     repository: str | None = None,
 ) -> PreparedBranch:
     """A new commit on the stage branch whose tree is the older version's registered commit."""
-    config = load_config(root)
-    if stage not in config.stages:
-        raise RegistryError(f"unknown stage {stage!r} (stages: {', '.join(config.stages)})")
+    require_stage(root, stage)
     repo = GitRepo(root)
     trees = TreeWriter(repo)
     with RegistryReader(root, remote=remote) as reader:
@@ -361,11 +368,9 @@ def prepare_rollback(
         note = ""
         if to is None:
             to, note = rollback_target(reader, model, stage)
-        target = state.versions.get(to)
-        if target is None or not target.registered or not target.active:
-            raise RegistryError(f"{model}@{to}: no such active registered version")
+        target = active_version(state, model, to)
         branch = reader.branch_name(stage, model)
-        tip = _stage_tip(reader, branch)
+        tip = reader.branch_commit(branch)
         holder = state.stage_holder(stage)
     if tip is None:
         raise RegistryError(f"{branch}: no such stage branch to roll back")
