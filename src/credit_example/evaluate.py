@@ -6,6 +6,7 @@ revision's metrics can be read from git alone.
 
 from __future__ import annotations
 
+import json
 import platform
 from importlib.metadata import version
 from pathlib import Path
@@ -19,6 +20,8 @@ from credit_example.features import FEATURES, load_xy
 from credit_example.generate import FEATURES_CATEGORICAL, TARGET
 from credit_example.io import atomic_write_text, file_md5, rounded, write_json, write_yaml
 from credit_example.train import MODEL_PATH, TRAIN_CSV
+from gitml.monitor.baseline import compute_baseline, write_baseline
+from gitml.signature import signature_from_text
 from gitml.storage import load_model
 
 if TYPE_CHECKING:
@@ -29,6 +32,7 @@ METRICS_PATH = Path("metrics/credit.json")
 PLOTS_DIR = Path("metrics/plots")
 SIGNATURE_PATH = Path("models/credit.signature.json")
 CARD_PATH = Path("models/credit.card.yaml")
+BASELINE_PATH = Path("models/credit.baseline.json")
 MAX_CURVE_POINTS = 200
 
 INTENDED_USE = (
@@ -140,7 +144,14 @@ def evaluate(params: dict[str, Any]) -> dict[str, Any]:
     metrics = rounded({**quality, "model_size_bytes": size})
     write_json(METRICS_PATH, metrics)
     plot_data(test_labels, scores, threshold, params["evaluate"].get("calibration_bins", 10))
-    write_json(SIGNATURE_PATH, signature(train_features, threshold))
+    signature_data = signature(train_features, threshold)
+    write_json(SIGNATURE_PATH, signature_data)
+    # The drift baseline travels with the model version: inputs and scores on held-out rows.
+    model_signature = signature_from_text(json.dumps(signature_data), str(SIGNATURE_PATH))
+    write_baseline(
+        BASELINE_PATH,
+        compute_baseline(test_features, model_signature, scores, labels=test_labels),
+    )
     card = {
         "name": "credit",
         "description": "Probability that a loan applicant defaults within 12 months.",

@@ -40,6 +40,7 @@ class ModelConfig:
     directions: Mapping[str, Direction] = field(default_factory=dict)
     gates: Mapping[str, Policy] = field(default_factory=dict)
     data_schema: str | None = None
+    baseline: str | None = None
 
     def gate(self, stage: str) -> Policy | None:
         """The gate of ``stage`` (``main`` for pull requests into main), if one is set."""
@@ -55,6 +56,8 @@ class Config:
     stage_branch: str = DEFAULT_STAGE_BRANCH
     params_file: str | None = None
     params_schema: str | None = None
+    drift: Mapping[str, float] = field(default_factory=dict)
+    monitor_data: str | None = None
 
     def model(self, name: str) -> ModelConfig:
         """The model called ``name``; a ConfigError lists the known ones otherwise."""
@@ -100,6 +103,7 @@ def config_from_document(document: Any, file: str = CONFIG_FILE, validate: bool 
                 **{s: policy_from_dict(p) for s, p in (raw.get("gates") or {}).items()},
             },
             data_schema=raw.get("data_schema"),
+            baseline=raw.get("baseline"),
         )
     stage_branch = document.get("stage_branch", DEFAULT_STAGE_BRANCH)
     if len(models) > 1 and "{model}" not in stage_branch:
@@ -115,6 +119,8 @@ def config_from_document(document: Any, file: str = CONFIG_FILE, validate: bool 
         stage_branch=stage_branch,
         params_file=params.get("file"),
         params_schema=params.get("schema"),
+        drift=dict(document.get("drift") or {}),
+        monitor_data=(document.get("monitor") or {}).get("data"),
     )
 
 

@@ -111,8 +111,15 @@ def _copy_example(target: Path) -> None:
     shutil.copytree(
         package, target / "src" / "credit_example", ignore=shutil.ignore_patterns("__pycache__")
     )
-    (target / "src" / "gitml").mkdir(parents=True)
-    shutil.copy(Path(gitml.__file__).parent / "storage.py", target / "src" / "gitml" / "storage.py")
+    # The pipeline depends on a few gitml modules by path (their code makes the bytes).
+    import yaml
+
+    stages = yaml.safe_load((target / "dvc.yaml").read_text())["stages"].values()
+    for dep in sorted({d for stage in stages for d in stage.get("deps", [])}):
+        if dep.startswith("src/gitml/"):
+            source = Path(gitml.__file__).parent / dep.removeprefix("src/gitml/")
+            (target / dep).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(source, target / dep)
 
 
 def _merge(box: Sandbox, branch: str, into: str, number: int, title: str) -> None:

@@ -78,8 +78,12 @@ def feature_frame(signature: Signature, frame: pd.DataFrame) -> pd.DataFrame:
         if feature.type == "category":
             values = column.astype(object)
             missing = values.isna() | (values == "")
-            out[feature.name] = values.where(~missing, np.nan).map(
-                lambda v: v if isinstance(v, float) else str(v)
+            # Object dtype even when every value is missing: a float64 column of NaN
+            # breaks the model's categorical encoders.
+            out[feature.name] = (
+                values.where(~missing, np.nan)
+                .map(lambda v: v if isinstance(v, float) else str(v))
+                .astype(object)
             )
         else:
             out[feature.name] = pd.to_numeric(column, errors="raise").astype("float64")

@@ -24,7 +24,18 @@ exit codes: 0 ok, 1 error, 2 usage, 3 gate failed, 4 drift found,
 
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser (every command registers itself here)."""
-    from gitml.cli import check, demo, github, init, promote, registry, report, validate
+    from gitml.cli import (
+        check,
+        demo,
+        drift,
+        github,
+        init,
+        promote,
+        registry,
+        report,
+        serve,
+        validate,
+    )
 
     parser = argparse.ArgumentParser(
         prog="gitml",
@@ -36,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--traceback", action="store_true", help=argparse.SUPPRESS
     )  # for bug reports: show the full traceback of an error
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
-    for module in (report, check, registry, promote, init, demo, validate, github):
+    for module in (report, check, registry, promote, drift, serve, init, demo, validate, github):
         module.register(commands)
     return parser
 

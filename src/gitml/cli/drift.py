@@ -1,0 +1,56 @@
+"""``gitml drift``."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from gitml.cli.output import add_format_options, emit, emit_json
+from gitml.errors import EXIT_DRIFT_FOUND, EXIT_OK
+
+if TYPE_CHECKING:
+    import argparse
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    """Add the ``drift`` command."""
+    p = commands.add_parser(
+        "drift",
+        help="compare live data with a model version's baseline (PSI, KS, chi², JS)",
+        description=(
+            "Compare a batch (CSV, Parquet, or the JSONL prediction log of gitml serve) with "
+            "the baseline stored with MODEL@STAGE or MODEL@vX.Y.Z: population stability, "
+            "Kolmogorov-Smirnov, chi-squared / Jensen-Shannon, missing-rate change, unseen "
+            "categories and prediction-score drift, ranked by severity; with labels in the "
+            "batch, live ROC AUC and calibration. Exit 4 with --fail-on-drift when drift is found."
+        ),
+    )
+    p.add_argument("ref", help="model reference, e.g. credit@production")
+    p.add_argument("--data", help="batch file (default: monitor.data in gitml.yaml)")
+    p.add_argument("--fail-on-drift", action="store_true", help="exit 4 when the verdict is drift")
+    p.add_argument("-o", "--output", help="also write the rendered report to this file")
+    p.add_argument("--local", action="store_true", help="read local stage branches")
+    p.add_argument("--root", default=".", help="repository root (default: .)")
+    add_format_options(p)
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Check drift and print the ranked report."""
+    import json
+    from pathlib import Path
+
+    from gitml.monitor.check import check_drift
+    from gitml.monitor.drift import render_markdown, render_table
+
+    report = check_drift(args.root, args.ref, args.data, local=args.local)
+    if args.format == "json":
+        emit_json(report.to_dict())
+        text = json.dumps(report.to_dict(), indent=2)
+    else:
+        text = render_markdown(report) if args.format == "md" else render_table(report)
+        emit(text)
+    if args.output:
+        from gitml.fsutil import atomic_write_text
+
+        atomic_write_text(Path(args.output), text + "\n")
+    return EXIT_DRIFT_FOUND if args.fail_on_drift and report.verdict == "drift" else EXIT_OK

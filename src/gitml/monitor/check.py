@@ -1,0 +1,72 @@
+"""``gitml drift``: a batch of live data against the baseline of a registered version.
+
+The baseline, the signature (features, types, threshold) and the model come from the
+version being checked, never from the workspace. When the batch has no ``score`` column
+(a prediction log has one), the version's model scores it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from gitml.errors import ConfigError, RegistryError
+from gitml.registry.fetch import load
+from gitml.registry.reader import RegistryReader
+from gitml.registry.refs import parse_ref
+
+if TYPE_CHECKING:
+    from gitml.monitor.drift import DriftReport
+
+
+def check_drift(
+    root: Path | str, ref: str, data: str | None = None, *, local: bool = False
+) -> DriftReport:
+    """Compare the batch ``data`` (default: gitml.yaml ``monitor.data``) with ``ref``'s baseline."""
+    from gitml.monitor.baseline import read_baseline
+    from gitml.monitor.drift import (
+        SCORE_COLUMN,
+        DriftThresholds,
+        detect_drift,
+        detect_drift_file,
+        read_batch,
+    )
+    from gitml.signature import feature_frame, signature_from_text
+
+    parsed = parse_ref(ref)
+    with RegistryReader(root, local=local) as reader:
+        config = reader.config
+        if config is None:
+            raise ConfigError("gitml.yaml: not found (gitml drift needs the model's config)")
+        model = config.model(parsed.model)
+        info = reader.resolve(parsed)
+        if not model.baseline or not model.signature:
+            raise ConfigError(f"gitml.yaml: models.{model.name}: set `baseline` and `signature`")
+        baseline_text = reader.read_blob(info.commit, model.baseline)
+        signature_text = reader.read_blob(info.commit, model.signature)
+    if baseline_text is None or signature_text is None:
+        raise RegistryError(
+            f"{parsed.model}@{info.version}: the version has no {model.baseline} or "
+            f"{model.signature} (registered before baselines were written?)"
+        )
+    baseline = read_baseline(baseline_text.decode("utf-8"), f"{model.baseline} at {info.version}")
+    signature = signature_from_text(signature_text.decode("utf-8"), model.signature)
+    thresholds = DriftThresholds.from_mapping(config.drift, "gitml.yaml", "drift")
+    path = data or config.monitor_data
+    if not path:
+        raise ConfigError("no data: pass --data FILE or set monitor.data in gitml.yaml")
+    batch = read_batch(path)
+    if SCORE_COLUMN in batch.columns:
+        return detect_drift_file(path, baseline, signature, thresholds)
+    missing = [name for name in signature.feature_names if name not in batch.columns]
+    if missing:
+        raise ConfigError(
+            f"{path}: missing column(s) {', '.join(missing)} that {parsed.model}@{info.version} "
+            "expects"
+        )
+    fitted = load(f"{parsed.model}@{info.version}", root=root, local=local)
+    scores = fitted.predict_proba(feature_frame(signature, batch))[:, 1]
+    labels = batch[signature.target].to_numpy() if signature.target in batch.columns else None
+    return detect_drift(
+        batch, baseline, signature, scores, thresholds, labels, source=Path(path).name
+    )

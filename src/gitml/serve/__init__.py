@@ -1,0 +1,16 @@
+"""Serving registered models over HTTP, and exporting them for other serving stacks.
+
+* :func:`gitml.serve.loaded.load_version`: a registered version in memory, verified.
+* :func:`gitml.serve.app.create_app`: the Starlette app (``/predict``, ``/health``,
+  ``/metadata``, ``/metrics``).
+* :func:`gitml.serve.run.serve`: load and run it with uvicorn (``gitml serve``).
+* :func:`gitml.serve.export.export`: write an MLflow model or a plain directory.
+
+Importing this package loads neither Starlette nor scikit-learn; the submodules do.
+"""
+
+from __future__ import annotations
+
+from gitml.serve.loaded import LoadedModel, load_version
+
+__all__ = ["LoadedModel", "load_version"]

@@ -1,0 +1,217 @@
+"""Running the model server with uvicorn: ``gitml serve`` and a background-thread runner.
+
+uvicorn handles SIGINT/SIGTERM itself: it stops accepting connections, lets requests
+in flight finish (up to ``graceful_seconds``), then runs the app's shutdown, which
+stops the registry watcher and closes the prediction log.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import uvicorn
+
+from gitml.serve.app import (
+    DEFAULT_MAX_BATCH,
+    DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_TIMEOUT_SECONDS,
+    RegistryWatcher,
+    ServeSettings,
+    create_app,
+)
+from gitml.serve.loaded import load_version
+
+if TYPE_CHECKING:
+    from types import TracebackType
+
+    from starlette.types import ASGIApp
+
+__all__ = ["ServerThread", "make_server", "serve"]
+
+DEFAULT_GRACEFUL_SECONDS = 30.0
+
+
+def make_server(
+    root: Path | str,
+    ref: str,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    log_path: Path | str | None = None,
+    reload_on_promotion: bool = False,
+    poll_seconds: float = 30.0,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    max_batch: int = DEFAULT_MAX_BATCH,
+    timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
+    local: bool = False,
+    remote: str = "origin",
+    graceful_seconds: float = DEFAULT_GRACEFUL_SECONDS,
+    log_level: str = "info",
+    access_log: bool = True,
+) -> uvicorn.Server:
+    """Load ``ref`` and return a uvicorn server for it, not yet running.
+
+    The model loads before the server exists, so a bad reference, a hash mismatch or
+    a missing artefact fails here with gitml's error (and exit code), not as a server
+    that answers 503 forever.
+    """
+    model = load_version(root, ref, local=local)
+    settings = ServeSettings(
+        max_body_bytes=max_body_bytes,
+        max_batch=max_batch,
+        timeout_seconds=timeout_seconds,
+        log_path=Path(log_path) if log_path is not None else None,
+    )
+    watcher = (
+        RegistryWatcher(root, ref, poll_seconds=poll_seconds, local=local, remote=remote)
+        if reload_on_promotion
+        else None
+    )
+    app = create_app(model, settings=settings, watcher=watcher)
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        lifespan="on",
+        log_level=log_level,
+        access_log=access_log,
+        server_header=False,
+        timeout_graceful_shutdown=int(graceful_seconds),
+    )
+    return uvicorn.Server(config)
+
+
+def serve(
+    root: Path | str,
+    ref: str,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    log_path: Path | str | None = None,
+    reload_on_promotion: bool = False,
+    poll_seconds: float = 30.0,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    max_batch: int = DEFAULT_MAX_BATCH,
+    timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
+    *,
+    local: bool = False,
+    remote: str = "origin",
+    graceful_seconds: float = DEFAULT_GRACEFUL_SECONDS,
+    log_level: str = "info",
+    access_log: bool = True,
+) -> None:
+    """Serve the model ``ref`` names (e.g. ``credit@production``) until SIGINT/SIGTERM.
+
+    ``reload_on_promotion`` polls the registry every ``poll_seconds`` (fetching tags
+    from ``remote`` when it exists) and swaps in a newly recorded version once it is
+    fully loaded and verified. ``log_path`` appends one JSON line per scored record.
+    """
+    make_server(
+        root,
+        ref,
+        host=host,
+        port=port,
+        log_path=log_path,
+        reload_on_promotion=reload_on_promotion,
+        poll_seconds=poll_seconds,
+        max_body_bytes=max_body_bytes,
+        max_batch=max_batch,
+        timeout_seconds=timeout_seconds,
+        local=local,
+        remote=remote,
+        graceful_seconds=graceful_seconds,
+        log_level=log_level,
+        access_log=access_log,
+    ).run()
+
+
+class _SignallingServer(uvicorn.Server):
+    """A uvicorn server that says when it listens (``ready``) and when it began to stop."""
+
+    def __init__(self, config: uvicorn.Config):
+        super().__init__(config)
+        self.ready = threading.Event()
+        self.stopping = threading.Event()
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        self.stopping.set()
+        await super().shutdown(sockets=sockets)
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        try:
+            await super().startup(sockets=sockets)
+        finally:
+            # Also on failure, so whoever waits learns it now rather than at a timeout.
+            self.ready.set()
+
+
+class ServerThread:
+    """Run an ASGI app with uvicorn in a background thread on a free loopback port.
+
+    For tests and benchmarks: ``with ServerThread(app) as server: httpx.get(server.url)``.
+    Leaving the block asks uvicorn to stop the way SIGTERM does (requests in flight
+    finish first) and joins the thread.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        host: str = "127.0.0.1",
+        graceful_seconds: float = 10.0,
+        start_timeout: float = 30.0,
+    ):
+        # Bind before starting so the port is known and never raced for.
+        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._socket.bind((host, 0))
+        self.host = host
+        self.port: int = self._socket.getsockname()[1]
+        self.start_timeout = start_timeout
+        config = uvicorn.Config(
+            app,
+            lifespan="on",
+            log_level="warning",
+            access_log=False,
+            timeout_graceful_shutdown=int(graceful_seconds),
+        )
+        self.server = _SignallingServer(config)
+        self._thread = threading.Thread(
+            target=self.server.run,
+            kwargs={"sockets": [self._socket]},
+            name="gitml-serve-test",
+            daemon=True,
+        )
+
+    @property
+    def url(self) -> str:
+        """Base URL, e.g. ``http://127.0.0.1:54321``."""
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> ServerThread:
+        """Start the thread and wait until the server accepts connections."""
+        self._thread.start()
+        if not self.server.ready.wait(self.start_timeout) or not self.server.started:
+            self.stop()
+            raise RuntimeError(f"uvicorn did not start within {self.start_timeout} s")
+        return self
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Ask uvicorn to shut down gracefully and wait for the thread."""
+        self.server.should_exit = True
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+        self._socket.close()
+
+    def __enter__(self) -> ServerThread:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
