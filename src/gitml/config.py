@@ -12,7 +12,14 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from gitml.errors import ConfigError
 from gitml.policy.model import Policy, policy_from_dict
-from gitml.validation import packaged_schema, parse_text, raise_for, schema_problems
+from gitml.validation import (
+    packaged_schema,
+    parse_text,
+    raise_for,
+    remember_valid,
+    schema_problems,
+    valid_marker,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -147,25 +154,9 @@ def config_from_text(text: str, file: str = CONFIG_FILE) -> Config:
     document = parse_text(text, file)
     if document is None:
         document = {}
-    marker = _validated_marker(text)
-    known_valid = marker is not None and marker.exists()
+    marker = valid_marker(text, "gitml.schema.json")
+    known_valid = marker.exists()
     config = config_from_document(document, file, validate=not known_valid)
-    if marker is not None and not known_valid:
-        try:
-            marker.parent.mkdir(parents=True, exist_ok=True)
-            marker.touch()
-        except OSError:
-            pass  # a read-only cache only costs speed
+    if not known_valid:
+        remember_valid(marker)
     return config
-
-
-def _validated_marker(text: str) -> Path | None:
-    """Cache file whose existence says this exact config text passed this schema."""
-    import hashlib
-    import os
-
-    from gitml import __version__
-
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    digest = hashlib.sha256(f"{__version__}\0{text}".encode()).hexdigest()
-    return Path(base) / "gitml" / "valid-config" / digest

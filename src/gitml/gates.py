@@ -8,6 +8,7 @@ only gathers the numbers and files it judges.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,7 +19,7 @@ from gitml.policy.evaluate import GateResult, RuleResult, evaluate_gate
 from gitml.report import collect
 from gitml.report.build import stage_for_base
 from gitml.report.sources import CommitTree, Tree, WorkspaceTree
-from gitml.validation import packaged_schema, schema_problems
+from gitml.validation import packaged_schema, remember_valid, schema_problems, valid_marker
 
 if TYPE_CHECKING:
     from gitml.config import ModelConfig
@@ -58,13 +59,17 @@ class CheckResult:
 def _card_problems(side: SideFiles, model: ModelConfig) -> list[str]:
     if not model.card:
         return ["no model card configured for this model"]
-    document = side.document(model.card)
-    if document is None:
+    data = side.tree.read(model.card)
+    if data is None:
         return [f"{model.card}: missing"]
-    return [
-        str(p)
-        for p in schema_problems(document, packaged_schema("model_card.schema.json"), model.card)
-    ]
+    marker = valid_marker(data.decode("utf-8", "replace"), "model_card.schema.json")
+    if marker.exists():
+        return []  # this exact card passed before: skip jsonschema on the report path
+    schema = packaged_schema("model_card.schema.json")
+    problems = [str(p) for p in schema_problems(side.document(model.card), schema, model.card)]
+    if not problems:
+        remember_valid(marker)
+    return problems
 
 
 def _data_problems(root: Path, side: SideFiles, model: ModelConfig) -> list[str]:
@@ -82,13 +87,20 @@ def _data_problems(root: Path, side: SideFiles, model: ModelConfig) -> list[str]
     if not isinstance(training, dict) or not training.get("path"):
         return ["the model card does not name the training data"]
     path, md5 = str(training["path"]), str(training.get("md5", ""))
+    # The same data against the same declared schema passed before: skip re-reading it.
+    marker = valid_marker(f"{md5}\0{schema_bytes.decode('utf-8', 'replace')}", "data-check")
+    if md5 and marker.exists():
+        return []
     data = side.tree.read(path) if getattr(side.tree, "commit", None) is None else None
     if data is None:
         try:
             data = read_output(root, path, getattr(side.tree, "commit", None), md5)
         except GitmlError as error:
             return [f"{path}: {error}"]
-    return check_csv(data, schema, path)
+    problems = check_csv(data, schema, path)
+    if not problems and hashlib.md5(data, usedforsecurity=False).hexdigest() == md5:
+        remember_valid(marker)
+    return problems
 
 
 def gate_for_model(

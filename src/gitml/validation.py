@@ -11,14 +11,12 @@ import json
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import Any
 
 import yaml
 
 from gitml.errors import ConfigError
-
-if TYPE_CHECKING:
-    from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -117,6 +115,31 @@ def _describe(error: Any) -> str:
     if validator == "required":
         return f"missing required key(s): {error.message.split(' is a required')[0]}"
     return str(error.message)
+
+
+def valid_marker(text: str, schema_name: str) -> Path:
+    """Cache file whose existence says this exact text passed this shipped schema.
+
+    Validation (and the jsonschema import it needs) then runs once per distinct content,
+    keeping queries and reports on unchanged files fast. Keyed by gitml's version too.
+    """
+    import hashlib
+    import os
+
+    from gitml import __version__
+
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    digest = hashlib.sha256(f"{__version__}\0{schema_name}\0{text}".encode()).hexdigest()
+    return Path(base) / "gitml" / "valid" / digest
+
+
+def remember_valid(marker: Path) -> None:
+    """Record a successful validation (a read-only cache only costs speed)."""
+    try:
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.touch()
+    except OSError:
+        pass
 
 
 def raise_for(problems: list[Problem]) -> None:

@@ -58,7 +58,7 @@ def build_report(
         head_tree: Tree = (
             CommitTree(repo, catfile, head_commit, head)
             if head and head_commit
-            else WorkspaceTree(Path(root))
+            else WorkspaceTree(Path(root), repo)
         )
         base_side = collect.read_side(base_tree)
         head_side = collect.read_side(head_tree)

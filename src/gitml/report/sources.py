@@ -48,8 +48,9 @@ class WorkspaceTree:
 
     label = "workspace"
 
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, repo: GitRepo | None = None):
         self._root = root
+        self._repo = repo
 
     def read(self, path: str) -> bytes | None:
         """The file at ``root/path``."""
@@ -59,7 +60,20 @@ class WorkspaceTree:
             return None
 
     def dvc_files(self) -> list[str]:
-        """``*.dvc`` files in the working tree, outside ``.dvc/`` and hidden folders."""
+        """``*.dvc`` files in the working tree, tracked or new, as git sees them (one
+        ``git ls-files``, which skips ignored folders such as virtualenvs)."""
+        if self._repo is not None:
+            listing = self._repo.run(
+                "ls-files",
+                "-z",
+                "--cached",
+                "--others",
+                "--exclude-standard",
+                "--",
+                "*.dvc",
+                ":(glob)**/*.dvc",
+            ).stdout
+            return sorted({p for p in listing.split("\0") if p.endswith(".dvc")})
         found = []
         for path in self._root.rglob("*.dvc"):
             relative = path.relative_to(self._root)
