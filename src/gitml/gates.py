@@ -81,7 +81,6 @@ def _data_problems(root: Path, side: SideFiles, model: ModelConfig) -> list[str]
     schema_bytes = side.tree.read(model.data_schema)
     if schema_bytes is None:
         return [f"{model.data_schema}: missing"]
-    schema = load_data_schema(schema_bytes.decode("utf-8"), model.data_schema)
     card = side.document(model.card) if model.card else None
     training = card.get("training_data") if isinstance(card, dict) else None
     if not isinstance(training, dict) or not training.get("path"):
@@ -91,6 +90,7 @@ def _data_problems(root: Path, side: SideFiles, model: ModelConfig) -> list[str]
     marker = valid_marker(f"{md5}\0{schema_bytes.decode('utf-8', 'replace')}", "data-check")
     if md5 and marker.exists():
         return []
+    schema = load_data_schema(schema_bytes.decode("utf-8"), model.data_schema)
     data = side.tree.read(path) if getattr(side.tree, "commit", None) is None else None
     if data is None:
         try:
