@@ -491,3 +491,22 @@ def test_file_md5_streams_large_files(tmp_path: Path) -> None:
     payload = os.urandom(3 * (1 << 20) + 17)
     path.write_bytes(payload)
     assert file_md5(path) == hashlib.md5(payload).hexdigest()
+
+
+def test_string_identity_does_not_change_the_bytes(tmp_path: Path) -> None:
+    """Equal feature names that are (or are not) the same objects give the same file."""
+    from sklearn.linear_model import LogisticRegression
+
+    frame, target = make_frame()
+    fresh = frame.copy()
+    # Column names rebuilt character by character: equal strings, new objects.
+    fresh.columns = ["".join(list(str(name))) for name in frame.columns]
+    numeric = frame.select_dtypes("number").fillna(0.0)
+    a = LogisticRegression(random_state=0).fit(numeric, target)
+    b = LogisticRegression(random_state=0).fit(fresh[list(numeric.columns)].fillna(0.0), target)
+    # Make one model share its name objects with another attribute, as pipelines do.
+    a.shared_names_ = list(a.feature_names_in_)
+    b.shared_names_ = ["".join(list(n)) for n in b.feature_names_in_]
+    first = save_model(a, tmp_path / "a.skops")
+    second = save_model(b, tmp_path / "b.skops")
+    assert first == second

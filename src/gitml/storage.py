@@ -419,7 +419,15 @@ def _renumber(
             if isinstance(old_id, bool) or not isinstance(old_id, int):
                 raise StorageError(f"invalid skops schema: __id__ {old_id!r} is not an integer")
             # Starts at 1: skops skips memoizing a node whose __id__ is falsy.
-            node["__id__"] = ids.setdefault(old_id, len(ids) + 1)
+            if node.get("__loader__") == "JsonNode":
+                # Immutable JSON scalars (str, int, float, bool, None): whether two equal
+                # values were one object depends on interning and on how the data was read,
+                # not on the model. Each occurrence gets its own id, so sharing never shows.
+                fresh = -(len(ids) + 1)  # real ids come from id(): never negative
+                ids[fresh] = len(ids) + 1
+                node["__id__"] = ids[fresh]
+            else:
+                node["__id__"] = ids.setdefault(old_id, len(ids) + 1)
         if "file" in node:
             old_name = node["file"]
             if not isinstance(old_name, str) or old_name not in entries:
