@@ -8,7 +8,6 @@ only gathers the numbers and files it judges.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -73,7 +72,6 @@ def _card_problems(side: SideFiles, model: ModelConfig) -> list[str]:
 
 
 def _data_problems(root: Path, side: SideFiles, model: ModelConfig) -> list[str]:
-    from gitml.dvcio.fetch import read_output
     from gitml.policy.data_check import check_csv, load_data_schema
 
     if not model.data_schema:
@@ -91,14 +89,12 @@ def _data_problems(root: Path, side: SideFiles, model: ModelConfig) -> list[str]
     if md5 and marker.exists():
         return []
     schema = load_data_schema(schema_bytes.decode("utf-8"), model.data_schema)
-    data = side.tree.read(path) if getattr(side.tree, "commit", None) is None else None
-    if data is None:
-        try:
-            data = read_output(root, path, getattr(side.tree, "commit", None), md5)
-        except GitmlError as error:
-            return [f"{path}: {error}"]
+    try:
+        data = side.output_bytes(root, path, md5)  # the data the card names, verified
+    except GitmlError as error:
+        return [f"{path}: {error}"]
     problems = check_csv(data, schema, path)
-    if not problems and hashlib.md5(data, usedforsecurity=False).hexdigest() == md5:
+    if not problems:
         remember_valid(marker)
     return problems
 

@@ -5,6 +5,7 @@ Each side is a :class:`~gitml.report.sources.Tree`; git sides share one ``cat-fi
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -21,7 +22,6 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from gitml.report.model import Curve, MetricDiff, ParamDiff
-    from gitml.report.model import DataDiff as DataDiffT
     from gitml.report.sources import Tree
 
 
@@ -48,6 +48,21 @@ class SideFiles:
                 name = f"{path} at {self.tree.label}"
                 self._cache[path] = parse_text(data.decode("utf-8", errors="replace"), name)
         return self._cache[path]
+
+    def output_bytes(self, root: Path, path: str, md5: str) -> bytes:
+        """The bytes of a DVC-tracked output as this side records them (``md5``), verified.
+
+        On the workspace side the file itself serves when it still matches the record;
+        otherwise (and on commit sides) the DVC cache or remote does.
+        """
+        from gitml.dvcio.fetch import read_output
+
+        commit = getattr(self.tree, "commit", None)
+        if commit is None:
+            data = self.tree.read(path)
+            if data is not None and hashlib.md5(data, usedforsecurity=False).hexdigest() == md5:
+                return data
+        return read_output(root, path, commit, md5)
 
 
 def read_side(tree: Tree) -> SideFiles:
@@ -204,7 +219,7 @@ def _data_outputs(side: SideFiles) -> dict[str, Output]:
     return outputs
 
 
-def data_report(base: SideFiles, head: SideFiles) -> tuple[DataDiffT, ...]:
+def data_report(base: SideFiles, head: SideFiles) -> tuple[DataDiff, ...]:
     """DVC-tracked data (``.dvc`` pointers) whose content hash differs."""
     base_data, head_data = _data_outputs(base), _data_outputs(head)
     rows = []

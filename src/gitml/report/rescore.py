@@ -12,7 +12,6 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gitml.dvcio.fetch import read_output
 from gitml.errors import GitmlError
 from gitml.report.diff import metrics_diff
 from gitml.signature import feature_frame, signature_from_text
@@ -37,18 +36,6 @@ def needs_rescore(base: SideFiles, head: SideFiles, model: ModelConfig) -> bool:
     """Whether the sides were evaluated on different rows and both have a model."""
     base_eval, head_eval = _card_eval(base, model), _card_eval(head, model)
     return bool(base_eval and head_eval and base_eval[1] != head_eval[1])
-
-
-def _output_bytes(root: Path, side: SideFiles, path: str, md5: str) -> bytes:
-    commit = getattr(side.tree, "commit", None)
-    if commit is None:  # the workspace: the file itself, checked against the record
-        data = side.tree.read(path)
-        if data is not None:
-            import hashlib
-
-            if hashlib.md5(data, usedforsecurity=False).hexdigest() == md5:
-                return data
-    return read_output(root, path, commit, md5)
 
 
 def _load(data: bytes, md5: str) -> Any:
@@ -90,9 +77,9 @@ def rescore(
         raise GitmlError(f"no signature ({model.signature}) on the head side")
     signature = signature_from_text(signature_data.decode("utf-8"), str(model.signature))
     assert base_model_cfg is not None
-    champion = _load(_output_bytes(root, base, base_model_cfg.artifact, base_out.md5), base_out.md5)
-    challenger = _load(_output_bytes(root, head, model.artifact, head_out.md5), head_out.md5)
-    frame = pd.read_csv(io.BytesIO(_output_bytes(root, head, *head_eval)), keep_default_na=True)
+    champion = _load(base.output_bytes(root, base_model_cfg.artifact, base_out.md5), base_out.md5)
+    challenger = _load(head.output_bytes(root, model.artifact, head_out.md5), head_out.md5)
+    frame = pd.read_csv(io.BytesIO(head.output_bytes(root, *head_eval)), keep_default_na=True)
     features = feature_frame(signature, frame)
     labels = frame[signature.target].to_numpy()
     threshold = signature.threshold
