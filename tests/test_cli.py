@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -71,3 +72,50 @@ def test_an_unexpected_error_asks_for_a_report(
     err = capsys.readouterr().err
     assert err.startswith("gitml: internal error: ZeroDivisionError: boom\n")
     assert "--traceback" in err
+
+
+def test_each_command_builds_only_its_module_parser() -> None:
+    from gitml.cli.main import COMMAND_MODULES
+
+    full = build_parser()
+    commands = next(a for a in full._actions if a.choices)
+    assert set(COMMAND_MODULES) == set(commands.choices)
+    for name in COMMAND_MODULES:
+        only = build_parser(name)
+        subcommands = next(a for a in only._actions if a.choices)
+        assert name in subcommands.choices
+        assert len(subcommands.choices) < len(commands.choices)
+
+
+def test_registry_queries_import_no_parser_library_once_files_are_cached(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Config and dvc.lock are parsed once per content; later queries skip YAML entirely."""
+    import shutil
+
+    from tests.helpers import PROJECT_ROOT, git
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    shutil.copy(PROJECT_ROOT / "gitml.yaml", repo / "gitml.yaml")
+    (repo / "dvc.lock").write_text(
+        "schema: '2.0'\nstages:\n  train:\n    cmd: t\n    outs:\n"
+        "    - path: models/credit.skops\n      md5: 0123456789abcdef0123456789abcdef\n"
+    )
+    git(repo, "add", ".")
+    git(repo, "commit", "-qm", "model")
+    git(repo, "tag", "-a", "credit@v0.1.0", "-m", "register")
+    git(repo, "branch", "production")
+    code = (
+        "import sys\nfrom gitml.cli.main import main\n"
+        f"assert main(['registry', '--local', '--root', {str(repo)!r}]) == 0\n"
+        "print(sorted(m for m in ('yaml', 'jsonschema') if m in sys.modules))"
+    )
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    runs = [
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+        for _ in range(2)
+    ]
+    assert all(r.returncode == 0 for r in runs), [r.stderr for r in runs]
+    assert "v0.1.0" in runs[1].stdout
+    assert runs[0].stdout.strip().splitlines()[-1] != "[]"  # the first run parsed YAML
+    assert runs[1].stdout.strip().splitlines()[-1] == "[]"

@@ -8,13 +8,11 @@ the file, the key path and what was expected.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
-
-import yaml
 
 from gitml.errors import ConfigError
 
@@ -43,22 +41,35 @@ def key_path(parts: Any) -> str:
     return out
 
 
-# libyaml's C loader when available: ~10x faster than the pure-Python one.
-_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
 def parse_text(text: str, file: str) -> Any:
     """Parse YAML (a superset of JSON) text; a syntax error names the file and line.
 
-    JSON documents (metrics, plot data) take the much faster ``json`` path first.
+    JSON documents (metrics, plot data) take the much faster ``json`` path first. A YAML
+    text seen before is read back from the user cache as JSON (keyed by its digest), so
+    queries on unchanged files never import or run a YAML parser.
     """
     if text.lstrip()[:1] in ("{", "["):
         try:
             return json.loads(text)
         except ValueError:
             pass  # not strict JSON: YAML decides, and reports the error with its line
+    cached = _parsed_cache_file(text)
     try:
-        return yaml.load(text, Loader=_SafeLoader)
+        return json.loads(cached.read_bytes())
+    except (OSError, ValueError):
+        pass  # not cached yet (or an unreadable entry): parse, then remember
+    document = _parse_yaml(text, file)
+    _remember_parsed(cached, document)
+    return document
+
+
+def _parse_yaml(text: str, file: str) -> Any:
+    import yaml
+
+    # libyaml's C loader when available: ~10x faster than the pure-Python one.
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        return yaml.load(text, Loader=loader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
@@ -67,6 +78,39 @@ def parse_text(text: str, file: str) -> Any:
             f"{file}: not valid YAML{where}: {problem}",
             [(file, "", f"not valid YAML{where}: {problem}")],
         ) from None
+
+
+def cache_dir(kind: str) -> Path:
+    """``$XDG_CACHE_HOME/gitml/KIND`` (default ``~/.cache/gitml/KIND``)."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "gitml" / kind
+
+
+def _digest(text: str) -> str:
+    try:
+        # The builtin module: hashlib's import loads OpenSSL, a cost on every query.
+        from _blake2 import blake2b
+    except ImportError:  # pragma: no cover - CPython always has it
+        from hashlib import blake2b
+    return blake2b(text.encode("utf-8", "surrogatepass"), digest_size=20).hexdigest()
+
+
+def _parsed_cache_file(text: str) -> Path:
+    return cache_dir("parsed") / f"{_digest(text)}.json"
+
+
+def _remember_parsed(path: Path, document: Any) -> None:
+    """Cache ``document`` as JSON when JSON holds it exactly (no dates, no int keys...)."""
+    try:
+        data = json.dumps(document, separators=(",", ":"))
+        if json.loads(data) != document:
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        temporary.write_text(data, encoding="utf-8")
+        os.replace(temporary, path)  # readers see the whole entry or none
+    except (TypeError, ValueError, OSError):
+        pass  # a cache only costs speed
 
 
 def read_document(path: Path, display: str | None = None) -> Any:
@@ -84,6 +128,8 @@ def read_document(path: Path, display: str | None = None) -> Any:
 @cache
 def packaged_schema(name: str) -> dict[str, Any]:
     """Load a JSON Schema shipped in ``gitml/schemas`` (e.g. ``"gitml.schema.json"``)."""
+    from importlib import resources
+
     text = resources.files("gitml.schemas").joinpath(name).read_text(encoding="utf-8")
     schema: dict[str, Any] = json.loads(text)
     return schema
@@ -123,14 +169,9 @@ def valid_marker(text: str, schema_name: str) -> Path:
     Validation (and the jsonschema import it needs) then runs once per distinct content,
     keeping queries and reports on unchanged files fast. Keyed by gitml's version too.
     """
-    import hashlib
-    import os
-
     from gitml import __version__
 
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    digest = hashlib.sha256(f"{__version__}\0{schema_name}\0{text}".encode()).hexdigest()
-    return Path(base) / "gitml" / "valid" / digest
+    return cache_dir("valid") / _digest(f"{__version__}\0{schema_name}\0{text}")
 
 
 def remember_valid(marker: Path) -> None:

@@ -22,21 +22,50 @@ exit codes: 0 ok, 1 error, 2 usage, 3 gate failed, 4 drift found,
 """
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The full argument parser (every command registers itself here)."""
-    from gitml.cli import (
-        check,
-        demo,
-        drift,
-        github,
-        init,
-        promote,
-        registry,
-        report,
-        serve,
-        validate,
-    )
+# Which module defines each command, so running one builds (and imports) only its parser:
+# registry queries answer in milliseconds, and the full parser costs several of them.
+# tests/test_cli.py checks this against the full parser.
+COMMAND_MODULES = {
+    "report": "report",
+    "check": "check",
+    "register": "registry",
+    "registry": "registry",
+    "show": "registry",
+    "history": "registry",
+    "get": "registry",
+    "verify": "registry",
+    "promote": "promote",
+    "rollback": "promote",
+    "unassign": "promote",
+    "deprecate": "promote",
+    "drift": "drift",
+    "serve": "serve",
+    "export": "serve",
+    "init": "init",
+    "demo": "demo",
+    "validate": "validate",
+    "commit-status": "github",
+}
+MODULES = (
+    "report",
+    "check",
+    "registry",
+    "promote",
+    "drift",
+    "serve",
+    "init",
+    "demo",
+    "validate",
+    "github",
+)
 
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser: every command's, or only ``command``'s module's when given."""
+    from importlib import import_module
+
+    module_name = COMMAND_MODULES.get(command or "")
+    names = (module_name,) if module_name else MODULES
     parser = argparse.ArgumentParser(
         prog="gitml",
         description=DESCRIPTION,
@@ -47,14 +76,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--traceback", action="store_true", help=argparse.SUPPRESS
     )  # for bug reports: show the full traceback of an error
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
-    for module in (report, check, registry, promote, drift, serve, init, demo, validate, github):
-        module.register(commands)
+    for name in names:
+        import_module(f"gitml.cli.{name}").register(commands)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``gitml`` with ``argv``; return the exit code (see :mod:`gitml.errors`)."""
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(argv[0] if argv else None)
     args = parser.parse_args(argv)
     if not hasattr(args, "run"):
         parser.print_help()

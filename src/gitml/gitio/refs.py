@@ -7,13 +7,12 @@ never runs a process per tag.
 from __future__ import annotations
 
 import subprocess  # noqa: TID251 - gitio is the one place that runs git
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from gitml.errors import GitError
 
 if TYPE_CHECKING:
+    from datetime import datetime
     from pathlib import Path
 
 # Fields are NUL-separated; a record ends with NUL, US, NUL (none of which occur in refs,
@@ -32,24 +31,32 @@ _FORMAT = "%00".join(_FIELDS) + "%00%1f%00"
 _END = "\0\x1f\0"
 
 
-@dataclass(frozen=True)
-class TagRecord:
-    """An annotated tag: name, the commit it points at, tagger, time and message."""
+class TagRecord(NamedTuple):
+    """An annotated tag: name, the commit it points at, tagger, time and message.
+
+    A tuple, not a dataclass: a registry reads thousands of these per query.
+    """
 
     name: str
     commit: str
     tagger: str
     email: str
-    created_at: datetime
+    timestamp: int  # tagger date, Unix seconds
     message: str
 
+    @property
+    def created_at(self) -> datetime:
+        """The tagger date, in UTC."""
+        from datetime import UTC, datetime
 
-@dataclass(frozen=True)
-class RefSnapshot:
+        return datetime.fromtimestamp(self.timestamp, tz=UTC)
+
+
+class RefSnapshot(NamedTuple):
     """All annotated tags, lightweight tag names, and branch tips (local and remote)."""
 
-    tags: tuple[TagRecord, ...]
-    lightweight_tags: tuple[str, ...]
+    tags: list[TagRecord]
+    lightweight_tags: list[str]
     branches: dict[str, str]  # "main", "origin/main" -> commit sha
 
 
@@ -74,31 +81,22 @@ def read_refs(repo: Path) -> RefSnapshot:
     if result.returncode != 0:
         message = result.stderr.decode("utf-8", "replace").strip().splitlines()
         raise GitError(f"git for-each-ref: {message[-1] if message else 'failed'}")
-    tags, lightweight, branches = [], [], {}
+    tags: list[TagRecord] = []
+    lightweight: list[str] = []
+    branches: dict[str, str] = {}
+    fields = len(_FIELDS)
     for record in result.stdout.decode("utf-8", "replace").split(_END):
-        record = record.lstrip("\n")
-        if not record:
-            continue
-        parts = record.split("\0")
-        if len(parts) != len(_FIELDS):
-            continue
+        parts = record.lstrip("\n").split("\0")
+        if len(parts) != fields:
+            continue  # the empty tail after the last record
         refname, objtype, objname, peeled, tagger, email, date, contents = parts
-        if refname.startswith("refs/heads/"):
-            branches[refname.removeprefix("refs/heads/")] = objname
-        elif refname.startswith("refs/remotes/"):
-            if not refname.endswith("/HEAD"):
-                branches[refname.removeprefix("refs/remotes/")] = objname
-        elif objtype == "tag" and peeled and date:
-            tags.append(
-                TagRecord(
-                    name=refname.removeprefix("refs/tags/"),
-                    commit=peeled,
-                    tagger=tagger,
-                    email=email,
-                    created_at=datetime.fromtimestamp(int(date), tz=UTC),
-                    message=contents,
-                )
-            )
-        else:
-            lightweight.append(refname.removeprefix("refs/tags/"))
-    return RefSnapshot(tuple(tags), tuple(lightweight), branches)
+        if refname.startswith("refs/tags/"):
+            if objtype == "tag" and peeled and date:
+                tags.append(TagRecord(refname[10:], peeled, tagger, email, int(date), contents))
+            else:
+                lightweight.append(refname[10:])
+        elif refname.startswith("refs/heads/"):
+            branches[refname[11:]] = objname
+        elif not refname.endswith("/HEAD"):
+            branches[refname[13:]] = objname  # refs/remotes/
+    return RefSnapshot(tags, lightweight, branches)

@@ -6,33 +6,83 @@ merger, metrics); tags written by GTO alone carry free text and parse with no fi
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from gitml.registry.names import Action, TagName
+from gitml.registry.names import Action, parse_tag
 
 if TYPE_CHECKING:
-    from datetime import datetime
-
     from gitml.gitio.refs import TagRecord
 
 
-@dataclass(frozen=True)
 class Event:
-    """One registry tag, interpreted."""
+    """One registry tag, interpreted.
 
-    model: str
-    action: Action
-    tag: str
-    commit: str
-    created_at: datetime
-    author: str
-    email: str
-    message: str
-    version: str | None = None
-    stage: str | None = None
-    counter: int | None = None
-    fields: dict[str, str] = field(default_factory=dict)
+    A slotted class whose message fields are parsed on first use: a registry query builds
+    one per tag, and most never need their message.
+    """
+
+    __slots__ = (
+        "_fields",
+        "_raw_message",
+        "action",
+        "author",
+        "commit",
+        "counter",
+        "email",
+        "model",
+        "stage",
+        "tag",
+        "timestamp",
+        "version",
+    )
+
+    def __init__(
+        self,
+        model: str,
+        action: Action,
+        tag: str,
+        commit: str,
+        timestamp: int,
+        author: str,
+        email: str,
+        message: str,
+        version: str | None = None,
+        stage: str | None = None,
+        counter: int | None = None,
+    ):
+        self.model = model
+        self.action = action
+        self.tag = tag
+        self.commit = commit
+        self.timestamp = timestamp  # tagger date, Unix seconds (GTO's resolution too)
+        self.author = author
+        self.email = email
+        self._raw_message = message
+        self.version = version
+        self.stage = stage
+        self.counter = counter
+        self._fields: dict[str, str] | None = None
+
+    def __repr__(self) -> str:
+        return f"Event({self.tag!r}, {self.action.value}, {self.commit[:12]})"
+
+    @property
+    def created_at(self) -> datetime:
+        """The tagger date, in UTC."""
+        return datetime.fromtimestamp(self.timestamp, tz=UTC)
+
+    @property
+    def message(self) -> str:
+        """The tag message, stripped."""
+        return self._raw_message.strip()
+
+    @property
+    def fields(self) -> dict[str, str]:
+        """The ``key: value`` fields of the message (gitml tags), parsed once."""
+        if self._fields is None:
+            self._fields = parse_fields(self._raw_message)
+        return self._fields
 
     @property
     def md5(self) -> str | None:
@@ -70,20 +120,20 @@ def format_message(subject: str, fields: dict[str, str | None]) -> str:
 
 def event_from_tag(record: TagRecord) -> Event | None:
     """The registry event a tag records, or None for a tag of another tool."""
-    parsed = TagName.parse(record.name)
+    parsed = parse_tag(record.name)
     if parsed is None:
         return None
+    model, action, version, stage, counter = parsed
     return Event(
-        model=parsed.model,
-        action=parsed.action,
-        tag=record.name,
-        commit=record.commit,
-        created_at=record.created_at,
-        author=record.tagger,
-        email=record.email,
-        message=record.message.strip(),
-        version=parsed.version,
-        stage=parsed.stage,
-        counter=parsed.counter,
-        fields=parse_fields(record.message),
+        model,
+        action,
+        record.name,
+        record.commit,
+        record.timestamp,
+        record.tagger,
+        record.email,
+        record.message,
+        version,
+        stage,
+        counter,
     )

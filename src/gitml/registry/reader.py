@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from gitml.config import CONFIG_FILE, Config, config_from_text, load_config
 from gitml.dvcio.lock import DVC_LOCK, lock_outputs
 from gitml.errors import RegistryError
-from gitml.gitio import CatFile
+from gitml.gitio.catfile import CatFile
 from gitml.gitio.refs import read_refs
 from gitml.registry.names import Action
 from gitml.registry.records import HistoryEntry, ModelSummary, StageInfo, VersionInfo
@@ -136,7 +136,10 @@ class RegistryReader:
 
     def version_for_md5(self, model: ModelState, md5: str) -> VersionState | None:
         """The active registered version whose artefact hash is ``md5``."""
-        for version in model.active_versions():
+        latest = model.latest
+        if latest is not None and self.version_md5(latest) == md5:
+            return latest  # the usual case (a stage holds the newest), without sorting all
+        for version in model._active_sorted:
             if self.version_md5(version) == md5:
                 return version
         return None
@@ -177,7 +180,7 @@ class RegistryReader:
                 ModelSummary(
                     model=name,
                     latest=latest.version if latest else None,
-                    versions=len(state.active_versions()),
+                    versions=state.active_count,
                     stages=tuple(self.stage_info(name, s) for s in self.stage_names(name)),
                     deprecated=state.deprecated,
                 )
@@ -242,13 +245,9 @@ class RegistryReader:
         for event in state.events:
             if stage is not None and event.stage != stage:
                 continue
-            kind = {
-                Action.REGISTER: "registration",
-                Action.DEREGISTER: "deregistration",
-                Action.ASSIGN: "rollback" if event.is_rollback else "promotion",
-                Action.UNASSIGN: "unassignment",
-                Action.DEPRECATE: "deprecation",
-            }[event.action]
+            kind = _EVENT_KINDS[event.action]
+            if event.action == Action.ASSIGN and event.is_rollback:
+                kind = "rollback"
             version = event.version or event.fields.get("version")
             if version is None and event.action in (Action.ASSIGN, Action.UNASSIGN):
                 holder = state.version_at(event.commit)
@@ -268,6 +267,15 @@ class RegistryReader:
                 )
             )
         return entries
+
+
+_EVENT_KINDS = {
+    Action.REGISTER: "registration",
+    Action.DEREGISTER: "deregistration",
+    Action.ASSIGN: "promotion",
+    Action.UNASSIGN: "unassignment",
+    Action.DEPRECATE: "deprecation",
+}
 
 
 def _optional_config(root: Path) -> Config | None:

@@ -5,32 +5,61 @@
   the most recent (an unassignment ends that version's hold; an older one shows again).
 * ``latest`` is the greatest semantic version that is active.
 * A model whose latest event is a deprecation is hidden, as in ``gto show``.
+
+The state is built once per query and never changes afterwards, so every derived answer
+is computed on first use and kept: a registry of 10,000 versions is answered from one
+pass over its tags, not one pass per question.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from gitml.registry.events import Event, event_from_tag
-from gitml.registry.names import Action, SemVer
+from gitml.registry.names import Action, SemVer, semver_key
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from datetime import datetime
 
     from gitml.gitio.refs import RefSnapshot
 
+_T = TypeVar("_T")
 
-@dataclass
+
+class cached_property(Generic[_T]):
+    """``functools.cached_property`` without its per-access lock (Python 3.11).
+
+    That lock costs a few microseconds per read, which adds up over 10,000 versions; the
+    state is built and read by one thread.
+    """
+
+    def __init__(self, func: Callable[[Any], _T]):
+        self.func = func
+        self.name = func.__name__
+        self.__doc__ = func.__doc__
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, instance: Any, owner: type | None = None) -> _T:
+        if instance is None:
+            return self  # type: ignore[return-value]
+        value = instance.__dict__[self.name] = self.func(instance)
+        return value
+
+
+@dataclass(eq=False)
 class VersionState:
-    """One version of a model: its registration and every event about it."""
+    """One version of a model: its registration and every event about it (oldest first)."""
 
     model: str
     version: str
     commit: str
     events: list[Event] = field(default_factory=list)
 
-    @property
+    @cached_property
     def registration(self) -> Event | None:
         """The registration event (None for a commit assigned without registering)."""
         return next((e for e in self.events if e.action == Action.REGISTER), None)
@@ -40,12 +69,14 @@ class VersionState:
         """Whether a ``@v`` tag registered this version."""
         return self.registration is not None
 
-    @property
+    @cached_property
     def active(self) -> bool:
         """Registered and not deregistered since (GTO's "active")."""
-        direct = [e for e in self.events if e.action in (Action.REGISTER, Action.DEREGISTER)]
-        if direct:
-            return direct[-1].action == Action.REGISTER
+        for event in reversed(self.events):
+            if event.action == Action.REGISTER:
+                return True
+            if event.action == Action.DEREGISTER:
+                return False
         return bool(self.events)
 
     @property
@@ -59,21 +90,27 @@ class VersionState:
         """The parsed version (None for commit-named versions)."""
         return SemVer.parse(self.version)
 
+    @cached_property
+    def _last_stage_event(self) -> dict[str, Event]:
+        last: dict[str, Event] = {}
+        for event in self.events:
+            if event.stage is not None:
+                last[event.stage] = event
+        return last
+
     def stage_events(self, stage: str) -> list[Event]:
         """Assignments and unassignments of this version to ``stage``, oldest first."""
         return [e for e in self.events if e.stage == stage]
 
     def holds_since(self, stage: str) -> datetime | None:
         """When this version's current hold of ``stage`` began, or None if it holds none."""
-        events = self.stage_events(stage)
-        if events and events[-1].action == Action.ASSIGN:
-            return events[-1].created_at
-        return None
+        event = self._last_stage_event.get(stage)
+        return event.created_at if event is not None and event.action == Action.ASSIGN else None
 
 
-@dataclass
+@dataclass(eq=False)
 class ModelState:
-    """Every version and event of one model."""
+    """Every version and event of one model (events oldest first)."""
 
     name: str
     versions: dict[str, VersionState] = field(default_factory=dict)
@@ -84,34 +121,60 @@ class ModelState:
         """Whether the model's latest event deprecates it."""
         return bool(self.events) and self.events[-1].action == Action.DEPRECATE
 
+    @cached_property
+    def _registered_by_commit(self) -> dict[str, VersionState]:
+        found: dict[str, VersionState] = {}
+        for version in self.versions.values():
+            if version.registered:
+                found.setdefault(version.commit, version)
+        return found
+
     def version_at(self, commit: str) -> VersionState | None:
         """The registered version whose tag points at ``commit``."""
-        for version in self.versions.values():
-            if version.commit == commit and version.registered:
-                return version
-        return None
+        return self._registered_by_commit.get(commit)
+
+    @cached_property
+    def _active_sorted(self) -> tuple[VersionState, ...]:
+        active = [v for v in self.versions.values() if v.active and v.registered]
+        return tuple(sorted(active, key=lambda v: semver_key(v.version), reverse=True))
 
     def active_versions(self) -> list[VersionState]:
         """Active versions, greatest semantic version first."""
-        active = [v for v in self.versions.values() if v.active and v.registered]
-        return sorted(active, key=lambda v: v.semver or SemVer(0, 0, 0), reverse=True)
+        return list(self._active_sorted)
 
-    @property
+    @cached_property
     def latest(self) -> VersionState | None:
         """The greatest active registered version."""
-        versions = self.active_versions()
-        return versions[0] if versions else None
+        if "_active_sorted" in self.__dict__:
+            return self._active_sorted[0] if self._active_sorted else None
+        active = [v for v in self.versions.values() if v.active and v.registered]
+        # max() keeps the first of equal keys, as the stable descending sort does.
+        return max(active, key=lambda v: semver_key(v.version)) if active else None
 
-    def stage_holder(self, stage: str) -> VersionState | None:
-        """The version recorded in ``stage`` (latest assignment wins), if any."""
-        best: tuple[datetime, VersionState] | None = None
+    @property
+    def active_count(self) -> int:
+        """How many registered versions are active."""
+        return sum(1 for v in self.versions.values() if v.active and v.registered)
+
+    @cached_property
+    def _holders(self) -> dict[str, VersionState]:
+        # Per stage, the active version whose current hold began last; on a tie the
+        # version seen later wins (as GTO, which keeps the last of equal times).
+        best: dict[str, tuple[int, VersionState]] = {}
         for version in self.versions.values():
             if not version.active:
                 continue
-            since = version.holds_since(stage)
-            if since is not None and (best is None or since >= best[0]):
-                best = (since, version)
-        return best[1] if best else None
+            for stage, event in version._last_stage_event.items():
+                if event.action != Action.ASSIGN:
+                    continue
+                current = best.get(stage)
+                if current is None or event.timestamp >= current[0]:
+                    best[stage] = (event.timestamp, version)
+        return {stage: version for stage, (_, version) in best.items()}
+
+    def stage_holder(self, stage: str) -> VersionState | None:
+        """The version recorded in ``stage`` (latest assignment wins), if any."""
+        return self._holders.get(stage)
 
     def stages(self) -> list[str]:
         """Every stage this model was ever assigned to, in first-use order."""
@@ -146,17 +209,21 @@ def build_state(refs: RefSnapshot) -> RegistryState:
             skipped.append(record.name)
     skipped += [t for t in refs.lightweight_tags if "@v" in t or "#" in t]
     # Sorted by tag time (whole seconds, as GTO); the counter breaks ties within a second.
-    events.sort(key=lambda e: (e.created_at, e.counter or 0))
+    events.sort(key=lambda e: (e.timestamp, e.counter or 0))
     # Which version each commit registered, so an assignment finds its version in O(1).
     registered = {(e.model, e.commit): e.version for e in events if e.action == Action.REGISTER}
     models: dict[str, ModelState] = {}
     for event in events:
-        model = models.setdefault(event.model, ModelState(event.model))
+        model = models.get(event.model)
+        if model is None:
+            model = models[event.model] = ModelState(event.model)
         model.events.append(event)
         if event.action == Action.DEPRECATE:
             continue
         # An assignment belongs to the version registered at its commit, else the commit.
         key = event.version or registered.get((event.model, event.commit)) or event.commit
-        version = model.versions.setdefault(key, VersionState(event.model, key, event.commit))
+        version = model.versions.get(key)
+        if version is None:
+            version = model.versions[key] = VersionState(event.model, key, event.commit)
         version.events.append(event)
     return RegistryState(models, skipped)
