@@ -6,10 +6,10 @@ Run from the repository root with the project's virtualenv:
 
 For 100, 1,000 and 10,000 versions of one model it builds a repository with a single
 ``git fast-import`` stream, then packs its refs as a clone has them (one commit per
-version, as GTO allows one version per commit; a registration tag per version, a promotion to ``staging`` every 2nd version and to
-``production`` every 10th, and the two stage branches), in a temporary directory that is
-removed afterwards. On each it times three read commands against their GTO counterparts
-and against a plain-Python floor:
+version, as GTO allows one version per commit; a registration tag per version, a
+promotion to ``staging`` every 2nd version and to ``production`` every 10th, and the two
+stage branches), in a temporary directory that is removed afterwards. On each it times
+three read commands against their GTO counterparts and against a plain-Python floor:
 
 * ``gitml registry --local``              vs ``gto show``
 * ``gitml show credit@production --local`` vs ``gto show credit#production``
