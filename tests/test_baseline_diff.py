@@ -71,6 +71,8 @@ def test_a_new_batch_from_the_downturn_moves_the_shifted_features(
     assert moved <= SHIFTED, moved - SHIFTED
     assert {"interest_rate", "debt_to_income"} <= moved
     assert diff.score.level != "ok"
+    assert diff.score.mean_head is not None
+    assert diff.score.mean_base is not None
     assert diff.score.mean_head > diff.score.mean_base  # more defaults expected
     assert (diff.rows_base, diff.rows_head) == (ROWS, 2 * ROWS)
     # Ranked: the moved features first, most severe first.
@@ -127,6 +129,7 @@ def test_a_small_frequency_change_on_few_rows_is_noise(base: dict[str, Any]) -> 
     tiny = {**base, "rows": 40}
     diff = compare_baselines(_with_region(tiny, old), _with_region(tiny, new), DriftThresholds())
     (region,) = [f for f in diff.features if f.name == "region"]
+    assert region.psi is not None
     assert region.psi > DriftThresholds().psi_warn
     assert region.level == "ok"
 
