@@ -270,9 +270,11 @@ def _baseline_block(change: BaselineChange | None, detail: Detail) -> list[str]:
     if moved:
         table = [_shift_row(shift) for shift in moved]
         out.append(_table(BASELINE_HEADER, BASELINE_ALIGN, table, detail.max_rows))
-    calm = len(diff.features) - len(diff.moved)
-    if calm or diff.score.level == "ok":
-        others = f"{calm} other feature(s)" if calm else "the score"
+    calm = [f for f in diff.features if f.level == "ok"]
+    if calm and not any(f.psi or f.ks or f.js for f in calm) and diff.score.level != "ok":
+        out.append(f"_The {len(calm)} other feature(s): unchanged._")
+    elif calm or diff.score.level == "ok":
+        others = f"{len(calm)} other feature(s)" if calm else "the score"
         out.append(f"_Within thresholds: {others} ({largest})._")
     out.append(_thresholds(diff))
     return out
