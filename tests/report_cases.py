@@ -7,10 +7,12 @@ and so the golden markdown — are the same on every machine.
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
+from statistics import NormalDist
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from gitml.monitor.baseline_file import baseline_text, rounded
 from tests.helpers import git, run
 
 if TYPE_CHECKING:
@@ -71,6 +73,7 @@ def files(
     timing: dict | None = None,
     config: dict | None = None,
     shape: float = 0.5,
+    baseline: dict[str, Any] | None = None,
 ) -> dict[str, str]:
     """The files of one side; ``metrics=None`` leaves the model out entirely."""
     out = {
@@ -83,7 +86,74 @@ def files(
         out["metrics/timing.json"] = json.dumps(timing or {"train_seconds": 3.1})
         out["dvc.lock"] = lock(md5)
         out["metrics/plots/roc.json"] = roc(shape)
+    if baseline is not None:
+        out["models/credit.baseline.json"] = baseline_text(baseline)
     return out
+
+
+MODEL: dict[str, Any] = CONFIG["models"]["credit"]  # type: ignore[index]
+BASELINE_CONFIG = {
+    "models": {"credit": {**MODEL, "baseline": "models/credit.baseline.json"}},
+    "metrics": CONFIG["metrics"],
+}
+
+
+def numeric(mean: float, std: float, present: int, rows: int) -> dict[str, Any]:
+    """A numeric baseline entry of a normal distribution, quantiles from its inverse CDF."""
+    dist = NormalDist(mean, std)
+    # The grid's ends stand for the sample's minimum and maximum.
+    probabilities = [min(max(k / 100, 0.001), 0.999) for k in range(101)]
+    quantiles = [rounded(dist.inv_cdf(p)) for p in probabilities]
+    edges = [rounded(dist.inv_cdf(k / 10)) for k in range(1, 10)]
+    stats = {"mean": mean, "std": std, "min": quantiles[0], "max": quantiles[-1]}
+    for key, p in (("p01", 1), ("p05", 5), ("p25", 25), ("p50", 50), ("p75", 75), ("p95", 95)):
+        stats[key] = quantiles[p]
+    stats["p99"] = quantiles[99]
+    return {
+        "kind": "numeric",
+        "type": "number",
+        "present": present,
+        "missing_rate": rounded((rows - present) / rows),
+        "edges": edges,
+        "fractions": [0.1] * 10,
+        "quantiles": quantiles,
+        "stats": stats,
+    }
+
+
+def categorical(frequencies: dict[str, float], present: int, rows: int) -> dict[str, Any]:
+    return {
+        "kind": "categorical",
+        "type": "category",
+        "present": present,
+        "missing_rate": rounded((rows - present) / rows),
+        "frequencies": dict(sorted(frequencies.items())),
+    }
+
+
+def baseline(
+    rows: int,
+    *,
+    income: float = 52_000.0,
+    rate: float = 0.12,
+    regions: dict[str, float] | None = None,
+    score: float = 0.12,
+    present: float = 0.97,
+) -> dict[str, Any]:
+    """A small valid baseline; the arguments move one distribution each."""
+    regions = regions or {"central": 0.5, "north": 0.3, "south": 0.2}
+    return {
+        "version": 1,
+        "model": "credit",
+        "rows": rows,
+        "bins": 10,
+        "features": {
+            "annual_income": numeric(income, 15_000.0, round(rows * present), rows),
+            "interest_rate": numeric(rate, 0.03, rows, rows),
+            "region": categorical(regions, rows, rows),
+        },
+        "score": numeric(score, 0.08, rows, rows),
+    }
 
 
 BASE = {"roc_auc": 0.8123, "log_loss": 0.2765, "f1": 0.48, "model_size_bytes": 1_039_630}
@@ -129,6 +199,47 @@ CASES: dict[str, tuple[dict[str, str], dict[str, str]]] = {
     "data-changed": (
         files(BASE),
         files({**BASE, "roc_auc": 0.8190}, md5="b" * 32, data=("e" * 32, 2_940_000, 2)),
+    ),
+    # A new batch of data from a downturn: incomes fall, a region appears and one goes
+    # (its name is untrusted text), more incomes are missing, the scores move up.
+    "baseline-moved": (
+        files(BASE, config=BASELINE_CONFIG, baseline=baseline(1000)),
+        files(
+            {**BASE, "roc_auc": 0.8190},
+            md5="b" * 32,
+            data=("e" * 32, 2_940_000, 2),
+            config=BASELINE_CONFIG,
+            baseline=baseline(
+                2000,
+                income=44_000.0,
+                regions={"central": 0.5, "north": 0.3, "<b>@team|new</b>": 0.2},
+                score=0.16,
+                present=0.85,
+            ),
+        ),
+    ),
+    # A hyperparameter change: same evaluation rows, scores nudged, nothing material.
+    "baseline-immaterial": (
+        files(BASE, config=BASELINE_CONFIG, baseline=baseline(1000)),
+        files(
+            {**BASE, "roc_auc": 0.8150},
+            md5="b" * 32,
+            config=BASELINE_CONFIG,
+            baseline=baseline(1000, score=0.121),
+        ),
+    ),
+    "baseline-added": (
+        files(BASE),
+        files(BASE, md5="b" * 32, config=BASELINE_CONFIG, baseline=baseline(1000)),
+    ),
+    # The head's gitml.yaml names a baseline its pipeline did not write.
+    "baseline-missing": (
+        files(BASE, config=BASELINE_CONFIG, baseline=baseline(1000)),
+        files(BASE, md5="b" * 32, config=BASELINE_CONFIG),
+    ),
+    "baseline-removed": (
+        files(BASE, config=BASELINE_CONFIG, baseline=baseline(1000)),
+        files(BASE, md5="b" * 32),
     ),
 }
 

@@ -14,9 +14,9 @@ from gitml import api
 from gitml.errors import ConfigError, GitError
 from gitml.report.build import pipeline_status, stage_for_base
 from gitml.report.markdown import GITHUB_COMMENT_LIMIT, render
-from gitml.report.model import Change, ModelStatus
+from gitml.report.model import BaselineStatus, Change, ModelStatus
 from tests.helpers import dvc, git, gitml
-from tests.report_cases import BASE, build_case, files, write
+from tests.report_cases import BASE, BASELINE_CONFIG, CASES, baseline, build_case, files, write
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -220,10 +220,10 @@ def test_png_plots_are_written_offline(tmp_path: Path) -> None:
     assert "![" not in (tmp_path / "report.md").read_text()
 
 
-def _add_shifted_batch(repo: Path) -> None:
+def _add_shifted_batch(repo: Path, rows: int = 2000) -> None:
     params = yaml.safe_load((repo / "params.yaml").read_text())
     params["data"]["batches"].append(
-        {"file": "batch-001.csv", "rows": 2000, "seed": 99, "shift": 1.0}
+        {"file": "batch-001.csv", "rows": rows, "seed": 99, "shift": 1.0}
     )
     (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     from tests.helpers import example
@@ -262,3 +262,137 @@ def test_data_change_scores_champion_and_challenger_on_the_same_rows(repo: Path)
     (model,) = api.report("main", "more-data", root=repo).models
     assert model.same_rows == ()
     assert model.notes[0].startswith("the base model could not be re-scored on the head's rows")
+
+
+# --- the drift baseline -------------------------------------------------------------------
+
+# What the generator's downturn moves (src/credit_example/generate.py).
+SHIFTED_FEATURES = {"annual_income", "debt_to_income", "credit_utilization", "interest_rate"}
+
+
+@pytest.mark.slow
+def test_a_batch_from_the_downturn_shows_the_baseline_moving(repo: Path) -> None:
+    git(repo, "checkout", "-q", "-b", "downturn")
+    _add_shifted_batch(repo, rows=4000)  # as many rows as main has: half the new rows shifted
+    dvc(repo, "repro", "-q")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "Add a batch from the downturn")
+
+    report = api.report("main", "downturn", root=repo, rescore=False)
+    (model,) = report.models
+    change = model.baseline
+    assert change is not None
+    assert change.diff is not None
+    assert change.status == BaselineStatus.MATERIAL
+    assert change.path == "models/credit.baseline.json"
+    assert (change.rows_base, change.rows_head) == (1000, 2000)
+    moved = [f.name for f in change.diff.moved]
+    assert moved
+    assert set(moved) <= SHIFTED_FEATURES, moved
+    assert change.diff.score.level != "ok"  # the downturn raises the predicted risk
+
+    markdown = render(report)
+    block = markdown.split("**Drift baseline**")[1].split("**Operational figures**")[0]
+    for name in moved:
+        assert f"| {name.replace('_', chr(92) + '_')} | " in block
+    assert "| predicted score | " in block
+    assert "reference rows 1,000 → 2,000" in block
+    data = json.loads(
+        gitml(repo, "report", "--base", "main", "--head", "downturn", "--json").stdout
+    )
+    baseline = data["models"][0]["baseline"]
+    assert baseline["status"] == "material"
+    assert [f["name"] for f in baseline["comparison"]["features"] if f["level"] != "ok"] == moved
+
+
+@pytest.mark.slow
+def test_a_hyperparameter_change_moves_the_score_distribution_at_most(repo: Path) -> None:
+    git(repo, "checkout", "-q", "-b", "tune")
+    _edit_params(repo, "train", "hist_gradient_boosting.learning_rate", 0.2)
+    dvc(repo, "repro", "-q")
+    git(repo, "commit", "-qam", "Tune the learning rate")
+
+    (model,) = api.report("main", "tune", root=repo).models
+    change = model.baseline
+    assert change is not None
+    assert change.diff is not None
+    assert change.status in {BaselineStatus.CHANGED, BaselineStatus.MATERIAL}
+    # Same evaluation rows: every feature's reference is exactly the same.
+    assert change.diff.moved == ()
+    assert all(f.psi == 0.0 and f.level == "ok" for f in change.diff.features)
+    assert (change.diff.score.psi or 0.0) > 0
+    assert (change.rows_base, change.rows_head) == (1000, 1000)
+
+
+def test_baseline_statuses_on_each_side(tmp_path: Path) -> None:
+    expected = {
+        "baseline-moved": BaselineStatus.MATERIAL,
+        "baseline-immaterial": BaselineStatus.CHANGED,
+        "baseline-added": BaselineStatus.ADDED,
+        "baseline-missing": BaselineStatus.MISSING,
+        "baseline-removed": BaselineStatus.REMOVED,
+        "improved": None,  # no side configures a baseline
+    }
+    for case, status in expected.items():
+        build_case(tmp_path / case, case)
+        (model,) = api.report("main", "feature", root=tmp_path / case).models
+        assert (model.baseline.status if model.baseline else None) == status, case
+    # Byte-identical baselines: nothing to say, in markdown or beyond the status in JSON.
+    same = files(BASE, config=BASELINE_CONFIG, baseline=baseline(1000))
+    build_pair(tmp_path / "same", (same, {**same, "metrics/credit.json": '{"roc_auc": 0.9}'}))
+    report = api.report("main", "feature", root=tmp_path / "same")
+    unchanged = report.models[0].baseline
+    assert unchanged is not None
+    assert unchanged.status == BaselineStatus.UNCHANGED
+    assert "Drift baseline" not in render(report)
+
+
+def build_pair(repo: Path, case: tuple[dict[str, str], dict[str, str]]) -> None:
+    """Build an ad-hoc case the way build_case builds the named ones."""
+    CASES["_adhoc"] = case
+    try:
+        build_case(repo, "_adhoc")
+    finally:
+        del CASES["_adhoc"]
+
+
+def test_a_corrupt_baseline_names_file_revision_and_key(tmp_path: Path) -> None:
+    broken = baseline(1000)
+    broken["features"]["annual_income"]["fractions"] = [0.5, 0.5]
+    base = files(BASE, config=BASELINE_CONFIG, baseline=baseline(1000))
+    head = files(BASE, md5="b" * 32, config=BASELINE_CONFIG, baseline=broken)
+    build_pair(tmp_path / "r", (base, head))
+    result = gitml(tmp_path / "r", "report", "--base", "main", "--head", "feature", check=False)
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        "gitml: error: models/credit.baseline.json at feature: "
+        "features.annual_income.fractions: 2 fractions for 9 edges (expected edges + 1)"
+    )
+    head["models/credit.baseline.json"] = "{not json"
+    build_pair(tmp_path / "r2", (base, head))
+    with pytest.raises(ConfigError, match=r"^models/credit.baseline.json at feature: not valid"):
+        api.report("main", "feature", root=tmp_path / "r2")
+
+
+def test_a_bad_drift_threshold_in_gitml_yaml_is_named(tmp_path: Path) -> None:
+    config = {**BASELINE_CONFIG, "drift": {"psi_warn": 0.5, "psi_drift": 0.25}}
+    base = files(BASE, config=BASELINE_CONFIG, baseline=baseline(1000))
+    head = files(BASE, md5="b" * 32, config=config, baseline=baseline(1000, score=0.2))
+    build_pair(tmp_path / "r", (base, head))
+    with pytest.raises(ConfigError, match=r"drift\.psi_warn: must be >= 0 and <= psi_drift"):
+        api.report("main", "feature", root=tmp_path / "r")
+
+
+def test_thresholds_come_from_the_heads_gitml_yaml(tmp_path: Path) -> None:
+    lenient = {
+        **BASELINE_CONFIG,
+        "drift": {"psi_warn": 5, "psi_drift": 9, "ks_warn": 0.9, "ks_drift": 0.95},
+    }
+    base = files(BASE, config=BASELINE_CONFIG, baseline=baseline(1000))
+    head = files(BASE, md5="b" * 32, config=lenient, baseline=baseline(1000, score=0.16))
+    build_pair(tmp_path / "r", (base, head))
+    (model,) = api.report("main", "feature", root=tmp_path / "r").models
+    assert model.baseline is not None
+    assert model.baseline.diff is not None
+    assert model.baseline.status == BaselineStatus.CHANGED
+    assert model.baseline.diff.thresholds.psi_warn == 5

@@ -51,9 +51,6 @@ data lacks it; categories present in the data but not in the signature appear to
 
 from __future__ import annotations
 
-import json
-import math
-from itertools import pairwise
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -61,6 +58,11 @@ import numpy as np
 
 from gitml.errors import ConfigError
 from gitml.fsutil import atomic_write_text
+from gitml.monitor.baseline_file import BASELINE_VERSION as BASELINE_VERSION
+from gitml.monitor.baseline_file import QUANTILE_STEPS as QUANTILE_STEPS
+from gitml.monitor.baseline_file import baseline_text as baseline_text
+from gitml.monitor.baseline_file import read_baseline as read_baseline
+from gitml.monitor.baseline_file import rounded as rounded
 from gitml.monitor.columns import (
     CategoricalColumn,
     NumericColumn,
@@ -68,17 +70,13 @@ from gitml.monitor.columns import (
     feature_column,
 )
 from gitml.monitor.stats import bin_counts, expected_calibration_error
-from gitml.validation import Problem, packaged_schema, parse_text, raise_for, schema_problems
+from gitml.validation import Problem, raise_for
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from gitml.signature import Signature
 
-BASELINE_VERSION = 1
-# The reference CDF for KS tests is kept as this many quantile steps (101 points); the
-# KS approximation error is at most about 1 / QUANTILE_STEPS (see stats.ks_statistic).
-QUANTILE_STEPS = 100
 SUMMARY_QUANTILES: dict[str, float] = {
     "p01": 0.01,
     "p05": 0.05,
@@ -88,15 +86,6 @@ SUMMARY_QUANTILES: dict[str, float] = {
     "p95": 0.95,
     "p99": 0.99,
 }
-SIGNIFICANT_DIGITS = 6
-
-
-def rounded(value: float) -> float:
-    """``value`` to 6 significant digits, the precision every stored float has."""
-    if not math.isfinite(value):
-        raise ValueError(f"cannot store a non-finite number: {value!r}")
-    # Adding 0.0 turns -0.0 into 0.0, so a sign of zero never changes the bytes.
-    return float(f"{value:.{SIGNIFICANT_DIGITS}g}") + 0.0
 
 
 def _rounded_list(values: np.ndarray) -> list[float]:
@@ -224,51 +213,9 @@ def performance_summary(scores: np.ndarray, labels: np.ndarray) -> dict[str, Any
     }
 
 
-def baseline_text(baseline: dict[str, Any]) -> str:
-    """The canonical file text: sorted keys, two-space indent, a final newline."""
-    return json.dumps(baseline, sort_keys=True, indent=2, allow_nan=False) + "\n"
-
-
 def write_baseline(path: str | Path, baseline: dict[str, Any]) -> None:
     """Write ``baseline`` to ``path`` atomically, in its canonical text."""
     atomic_write_text(Path(path), baseline_text(baseline))
-
-
-def read_baseline(text: str, file: str) -> dict[str, Any]:
-    """Parse and validate a baseline file's text; every problem names ``file`` and the key."""
-    document: Any = parse_text(text, file)
-    problems = schema_problems(document, packaged_schema("baseline.schema.json"), file)
-    raise_for(problems)
-    raise_for(_consistency_problems(document, file))
-    baseline: dict[str, Any] = document
-    return baseline
-
-
-def _consistency_problems(document: dict[str, Any], file: str) -> list[Problem]:
-    """What the schema cannot say: bins match edges, edges increase, quantiles do not fall."""
-    problems: list[Problem] = []
-    entries = [(f"features.{name}", entry) for name, entry in document["features"].items()]
-    for key, entry in [*entries, ("score", document["score"])]:
-        if entry["kind"] != "numeric":
-            continue
-        edges, fractions, quantiles = entry["edges"], entry["fractions"], entry["quantiles"]
-        if entry["present"] == 0:
-            if edges or fractions or quantiles or entry["stats"] is not None:
-                problems.append(Problem(file, key, "no present values but bins or stats given"))
-            continue
-        if len(fractions) != len(edges) + 1:
-            message = f"{len(fractions)} fractions for {len(edges)} edges (expected edges + 1)"
-            problems.append(Problem(file, f"{key}.fractions", message))
-        if any(b <= a for a, b in pairwise(edges)):
-            problems.append(Problem(file, f"{key}.edges", "edges must increase strictly"))
-        if len(quantiles) != QUANTILE_STEPS + 1:
-            message = f"{len(quantiles)} quantiles, expected {QUANTILE_STEPS + 1}"
-            problems.append(Problem(file, f"{key}.quantiles", message))
-        elif any(b < a for a, b in pairwise(quantiles)):
-            problems.append(Problem(file, f"{key}.quantiles", "quantiles must not decrease"))
-        if entry["stats"] is None:
-            problems.append(Problem(file, f"{key}.stats", "stats missing for present values"))
-    return problems
 
 
 def check_matches_signature(baseline: dict[str, Any], signature: Signature, file: str) -> None:

@@ -19,12 +19,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+# Empty bins are floored at PSI_EPS before PSI takes logarithms: small enough not to
+# dominate a real shift, large enough that one empty bin does not make PSI infinite.
+# Defined with the pure-Python twin (gitml report compares baselines without numpy).
+from gitml.monitor.purestats import PSI_EPS as PSI_EPS
+
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike
-
-# Empty bins are floored at this fraction before PSI takes logarithms: small enough not
-# to dominate a real shift, large enough that one empty bin does not make PSI infinite.
-PSI_EPS = 1e-4
 
 
 def _vector(values: ArrayLike, name: str) -> np.ndarray:

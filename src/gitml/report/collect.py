@@ -13,6 +13,7 @@ from gitml.config import CONFIG_FILE, Config, ModelConfig, config_from_text
 from gitml.dvcio.lock import DVC_LOCK, Output, lock_outputs, pointer_outputs
 from gitml.errors import ConfigError, GitmlError
 from gitml.report import diff, rescore
+from gitml.report.baselines import baseline_change
 from gitml.report.curves import CURVES, build_curve, points
 from gitml.report.model import Change, DataDiff, DataSide, ModelReport, ModelStatus
 from gitml.report.values import Scalar, flatten
@@ -177,6 +178,7 @@ def model_report(
         notes=tuple(notes),
         same_rows=same_rows,
         same_rows_count=same_rows_count,
+        baseline=baseline_change(base, head, model, base_model),
     )
 
 

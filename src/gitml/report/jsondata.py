@@ -8,7 +8,7 @@ from gitml import __version__
 from gitml.report.values import json_number
 
 if TYPE_CHECKING:
-    from gitml.report.model import Curve, DataSide, MetricDiff, Report
+    from gitml.report.model import BaselineChange, Curve, DataSide, MetricDiff, Report
 
 SCHEMA_VERSION = 1
 
@@ -43,6 +43,21 @@ def _data_side(side: DataSide | None) -> dict[str, Any] | None:
     return {"md5": side.md5, "size": side.size, "nfiles": side.nfiles}
 
 
+def _baseline(change: BaselineChange | None) -> dict[str, Any] | None:
+    if change is None:
+        return None
+    comparison = None
+    if change.diff is not None:
+        # The rows are already at the top, where every status has them.
+        comparison = {k: v for k, v in change.diff.to_dict().items() if k != "rows"}
+    return {
+        "path": change.path,
+        "status": change.status.value,
+        "rows": {"base": change.rows_base, "head": change.rows_head},
+        "comparison": comparison,
+    }
+
+
 def to_data(report: Report) -> dict[str, Any]:
     """Everything the markdown shows, as plain data."""
     return {
@@ -75,6 +90,7 @@ def to_data(report: Report) -> dict[str, Any]:
                     "rows": model.same_rows_count,
                     "metrics": [_metric(row) for row in model.same_rows],
                 },
+                "baseline": _baseline(model.baseline),
             }
             for model in report.models
         ],

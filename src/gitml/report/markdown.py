@@ -14,11 +14,19 @@ from typing import TYPE_CHECKING
 from gitml import __version__
 from gitml.report import mermaid
 from gitml.report.escape import code, text
-from gitml.report.model import Change, ModelStatus
+from gitml.report.model import BaselineStatus, Change, ModelStatus
 from gitml.report.values import format_delta, format_relative, format_value
 
 if TYPE_CHECKING:
-    from gitml.report.model import DataDiff, MetricDiff, ModelReport, ParamDiff, Report
+    from gitml.monitor.baseline_diff import BaselineDiff, FeatureShift
+    from gitml.report.model import (
+        BaselineChange,
+        DataDiff,
+        MetricDiff,
+        ModelReport,
+        ParamDiff,
+        Report,
+    )
     from gitml.report.values import Scalar
 
 MARKER = "<!-- gitml:report -->"
@@ -150,6 +158,128 @@ def headline(model: ModelReport) -> str:
     return f"{text(row.name)} {format_value(row.base)} → {format_value(row.head)}{suffix}"
 
 
+LEVEL_BADGE = {"drift": "🔴 drift", "warn": "🟡 warn", "ok": "🟢 ok"}
+BASELINE_HEADER = ["Feature", "Level", "PSI", "KS / JS", "Mean", "Missing", "Categories"]
+BASELINE_ALIGN = [":--", ":--", "--:", "--:", "--:", "--:", ":--"]
+MAX_CATEGORIES_LISTED = 5
+
+
+def _number(value: float | None) -> str:
+    """A statistic to 3 significant digits (PSI 0.271, KS 0.0512), or an em dash."""
+    return "—" if value is None else f"{value:.3g}"
+
+
+def _rows_change(change: BaselineChange) -> str:
+    return f"reference rows {format_value(change.rows_base)} → {format_value(change.rows_head)}"
+
+
+def _names(values: tuple[str, ...], sign: str) -> str:
+    shown = ", ".join(text(v) for v in values[:MAX_CATEGORIES_LISTED])
+    more = len(values) - MAX_CATEGORIES_LISTED
+    return f"{sign} {shown}" + (f" (+{more} more)" if more > 0 else "") if values else ""
+
+
+def _shift_row(shift: FeatureShift) -> list[str]:
+    distance = f"KS {_number(shift.ks)}" if shift.ks is not None else ""
+    if shift.js is not None:
+        distance = f"JS {_number(shift.js)}"
+    mean = ""
+    if shift.mean_base is not None and shift.mean_head is not None:
+        mean = f"{format_value(shift.mean_base)} → {format_value(shift.mean_head)}"
+    missing = ""
+    base_missing, head_missing = shift.missing_rate_base, shift.missing_rate_head
+    if base_missing is not None and head_missing is not None and base_missing != head_missing:
+        missing = f"{base_missing:.1%} → {head_missing:.1%}"
+    categories = "; ".join(
+        part
+        for part in (
+            _names(shift.categories_added, "+"),
+            _names(shift.categories_removed, "−"),
+        )
+        if part
+    )
+    if shift.kind == "kind-changed":
+        categories = text("; ".join(shift.reasons))
+    name = "predicted score" if shift.kind == "score" else text(shift.name)
+    return [name, LEVEL_BADGE[shift.level], _number(shift.psi), distance, mean, missing, categories]
+
+
+def _largest(diff: BaselineDiff) -> str:
+    """The closest call among the features within thresholds, and the score's figures."""
+    calm = [f for f in diff.features if f.level == "ok" and f.psi is not None]
+    parts = []
+    if calm:
+        top = max(calm, key=lambda f: (f.psi or 0.0, f.name))
+        if top.psi:
+            parts.append(f"largest PSI {_number(top.psi)}: {text(top.name)}")
+        else:
+            parts.append("features unchanged")
+    if diff.score.level == "ok" and diff.score.psi is not None:
+        parts.append(f"score PSI {_number(diff.score.psi)}, KS {_number(diff.score.ks)}")
+    return "; ".join(parts)
+
+
+def _thresholds(diff: BaselineDiff) -> str:
+    t = diff.thresholds
+    return (
+        f"<sub>Levels as <code>gitml drift</code> judges a batch (gitml.yaml "
+        f"<code>drift</code>): PSI {t.psi_warn:g} / {t.psi_drift:g}, KS {t.ks_warn:g} / "
+        f"{t.ks_drift:g}, JS {t.js_warn:g} / {t.js_drift:g}, missing rate ±{t.missing_warn:g} / "
+        f"±{t.missing_drift:g}, new categories {t.unseen_warn:.0%} / {t.unseen_drift:.0%} "
+        f"of values; a change must also pass its test (family-wise p &lt; {t.p_value:g}). "
+        "PSI is over the base's bins.</sub>"
+    )
+
+
+def _baseline_block(change: BaselineChange | None, detail: Detail) -> list[str]:
+    """What the pull request does to the model's drift baseline; nothing when unchanged."""
+    if change is None or change.status == BaselineStatus.UNCHANGED:
+        return []
+    title = f"**Drift baseline** {code(change.path)}"
+    if change.status == BaselineStatus.ADDED:
+        rows = format_value(change.rows_head)
+        return [f"{title}: new ({rows} reference rows); the base has none to compare with."]
+    if change.status == BaselineStatus.REMOVED:
+        return [
+            f"{title}: ⚠️ removed: the head's gitml.yaml names no baseline for this model, "
+            "so <code>gitml drift</code> cannot check versions built from it."
+        ]
+    if change.status == BaselineStatus.MISSING:
+        return [
+            f"{title}: ⚠️ missing on the head (run <code>dvc repro</code>?), so "
+            "<code>gitml drift</code> would have no reference for this version."
+        ]
+    diff = change.diff
+    assert diff is not None  # CHANGED and MATERIAL always carry the comparison
+    largest = _largest(diff)
+    if change.status == BaselineStatus.CHANGED:
+        within = f" ({largest})" if largest else ""
+        return [f"{title}: updated, no material change{within} · {_rows_change(change)}."]
+    moved = [*diff.moved, *([diff.score] if diff.score.level != "ok" else [])]
+    icon = LEVEL_BADGE[diff.level].split()[0] if diff.level != "ok" else "🔵"
+    out = [
+        f"{title}: {icon} moved: <code>gitml drift</code> will measure live data against a "
+        f"different reference · {_rows_change(change)}"
+    ]
+    changed_features = [
+        _names(diff.features_added, "features added:"),
+        _names(diff.features_removed, "features removed:"),
+    ]
+    if any(changed_features):
+        out.append(" · ".join(part for part in changed_features if part))
+    if moved:
+        table = [_shift_row(shift) for shift in moved]
+        out.append(_table(BASELINE_HEADER, BASELINE_ALIGN, table, detail.max_rows))
+    calm = [f for f in diff.features if f.level == "ok"]
+    if calm and not any(f.psi or f.ks or f.js for f in calm) and diff.score.level != "ok":
+        out.append(f"_The {len(calm)} other feature(s): unchanged._")
+    elif calm or diff.score.level == "ok":
+        others = f"{len(calm)} other feature(s)" if calm else "the score"
+        out.append(f"_Within thresholds: {others} ({largest})._")
+    out.append(_thresholds(diff))
+    return out
+
+
 def _model_section(model: ModelReport, report: Report, detail: Detail) -> list[str]:
     icon = STATUS_ICON[model.status]
     out = [f"### {icon} {text(model.name)}: {model.status.value}"]
@@ -170,6 +300,7 @@ def _model_section(model: ModelReport, report: Report, detail: Detail) -> list[s
             "(Base = base model, Head = head model)"
         )
         out.append(_table(METRIC_HEADER, METRIC_ALIGN, _metric_rows(model.same_rows), None))
+    out += _baseline_block(model.baseline, detail)
     if model.operational:
         out.append("**Operational figures** (size and timings; not part of the verdict)")
         out.append(

@@ -10,6 +10,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from gitml.monitor.baseline_diff import BaselineDiff
     from gitml.report.values import Scalar
 
 
@@ -91,6 +92,28 @@ class Curve:
     head: tuple[float, ...] | None
 
 
+class BaselineStatus(StrEnum):
+    """What a pull request does to a model's drift baseline."""
+
+    UNCHANGED = "unchanged"  # the same document on both sides
+    CHANGED = "changed"  # different, but no check reaches gitml drift's warn level
+    MATERIAL = "material"  # a check reaches warn level, or features came or went
+    ADDED = "added"  # no baseline on the base side (a new model, or newly configured)
+    REMOVED = "removed"  # the base has one; the head's gitml.yaml names none
+    MISSING = "missing"  # the head's gitml.yaml names a file the head does not have
+
+
+@dataclass(frozen=True)
+class BaselineChange:
+    """A model's drift baseline on both sides (``diff`` when both sides have one)."""
+
+    path: str
+    status: BaselineStatus
+    rows_base: int | None = None
+    rows_head: int | None = None
+    diff: BaselineDiff | None = None
+
+
 @dataclass(frozen=True)
 class GateSummary:
     """The gate verdict shown at the top of the report (filled by the gates, when any)."""
@@ -117,6 +140,7 @@ class ModelReport:
     notes: tuple[str, ...] = ()
     same_rows: tuple[MetricDiff, ...] = ()
     same_rows_count: int | None = None
+    baseline: BaselineChange | None = None
 
     @property
     def artifact_changed(self) -> bool:
