@@ -33,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
         promote,
         registry,
         report,
+        retrain,
         serve,
         validate,
     )
@@ -47,7 +48,19 @@ def build_parser() -> argparse.ArgumentParser:
         "--traceback", action="store_true", help=argparse.SUPPRESS
     )  # for bug reports: show the full traceback of an error
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
-    for module in (report, check, registry, promote, drift, serve, init, demo, validate, github):
+    for module in (
+        report,
+        check,
+        registry,
+        promote,
+        drift,
+        retrain,
+        serve,
+        init,
+        demo,
+        validate,
+        github,
+    ):
         module.register(commands)
     return parser
 
