@@ -9,7 +9,7 @@ import pytest
 
 from credit_example.generate import write_csv
 from gitml import api
-from tests.helpers import gitml
+from tests.helpers import git, gitml
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -58,5 +58,9 @@ def test_drift_bad_input_is_one_clear_line(origin_repo: Path, clock: Clock, tmp_
     assert result.returncode == 1
     assert result.stderr.startswith("gitml: error: ")
     assert result.stderr.count("\n") == 1
+    config = (repo / "gitml.yaml").read_text()
+    monitor = config[config.index("monitor:") : config.index("retrain:")]
+    (repo / "gitml.yaml").write_text(config.replace(monitor, ""))
+    git(repo, "commit", "-qam", "No monitor.data")
     missing = gitml(repo, "drift", "credit", check=False)
     assert "no data: pass --data FILE or set monitor.data in gitml.yaml" in missing.stderr

@@ -2,7 +2,9 @@
 
 ``credit-example data`` regenerates every file under ``data/`` from the recipe in
 ``params.yaml`` (byte-identical to what ``data.dvc`` records); ``prepare``, ``train`` and
-``evaluate`` are the DVC stages. Each validates ``params.yaml`` first.
+``evaluate`` are the DVC stages. Each validates ``params.yaml`` first. ``batch`` writes
+new data with its recipe; ``adopt`` adds such a batch to ``data/`` and ``params.yaml``
+(what ``gitml retrain`` runs, see gitml.yaml ``retrain.adopt``).
 """
 
 from __future__ import annotations
@@ -52,17 +54,66 @@ def _evaluate(params: dict) -> str:
 COMMANDS = {"data": _data, "prepare": _prepare, "train": _train, "evaluate": _evaluate}
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run one stage; a bad ``params.yaml`` stops it with a one-line error naming the key."""
-    parser = argparse.ArgumentParser(prog="credit-example", description=__doc__)
-    parser.add_argument("command", choices=sorted(COMMANDS), help="the step to run")
-    parser.add_argument("--params", default="params.yaml", help="parameters file")
-    args = parser.parse_args(argv)
-    from credit_example.params import load_params
+def _batch(args: argparse.Namespace) -> str:
+    from credit_example.batches import recipe_path, write_batch
 
+    output = Path(args.output)
+    recipe = write_batch(output, args.rows, args.seed, args.shift)
+    what = f"{recipe['rows']} rows (seed {recipe['seed']}, shift {recipe['shift']})"
+    return f"wrote {what} to {output} and {recipe_path(output).name}"
+
+
+def _adopt(args: argparse.Namespace) -> str:
+    from credit_example.batches import adopt
+
+    recipe = Path(args.recipe) if args.recipe else None
+    entry = adopt(Path(args.file), Path(args.into), Path(args.params), recipe)
+    return f"added {args.into}/{entry['file']} and its recipe to {args.params} data.batches"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="credit-example", description=__doc__)
+    steps = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, text in (
+        ("data", "regenerate data/ from params.yaml data.batches"),
+        ("prepare", "stage: split the data"),
+        ("train", "stage: fit the model"),
+        ("evaluate", "stage: metrics, plots, card, signature, baseline"),
+    ):
+        step = steps.add_parser(name, help=text)
+        step.add_argument("--params", default="params.yaml", help="parameters file")
+    batch = steps.add_parser(
+        "batch", help="write a generator batch and its recipe (<file>.recipe.json)"
+    )
+    batch.add_argument("--rows", type=int, required=True, help="number of applicants (>= 100)")
+    batch.add_argument("--seed", type=int, required=True, help="random seed (>= 0)")
+    batch.add_argument("--shift", type=float, default=0.0, help="downturn in [0, 1] (default 0)")
+    batch.add_argument("-o", "--output", required=True, help="CSV file to write")
+    adopt = steps.add_parser(
+        "adopt",
+        help="add a batch to data/ and its recipe to params.yaml, after proving the recipe "
+        "regenerates its exact bytes",
+    )
+    adopt.add_argument("file", help="the batch (its recipe is read from <file>.recipe.json)")
+    adopt.add_argument("--into", default="data", help="data directory (default: data)")
+    adopt.add_argument("--recipe", help="recipe file (default: <file>.recipe.json)")
+    adopt.add_argument("--params", default="params.yaml", help="parameters file")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one step; bad input stops it with a one-line error naming the file and key."""
+    args = _parser().parse_args(argv)
     try:
-        params = load_params(args.params)
-        print(COMMANDS[args.command](params))
+        if args.command == "batch":
+            print(_batch(args))
+        elif args.command == "adopt":
+            print(_adopt(args))
+        else:
+            from credit_example.params import load_params
+
+            params = load_params(args.params)
+            print(COMMANDS[args.command](params))
     except GitmlError as exc:
         print(f"credit-example {args.command}: error: {exc}", file=sys.stderr)
         return exc.exit_code

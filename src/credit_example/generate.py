@@ -268,8 +268,8 @@ def _format_column(name: str, values: np.ndarray) -> list[str]:
     return ["" if np.isnan(v) else format(float(v), spec) for v in values]
 
 
-def write_csv(path: str | Path, rows: int, seed: int, shift: float = 0.0) -> None:
-    """Write ``generate(rows, seed, shift)`` to ``path`` as a byte-deterministic CSV.
+def csv_text(rows: int, seed: int, shift: float = 0.0) -> str:
+    """``generate(rows, seed, shift)`` as CSV text, byte-deterministic.
 
     Header order is COLUMNS, lines end with ``\\n``, missing values are empty fields.
     """
@@ -279,8 +279,13 @@ def write_csv(path: str | Path, rows: int, seed: int, shift: float = 0.0) -> Non
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(COLUMNS)
     writer.writerows(zip(*formatted, strict=True))
+    return buffer.getvalue()
+
+
+def write_csv(path: str | Path, rows: int, seed: int, shift: float = 0.0) -> None:
+    """Write ``csv_text(rows, seed, shift)`` to ``path`` (the same bytes for the same recipe)."""
     # Through a temp file and a rename: an interrupted run never leaves half a batch.
-    atomic_write_text(path, buffer.getvalue())
+    atomic_write_text(path, csv_text(rows, seed, shift))
 
 
 def bayes_auc(rows: int = 200_000, seed: int = 12345, shift: float = 0.0) -> float:

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from gitml.registry.show import VersionDetails
     from gitml.registry.verify import VerifyReport
     from gitml.report.model import Report
+    from gitml.retrain import RetrainResult
     from gitml.validate import ValidationReport
 
 
@@ -257,6 +258,43 @@ def verify(
     return _verify(root, check_remote=check_remote, local=local)
 
 
+def retrain(
+    model: str,
+    data: Path | str,
+    *,
+    root: Path | str = ".",
+    base: str = "main",
+    branch: str | None = None,
+    push: bool = False,
+    open_pr: bool = False,
+    remote: str = "origin",
+    repository: str | None = None,
+    drift_report: Path | str | None = None,
+) -> RetrainResult:
+    """Prepare the branch that adds the batch ``data`` to the DVC-tracked training data.
+
+    Built in a temporary worktree of ``base`` (the checkout is never touched): the batch
+    joins ``retrain.data`` (through ``retrain.adopt`` when set), ``dvc add`` gives its
+    ``.dvc`` file a new hash, and the commit names the batch, its rows and the drift
+    (``drift_report``, a ``gitml drift --json`` file). ``push`` pushes data and branch;
+    ``open_pr`` (implies ``push``) opens the pull request and dispatches ``propose.yml``.
+    """
+    from gitml.retrain import retrain as _retrain
+
+    return _retrain(
+        root,
+        model,
+        data,
+        base=base,
+        branch=branch,
+        push=push,
+        open_pr=open_pr,
+        remote=remote,
+        repository=repository,
+        drift_report=drift_report,
+    )
+
+
 __all__ = [
     "check",
     "deprecate",
@@ -268,6 +306,7 @@ __all__ = [
     "register",
     "registry",
     "report",
+    "retrain",
     "rollback",
     "show",
     "unassign",

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from gitml.errors import ConfigError
+from gitml.monitor.source import MonitorData
 from gitml.policy.model import Policy, policy_from_dict
 from gitml.validation import (
     packaged_schema,
@@ -55,6 +56,19 @@ class ModelConfig:
 
 
 @dataclass(frozen=True)
+class RetrainConfig:
+    """``retrain:`` in ``gitml.yaml``: where new batches go and how a project adopts one.
+
+    ``data`` is the DVC-tracked directory (``<data>.dvc``) a batch joins; ``adopt`` is an
+    optional command (placeholders ``{file}``, the batch, and ``{dir}``, the directory)
+    that places the batch there itself, e.g. recording its recipe in ``params.yaml``.
+    """
+
+    data: str
+    adopt: str | None = None
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole registry configuration of one repository."""
 
@@ -64,7 +78,8 @@ class Config:
     params_file: str | None = None
     params_schema: str | None = None
     drift: Mapping[str, float] = field(default_factory=dict)
-    monitor_data: str | None = None
+    monitor_data: MonitorData | None = None
+    retrain: RetrainConfig | None = None
 
     def model(self, name: str) -> ModelConfig:
         """The model called ``name``; a ConfigError lists the known ones otherwise."""
@@ -127,7 +142,12 @@ def config_from_document(document: Any, file: str = CONFIG_FILE, validate: bool 
         params_file=params.get("file"),
         params_schema=params.get("schema"),
         drift=dict(document.get("drift") or {}),
-        monitor_data=(document.get("monitor") or {}).get("data"),
+        monitor_data=MonitorData.from_document((document.get("monitor") or {}).get("data")),
+        retrain=(
+            RetrainConfig(document["retrain"]["data"], document["retrain"].get("adopt"))
+            if document.get("retrain")
+            else None
+        ),
     )
 
 

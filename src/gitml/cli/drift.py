@@ -25,7 +25,17 @@ def register(commands: argparse._SubParsersAction) -> None:
         ),
     )
     p.add_argument("ref", help="model reference, e.g. credit@production")
-    p.add_argument("--data", help="batch file (default: monitor.data in gitml.yaml)")
+    p.add_argument(
+        "--data",
+        help="batch file (default: monitor.data in gitml.yaml: a file, a DVC-tracked file or a "
+        "command that writes the batch)",
+    )
+    p.add_argument(
+        "--save-batch",
+        metavar="PATH",
+        help="copy the batch that was checked (and its .recipe.json) to PATH, e.g. for "
+        "`gitml retrain --data PATH`",
+    )
     p.add_argument("--fail-on-drift", action="store_true", help="exit 4 when the verdict is drift")
     p.add_argument("-o", "--output", help="also write the rendered report to this file")
     p.add_argument("--local", action="store_true", help="read local stage branches")
@@ -42,7 +52,9 @@ def run(args: argparse.Namespace) -> int:
     from gitml.monitor.check import check_drift
     from gitml.monitor.drift import render_markdown, render_table
 
-    report = check_drift(args.root, args.ref, args.data, local=args.local)
+    report = check_drift(
+        args.root, args.ref, args.data, local=args.local, save_batch=args.save_batch
+    )
     if args.format == "json":
         emit_json(report.to_dict())
         text = json.dumps(report.to_dict(), indent=2)

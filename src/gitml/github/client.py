@@ -96,6 +96,31 @@ class GitHubClient:
             return PullRequest(existing[0]["number"], existing[0]["html_url"], created=False)
         return PullRequest(answer["number"], answer["html_url"], created=True)
 
+    def dispatch_workflow(
+        self, repository: str, workflow: str, ref: str, inputs: dict[str, str]
+    ) -> None:
+        """Run ``workflow`` (a file name such as ``propose.yml``) on ``ref`` with ``inputs``.
+
+        ``POST /repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches``. Pull
+        requests opened with ``GITHUB_TOKEN`` trigger no workflow, so whoever opens one
+        from CI starts its checks this way. Inputs are sent as strings, as GitHub's
+        form does; it converts them to the workflow's declared input types.
+        """
+        if repository.count("/") != 1:
+            raise GitHubError(f"repository {repository!r}: expected OWNER/NAME")
+        try:
+            self.request(
+                "POST",
+                f"/repos/{repository}/actions/workflows/{workflow}/dispatches",
+                {"ref": ref, "inputs": inputs},
+            )
+        except GitHubError as error:
+            if " 403:" in str(error) or " 401:" in str(error):
+                raise GitHubError(
+                    f"{error}; dispatching {workflow} needs `permissions: actions: write`"
+                ) from None
+            raise
+
 
 def create_commit_status(
     client: GitHubClient,

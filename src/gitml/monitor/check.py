@@ -8,30 +8,35 @@ version being checked, never from the workspace. When the batch has no ``score``
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from gitml.errors import ConfigError, RegistryError
+from gitml.monitor.source import open_batch
 from gitml.registry.fetch import load
 from gitml.registry.reader import RegistryReader
 from gitml.registry.refs import parse_ref
 
 if TYPE_CHECKING:
-    from gitml.monitor.drift import DriftReport
+    from gitml.monitor.drift import DriftReport, DriftThresholds
+    from gitml.signature import Signature
 
 
 def check_drift(
-    root: Path | str, ref: str, data: str | None = None, *, local: bool = False
+    root: Path | str,
+    ref: str,
+    data: str | None = None,
+    *,
+    local: bool = False,
+    save_batch: str | Path | None = None,
 ) -> DriftReport:
-    """Compare the batch ``data`` (default: gitml.yaml ``monitor.data``) with ``ref``'s baseline."""
+    """Compare the batch ``data`` (default: gitml.yaml ``monitor.data``) with ``ref``'s baseline.
+
+    ``save_batch`` keeps a copy of the batch that was checked (and its recipe, see
+    :mod:`gitml.monitor.source`), e.g. for ``gitml retrain --data``.
+    """
     from gitml.monitor.baseline import read_baseline
-    from gitml.monitor.drift import (
-        SCORE_COLUMN,
-        DriftThresholds,
-        detect_drift,
-        detect_drift_file,
-        read_batch,
-    )
-    from gitml.signature import feature_frame, signature_from_text
+    from gitml.monitor.drift import DriftThresholds
+    from gitml.signature import signature_from_text
 
     parsed = parse_ref(ref)
     with RegistryReader(root, local=local) as reader:
@@ -52,19 +57,46 @@ def check_drift(
     baseline = read_baseline(baseline_text.decode("utf-8"), f"{model.baseline} at {info.version}")
     signature = signature_from_text(signature_text.decode("utf-8"), model.signature)
     thresholds = DriftThresholds.from_mapping(config.drift, "gitml.yaml", "drift")
-    path = data or config.monitor_data
-    if not path:
-        raise ConfigError("no data: pass --data FILE or set monitor.data in gitml.yaml")
+    with open_batch(Path(root), data, config.monitor_data) as batch_path:
+        report = _check_batch(
+            root,
+            parsed.model,
+            info.version,
+            str(batch_path),
+            baseline,
+            signature,
+            thresholds,
+            local,
+        )
+        if save_batch is not None:
+            from gitml.monitor.source import save_batch as _save
+
+            _save(batch_path, Path(save_batch))
+    return report
+
+
+def _check_batch(
+    root: Path | str,
+    model: str,
+    version: str,
+    path: str,
+    baseline: dict[str, Any],
+    signature: Signature,
+    thresholds: DriftThresholds,
+    local: bool,
+) -> DriftReport:
+    from gitml.monitor.drift import SCORE_COLUMN, detect_drift, detect_drift_file, read_batch
+    from gitml.signature import feature_frame
+
     batch = read_batch(path)
     if SCORE_COLUMN in batch.columns:
         return detect_drift_file(path, baseline, signature, thresholds)
     missing = [name for name in signature.feature_names if name not in batch.columns]
     if missing:
         raise ConfigError(
-            f"{path}: missing column(s) {', '.join(missing)} that {parsed.model}@{info.version} "
-            "expects"
+            f"{path}: missing column(s) {', '.join(missing)} that {model}@{version} expects"
         )
-    fitted = load(f"{parsed.model}@{info.version}", root=root, local=local)
+    fitted = load(f"{model}@{version}", root=root, local=local)
     scores = fitted.predict_proba(feature_frame(signature, batch))[:, 1]
     labels = batch[signature.target].to_numpy() if signature.target in batch.columns else None
     return detect_drift(
