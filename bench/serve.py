@@ -17,8 +17,9 @@ subprocess with one uvicorn worker:
    with ``OMP_NUM_THREADS=1`` (gitml caps OpenMP to one thread per request itself).
 
 MLflow is taken from ``--mlflow`` (the ``mlflow`` executable of an environment that
-also has the model's scikit-learn and skops), else ``mlflow`` on PATH, else
-``/tmp/mlflow-venv/bin/mlflow``; without one the MLflow rows are skipped and said so.
+also has the model's scikit-learn and skops), else ``.venv-mlflow`` (which
+``./dev test`` prepares from ``constraints-mlflow.txt``), else ``mlflow`` on PATH;
+without one the MLflow rows are skipped and said so.
 
 The client, in this process, uses ``http.client`` with one keep-alive connection per
 thread. It measures single-record requests one at a time (latency p50/p99), the same
@@ -432,7 +433,8 @@ def table(results: list[Result]) -> str:
 
 
 def find_mlflow(explicit: str | None) -> str | None:
-    for candidate in (explicit, shutil.which("mlflow"), "/tmp/mlflow-venv/bin/mlflow"):
+    candidates = (explicit, str(ROOT / ".venv-mlflow" / "bin" / "mlflow"), shutil.which("mlflow"))
+    for candidate in candidates:
         if candidate and Path(candidate).is_file():
             return candidate
     return None

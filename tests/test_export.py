@@ -4,16 +4,21 @@ loading it the way its consumers do (skops directly; MLflow's pyfunc when availa
 from __future__ import annotations
 
 import ast
+import contextlib
 import hashlib
 import importlib.util
 import json
 import os
+import re
 import shutil
+import signal
+import socket
 import subprocess
-import sys
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import httpx
 import pandas as pd
 import pytest
 import yaml
@@ -31,10 +36,14 @@ if TYPE_CHECKING:
 
 pytestmark = pytest.mark.slow
 REF = "credit@production"
-# A Python with MLflow, the model's scikit-learn and skops, for the MLflow round trip
-# when MLflow is not installed in this environment (it pins packages the project
-# does not want, so it usually lives in its own virtualenv).
-MLFLOW_PYTHON = os.environ.get("GITML_TEST_MLFLOW_PYTHON", "/tmp/mlflow-venv/bin/python")
+# The Python of a virtualenv with MLflow and the model's scikit-learn and skops
+# (.venv-mlflow, which ./dev test prepares from constraints-mlflow.txt and names here).
+# MLflow pins packages this project does not want, so it never shares .venv.
+MLFLOW_PYTHON_VARIABLE = "GITML_TEST_MLFLOW_PYTHON"
+# The packages whose versions write and read the model bytes: the MLflow environment
+# must have the training versions.
+MODEL_PACKAGES = ("scikit-learn", "skops", "numpy", "scipy", "pandas")
+SERVE_START_SECONDS = 180.0
 
 
 @pytest.fixture
@@ -189,56 +198,185 @@ def test_export_mlflow_writes_a_pyfunc_model_without_pickle(
         loader.load(tampered / "model")
 
 
-_MLFLOW_SCRIPT = """
-import json, sys
+def mlflow_python() -> Path:
+    """The MLflow environment's interpreter: skip locally without one, fail in CI."""
+    value = os.environ.get(MLFLOW_PYTHON_VARIABLE)
+    if not value:
+        reason = (
+            f"{MLFLOW_PYTHON_VARIABLE} is not set: no MLflow environment to load and serve "
+            "the export in (./dev test prepares .venv-mlflow and sets it)"
+        )
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI must run the MLflow round trip, but {reason}")
+        pytest.skip(reason)
+    python = Path(value)
+    if not python.is_file():
+        pytest.fail(f"{MLFLOW_PYTHON_VARIABLE}={value} is not a Python interpreter")
+    return python
+
+
+def mlflow_environment(python: Path) -> dict[str, str]:
+    """The environment for MLflow's processes: its virtualenv first on PATH (MLflow runs
+    its scoring server from there), and nothing that would put gitml on its path."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    env["PATH"] = f"{python.parent}{os.pathsep}{env.get('PATH', '')}"
+    env["MLFLOW_TRACKING_URI"] = "file:./mlruns"  # no server, nothing outside tmp_path
+    return env
+
+
+# Runs in the MLflow environment: load the export with MLflow's own loader, with pickle
+# disabled, and score the CSV rows. Prints the scores as JSON on its last line.
+_PYFUNC_SCRIPT = """
+import importlib.util, json, pickle, sys
+
+def refuse(*args, **kwargs):
+    raise AssertionError("pickle was used while loading or scoring the model")
+
+# The export must load without pickle: skops reads the file, the loader is plain code.
+pickle.load = pickle.loads = refuse
+pickle.Unpickler = refuse
+
 import mlflow.pyfunc
 import pandas as pd
 
-model_dir, csv_file = sys.argv[1], sys.argv[2]
-frame = pd.read_csv(csv_file, dtype={c: str for c in json.loads(sys.argv[3])})
+model_dir, csv_file, categorical = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+frame = pd.read_csv(csv_file, dtype={c: str for c in categorical})
 model = mlflow.pyfunc.load_model(model_dir)
 out = model.predict(frame)
 print(json.dumps({"probability": out["probability"].tolist(),
-                  "decision": out["decision"].tolist()}))
+                  "decision": out["decision"].tolist(),
+                  "loader": type(model._model_impl).__module__,
+                  "gitml_importable": importlib.util.find_spec("gitml") is not None}))
 """
 
 
+def run_in_mlflow(python: Path, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(python), *args],
+        capture_output=True,
+        text=True,
+        env=mlflow_environment(python),
+        cwd=cwd,
+        check=False,
+        timeout=300,
+    )
+
+
+def test_mlflow_environment_has_the_training_versions() -> None:
+    """constraints-mlflow.txt pins the packages that read model bytes as constraints.txt does."""
+    root = Path(__file__).resolve().parents[1]
+
+    def pins(name: str) -> dict[str, str]:
+        text = (root / name).read_text()
+        found = dict(re.findall(r"(?im)^([a-z0-9_.-]+)==(\S+)$", text))
+        return {k.lower(): v for k, v in found.items() if k.lower() in MODEL_PACKAGES}
+
+    assert set(pins("constraints-mlflow.txt")) == set(MODEL_PACKAGES)
+    assert pins("constraints-mlflow.txt") == pins("constraints.txt")
+
+
 def test_mlflow_pyfunc_predicts_what_gitml_predicts(production: Path, tmp_path: Path) -> None:
+    python = mlflow_python()
     repo = production
     out = export(repo, REF, "mlflow", tmp_path / "mlflow-model")
     loaded = load_version(repo, REF)
     frame = raw_rows(repo, loaded)
     categorical = [f.name for f in loaded.signature.features if f.type == "category"]
     expected = gitml_scores(loaded, frame)
+    csv_file = tmp_path / "rows.csv"
+    frame.to_csv(csv_file, index=False)
 
-    if importlib.util.find_spec("mlflow") is not None:
-        import mlflow.pyfunc
-
-        result = mlflow.pyfunc.load_model(str(out)).predict(frame)
-        probabilities, decisions = result["probability"].tolist(), result["decision"].tolist()
-    else:
-        if not Path(MLFLOW_PYTHON).is_file():
-            pytest.skip(
-                "MLflow is not installed here and GITML_TEST_MLFLOW_PYTHON "
-                f"({MLFLOW_PYTHON}) is not a Python with mlflow, scikit-learn and skops"
-            )
-        csv_file = tmp_path / "rows.csv"
-        frame.to_csv(csv_file, index=False)
-        # No gitml on that interpreter's path: the export must stand on its own.
-        env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
-        done = subprocess.run(
-            [MLFLOW_PYTHON, "-c", _MLFLOW_SCRIPT, str(out), str(csv_file), json.dumps(categorical)],
-            capture_output=True,
-            text=True,
-            env=env,
-            cwd=tmp_path,
-            check=False,
-            timeout=300,
-        )
-        assert done.returncode == 0, done.stderr
-        result = json.loads(done.stdout.strip().splitlines()[-1])
-        probabilities, decisions = result["probability"], result["decision"]
-        assert sys.executable != MLFLOW_PYTHON
-    assert probabilities == pytest.approx(expected, abs=1e-12)
+    done = run_in_mlflow(
+        python, tmp_path, "-c", _PYFUNC_SCRIPT, str(out), str(csv_file), json.dumps(categorical)
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    # Same scikit-learn, same bytes, same frame: the same probabilities, bit for bit
+    # (JSON floats round-trip exactly).
+    assert result["probability"] == expected
     threshold = loaded.signature.threshold
-    assert decisions == [int(p >= threshold) for p in expected]
+    assert result["decision"] == [int(p >= threshold) for p in expected]
+    assert result["loader"] == "gitml_skops_pyfunc"  # the shipped loader, not gitml
+    assert result["gitml_importable"] is False  # the export stands on its own
+
+    # The trusted-type list is in force inside MLflow too: without the type the trees
+    # need, the loader refuses the file before skops builds anything.
+    manifest_file = out / "model" / "gitml.json"
+    manifest = json.loads(manifest_file.read_text())
+    manifest["trusted_types"] = [t for t in manifest["trusted_types"] if "TreePredictor" not in t]
+    manifest_file.write_text(json.dumps(manifest))
+    refused = run_in_mlflow(
+        python, tmp_path, "-c", _PYFUNC_SCRIPT, str(out), str(csv_file), json.dumps(categorical)
+    )
+    assert refused.returncode != 0
+    assert "refusing to load, untrusted types:" in refused.stderr
+    assert "TreePredictor" in refused.stderr
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_mlflow_models_serve_answers_invocations(production: Path, tmp_path: Path) -> None:
+    python = mlflow_python()
+    repo = production
+    out = export(repo, REF, "mlflow", tmp_path / "mlflow-model")
+    loaded = load_version(repo, REF)
+    frame = raw_rows(repo, loaded, count=50)
+    expected = gitml_scores(loaded, frame)
+    # JSON records as a client sends them: null where a value is missing.
+    records = json.loads(frame.to_json(orient="records"))
+
+    port = free_port()
+    log = tmp_path / "mlflow-serve.log"
+    command = [
+        *(str(python.parent / "mlflow"), "models", "serve", "-m", str(out)),
+        *("--env-manager", "local", "-h", "127.0.0.1", "-p", str(port)),
+    ]
+    with log.open("wb") as sink:
+        # Its own process group: MLflow starts the scoring server as a child.
+        server = subprocess.Popen(
+            command,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            env=mlflow_environment(python),
+            cwd=tmp_path,
+            start_new_session=True,
+        )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + SERVE_START_SECONDS
+        while True:
+            try:
+                if httpx.get(f"{url}/ping", timeout=5).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, f"no /ping answer in time: {log.read_text()}"
+            # Waiting on the process (not a sleep): returns at once if it died.
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                server.wait(timeout=0.25)
+            assert server.returncode is None, f"mlflow models serve exited: {log.read_text()}"
+        response = httpx.post(f"{url}/invocations", json={"dataframe_records": records}, timeout=60)
+        assert response.status_code == 200, response.text
+        predictions = response.json()["predictions"]
+        assert [p["probability"] for p in predictions] == expected
+        threshold = loaded.signature.threshold
+        assert [p["decision"] for p in predictions] == [int(s >= threshold) for s in expected]
+        # A record that breaks the signature is refused by MLflow's schema check.
+        bad = httpx.post(
+            f"{url}/invocations",
+            json={"dataframe_records": [{**records[0], "age": "forty"}]},
+            timeout=60,
+        )
+        assert bad.status_code == 400, bad.text
+    finally:
+        if server.poll() is None:
+            os.killpg(server.pid, signal.SIGTERM)
+            try:
+                server.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(server.pid, signal.SIGKILL)
+                server.wait(30)

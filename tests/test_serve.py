@@ -4,23 +4,27 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import math
 import threading
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import httpx
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sklearn.pipeline import Pipeline
 
 from gitml import api
 from gitml.serve.app import RegistryWatcher, ServeSettings, create_app
+from gitml.serve.fastpath import FAST_MAX_RECORDS, FastScorer, compile_scorer, probe_batch
 from gitml.serve.loaded import LoadedModel, load_version
 from gitml.serve.metrics import Counter, Histogram, MetricsRegistry
-from gitml.serve.records import InvalidRecords, build_frame, validate_records
+from gitml.serve.records import InvalidRecords, ValidBatch, build_frame, validate_records
 from gitml.serve.run import ServerThread, make_server
 from gitml.signature import feature_frame, signature_from_text
 from gitml.storage import file_md5, load_model
@@ -59,6 +63,34 @@ def credit_model(template_repo: Path) -> LoadedModel:
         artifact="models/credit.skops",
         ref="credit@production",
     )
+
+
+@pytest.fixture(scope="session")
+def logistic_model(
+    template_repo: Path, credit_model: LoadedModel, tmp_path_factory: pytest.TempPathFactory
+) -> LoadedModel:
+    """The example's other model family, trained on the template's data and loaded
+    through a skops file as a registered model is."""
+    from credit_example.features import load_xy
+    from credit_example.train import build_pipeline
+    from gitml.storage import save_model
+
+    features, labels = load_xy(template_repo / "prepared" / "train.csv")
+    pipeline = build_pipeline({"model": "logistic_regression", "seed": 42})
+    pipeline.fit(features, labels)
+    path = tmp_path_factory.mktemp("logistic") / "credit.skops"
+    save_model(pipeline, path)
+    return dataclasses.replace(
+        credit_model, version="v0.0.0-logistic", md5=file_md5(path), model=load_model(path)
+    )
+
+
+@pytest.fixture(scope="session", params=["hist_gradient_boosting", "logistic_regression"])
+def either_model(
+    request: pytest.FixtureRequest, credit_model: LoadedModel, logistic_model: LoadedModel
+) -> LoadedModel:
+    """Each of the example's model families in turn."""
+    return credit_model if request.param == "hist_gradient_boosting" else logistic_model
 
 
 @pytest.fixture(scope="session")
@@ -275,6 +307,187 @@ def test_any_json_either_validates_and_scores_or_is_rejected(
         return
     scores = credit_model.model.predict_proba(build_frame(credit_model.signature, batch))
     assert 0.0 <= scores[0, 1] <= 1.0
+
+
+# -- the fast path ----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def fast_scorers(credit_model: LoadedModel, logistic_model: LoadedModel) -> dict[str, FastScorer]:
+    """Each model's fast scorer, compiled once, by md5."""
+    scorers = {}
+    for model in (credit_model, logistic_model):
+        fast = compile_scorer(model.model, model.signature)
+        assert fast is not None
+        scorers[model.md5] = fast
+    return scorers
+
+
+def bits(values: Any) -> np.ndarray:
+    """float64 values as their bit patterns: equal means identical, -0.0 and NaN included."""
+    return np.ascontiguousarray(values, dtype=np.float64).view(np.uint64)
+
+
+def plain_proba(model: LoadedModel, batch: ValidBatch) -> np.ndarray:
+    """What the server computes without the fast path: predict_proba on the DataFrame."""
+    return np.asarray(model.model.predict_proba(build_frame(model.signature, batch)))
+
+
+def every_value_batch(model: LoadedModel, rows: pd.DataFrame) -> ValidBatch:
+    """Held-out rows, then each row again with one feature changed to each of its
+    special values: every category, missing (where nullable), an unseen category, the
+    training range's ends and beyond."""
+    records = as_records(model, rows)
+    variants = []
+    for index, feature in enumerate(model.signature.features):
+        base = records[index % len(records)]
+        values: list[Any]
+        if feature.type == "category":
+            values = [*(feature.categories or ()), "unheard-of", "Car", " car"]
+        else:
+            low, high = feature.min or 0, feature.max or 1
+            values = [low, high, low - 1, high * 10, (low + high) / 2]
+            if feature.type == "integer":
+                values = [int(v) for v in values]
+            else:
+                values += [1e300, -1e300, 5e-324, -0.0]
+        if feature.nullable:
+            values.append(None)
+        variants += [{**base, feature.name: value} for value in values]
+    return validate_records(model.signature, records + variants)
+
+
+def test_fast_path_is_bitwise_identical_to_predict_proba(
+    either_model: LoadedModel, rows: pd.DataFrame
+) -> None:
+    model = either_model
+    fast = compile_scorer(model.model, model.signature)
+    assert isinstance(fast, FastScorer)
+    batch = every_value_batch(model, rows)
+    assert batch.count >= 300
+    categories = {f.name: set(f.categories or ()) for f in model.signature.features}
+    for name, known in categories.items():
+        assert known <= set(batch.columns[name])  # every category is scored
+    missing = {n for n, values in batch.columns.items() if None in values}
+    assert missing == {f.name for f in model.signature.features if f.nullable}
+
+    expected = plain_proba(model, batch)
+    # The whole batch at once, ...
+    assert np.array_equal(bits(fast.predict_proba(batch.columns, batch.count)), bits(expected))
+    # ... one record at a time (the server's single-record case) against a one-row
+    # DataFrame, and in chunks the size of the fast path's limit.
+    for index in range(0, batch.count, 7):
+        one = ValidBatch(1, {k: [v[index]] for k, v in batch.columns.items()})
+        assert bits(fast.scores(one)) == bits(plain_proba(model, one)[:, 1])
+    step = min(FAST_MAX_RECORDS, fast.max_records)
+    for start in range(0, batch.count, step):
+        chunk = ValidBatch(
+            len(range(start, min(batch.count, start + step))),
+            {k: v[start : start + step] for k, v in batch.columns.items()},
+        )
+        assert np.array_equal(bits(fast.scores(chunk)), bits(plain_proba(model, chunk)[:, 1]))
+    # The same numbers as gitml's other scoring path (the CSV read by pandas).
+    head = fast.scores(validate_records(model.signature, as_records(model, rows)))
+    assert np.array_equal(bits(head), bits(reference_scores(model, rows)))
+
+
+def _feature_values(feature: Any) -> st.SearchStrategy[Any]:
+    if feature.type == "category":
+        values: st.SearchStrategy[Any] = st.sampled_from(list(feature.categories or ())) | (
+            st.text(min_size=1, max_size=6)
+        )
+    elif feature.type == "integer":
+        values = st.integers(-(10**6), 10**6)
+    else:
+        # Up to 1e12: beyond, the logistic model's scaler overflows to inf, which
+        # predict_proba refuses (a 422, tested with the limits).
+        values = st.floats(-1e12, 1e12, allow_nan=False) | st.sampled_from([-0.0, 5e-324])
+    return values | st.none() if feature.nullable else values
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_fast_path_matches_predict_proba_on_any_valid_record(
+    either_model: LoadedModel, fast_scorers: dict[str, FastScorer], data: st.DataObject
+) -> None:
+    model = either_model
+    fast = fast_scorers[model.md5]
+    records = data.draw(
+        st.lists(
+            st.fixed_dictionaries({f.name: _feature_values(f) for f in model.signature.features}),
+            min_size=1,
+            max_size=5,
+        )
+    )
+    batch = validate_records(model.signature, records)
+    assert np.array_equal(
+        bits(fast.predict_proba(batch.columns, batch.count)), bits(plain_proba(model, batch))
+    )
+
+
+class OffByOneUlp(Pipeline):  # type: ignore[misc]
+    """A Pipeline whose predict_proba is one ulp off what its steps compute."""
+
+    def predict_proba(self, X: Any, **params: Any) -> Any:
+        return np.nextafter(super().predict_proba(X, **params), 2.0)
+
+
+def test_fast_path_is_refused_unless_proven_identical(
+    credit_model: LoadedModel, caplog: pytest.LogCaptureFixture
+) -> None:
+    signature = credit_model.signature
+    # Shapes it does not cover: plain path.
+    assert compile_scorer(GatedModel(credit_model.model), signature) is None
+    assert compile_scorer(credit_model.model[-1], signature) is None
+    bare = Pipeline([("model", credit_model.model[-1])])
+    assert compile_scorer(bare, signature) is None
+    # A model whose answers the fast path would not reproduce: the probe check at
+    # load time refuses it, loudly.
+    skewed = OffByOneUlp(credit_model.model.steps)
+    with caplog.at_level(logging.WARNING, logger="gitml.serve"):
+        assert compile_scorer(skewed, signature) is None
+    assert "differ from predict_proba" in caplog.text
+    # The probe batch covers every category and the missing values.
+    probe = probe_batch(signature)
+    for feature in signature.features:
+        if feature.categories:
+            assert set(feature.categories) <= set(probe.columns[feature.name])
+        assert (None in probe.columns[feature.name]) == feature.nullable
+
+
+def test_small_requests_take_the_fast_path_and_answer_the_same(
+    client: httpx.Client, credit_model: LoadedModel, rows: pd.DataFrame
+) -> None:
+    expected = reference_scores(credit_model, rows)
+    records = as_records(credit_model, rows)
+    for record, score in zip(records[:20], expected, strict=False):
+        (prediction,) = client.post("/predict", json=record).json()["predictions"]
+        assert prediction["probability"] == score  # exactly: JSON floats round-trip
+    big = client.post("/predict", json=records[: FAST_MAX_RECORDS + 1]).json()
+    assert [p["probability"] for p in big["predictions"]] == expected[: FAST_MAX_RECORDS + 1]
+    families = parse_metrics(client.get("/metrics").text)
+    scoring = "gitml_serve_scoring"
+    assert sample(families, scoring, f"{scoring}_total", path="fast") == 20
+    assert sample(families, scoring, f"{scoring}_total", path="plain") == 1
+
+
+def test_values_the_model_cannot_score_are_a_422_on_both_paths(
+    logistic_model: LoadedModel, rows: pd.DataFrame
+) -> None:
+    # Finite and valid, but the scaler overflows it to inf and scikit-learn refuses it.
+    huge = {**as_records(logistic_model, rows.head(1))[0], "debt_to_income": 1e308}
+    with (
+        ServerThread(create_app(logistic_model)) as server,
+        httpx.Client(base_url=server.url, timeout=30) as client,
+    ):
+        for body in (huge, [huge] * (FAST_MAX_RECORDS + 1)):
+            response = client.post("/predict", json=body)
+            assert response.status_code == 422, response.text
+            (problem,) = response.json()["detail"]
+            assert problem["error"].startswith("the model cannot score these records: ")
+        families = parse_metrics(client.get("/metrics").text)
+    requests = "gitml_serve_requests"
+    assert sample(families, requests, f"{requests}_total", endpoint="/predict", status="422") == 2
 
 
 # -- limits -----------------------------------------------------------------------------------

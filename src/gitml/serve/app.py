@@ -10,6 +10,11 @@ The served model sits behind :class:`ModelHolder`, an atomic reference: a reques
 it once and uses that model to the end, so a hot swap (:class:`RegistryWatcher`) never
 changes the model under a request in flight. Scoring runs in a worker thread, so the
 event loop keeps answering health checks and metrics while a large batch is scored.
+
+Small requests are scored by the model's fast scorer (:mod:`gitml.serve.fastpath`),
+compiled when the model is swapped in and proven there to give bit-identical
+probabilities; larger batches, and models it does not cover, take ``predict_proba``
+on a DataFrame.
 """
 
 from __future__ import annotations
@@ -35,10 +40,12 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from gitml.registry.fetch import resolve_artifact
+from gitml.serve.fastpath import FastScorer, compile_scorer
 from gitml.serve.loaded import load_resolved
 from gitml.serve.metrics import CONTENT_TYPE, ServeMetrics
 from gitml.serve.records import (
     BadRequest,
+    FieldError,
     InvalidRecords,
     ValidBatch,
     build_frame,
@@ -113,7 +120,8 @@ class ModelHolder:
     """
 
     def __init__(self, model: LoadedModel | None = None):
-        self._model = model
+        fast = compile_scorer(model.model, model.signature) if model is not None else None
+        self._serving: tuple[LoadedModel | None, FastScorer | None] = (model, fast)
         self._error: str | None = None
         self._changed = threading.Condition()
         self._listeners: list[SwapListener] = []
@@ -122,7 +130,12 @@ class ModelHolder:
     @property
     def current(self) -> LoadedModel | None:
         """The model serving new requests (None until the first load finished)."""
-        return self._model
+        return self._serving[0]
+
+    @property
+    def serving(self) -> tuple[LoadedModel | None, FastScorer | None]:
+        """The served model and its fast scorer, read together (one atomic read)."""
+        return self._serving
 
     @property
     def error(self) -> str | None:
@@ -134,9 +147,15 @@ class ModelHolder:
         self._listeners.append(listener)
 
     def swap(self, model: LoadedModel) -> LoadedModel | None:
-        """Serve ``model`` from now on; return the model it replaces."""
+        """Serve ``model`` from now on; return the model it replaces.
+
+        Its fast scorer is compiled (and checked) first, in the caller's thread, while
+        the old model still serves.
+        """
+        fast = compile_scorer(model.model, model.signature)
         with self._changed:
-            old, self._model = self._model, model
+            old = self._serving[0]
+            self._serving = (model, fast)
             self._error = None
             self.swaps += 1
             self._changed.notify_all()
@@ -158,9 +177,9 @@ class ModelHolder:
     ) -> LoadedModel | None:
         """Block until ``predicate(current)`` holds; TimeoutError after ``timeout`` seconds."""
         with self._changed:
-            if not self._changed.wait_for(lambda: predicate(self._model), timeout):
+            if not self._changed.wait_for(lambda: predicate(self._serving[0]), timeout):
                 raise TimeoutError(f"the served model did not change as expected in {timeout} s")
-            return self._model
+            return self._serving[0]
 
 
 class PredictionLog:
@@ -373,9 +392,16 @@ def _limit_openmp(threads: int | None) -> None:
 
 
 def _score(
-    model: LoadedModel, body: bytes, is_csv: bool, settings: ServeSettings
-) -> tuple[ValidBatch, list[float]]:
-    """Parse, validate and score a body (runs in a worker thread)."""
+    model: LoadedModel,
+    fast: FastScorer | None,
+    body: bytes,
+    is_csv: bool,
+    settings: ServeSettings,
+) -> tuple[ValidBatch, list[float], str]:
+    """Parse, validate and score a body (runs in a worker thread).
+
+    Returns the batch, its scores and which path scored it (``fast`` or ``plain``).
+    """
     records = parse_csv(body) if is_csv else parse_json(body)
     if len(records) > settings.max_batch:
         raise _TooLarge(
@@ -384,12 +410,20 @@ def _score(
         )
     batch = validate_records(model.signature, records, from_text=is_csv)
     if batch.count == 0:
-        return batch, []
-    _limit_openmp(settings.predict_threads)
-    frame = build_frame(model.signature, batch)
-    # Column 1 is the positive class: the pipeline is trained on 0/1 labels.
-    scores: list[float] = model.model.predict_proba(frame)[:, 1].tolist()
-    return batch, scores
+        return batch, [], "none"
+    try:
+        if fast is not None and batch.count <= fast.max_records:
+            return batch, fast.scores(batch), "fast"
+        _limit_openmp(settings.predict_threads)
+        frame = build_frame(model.signature, batch)
+        # Column 1 is the positive class: the pipeline is trained on 0/1 labels.
+        scores: list[float] = model.model.predict_proba(frame)[:, 1].tolist()
+    except ValueError as exc:
+        # Valid but unscorable values, e.g. a finite number so large that a scaler
+        # overflows it to inf, which scikit-learn refuses: the client's input, a 422.
+        error = FieldError(None, None, f"the model cannot score these records: {exc}")
+        raise InvalidRecords([error], 1) from None
+    return batch, scores, "plain"
 
 
 def _record_batch(metrics: ServeMetrics, model: LoadedModel, batch: ValidBatch) -> None:
@@ -416,7 +450,7 @@ async def _predict(request: Request) -> Response:
     settings: ServeSettings = state.settings
     metrics: ServeMetrics = state.metrics
     # Read once: this request uses this model to the end, whatever a reload does.
-    model = state.holder.current
+    model, fast = state.holder.serving
     if model is None:
         return _error(503, "no model loaded yet")
     content_type = request.headers.get("content-type", "")
@@ -429,8 +463,9 @@ async def _predict(request: Request) -> Response:
             body = await _read_body(request, settings.max_body_bytes)
             # abandon_on_cancel: on timeout, stop waiting for the thread (it cannot be
             # interrupted) instead of holding the response until it finishes.
-            batch, scores = await anyio.to_thread.run_sync(
-                functools.partial(_score, model, body, is_csv, settings), abandon_on_cancel=True
+            batch, scores, path = await anyio.to_thread.run_sync(
+                functools.partial(_score, model, fast, body, is_csv, settings),
+                abandon_on_cancel=True,
             )
     except TimeoutError:
         # The worker thread cannot be interrupted; it finishes in the background and
@@ -451,6 +486,8 @@ async def _predict(request: Request) -> Response:
     if log is not None and batch.count:
         await run_in_threadpool(log.write, model, batch, scores, decisions)
     _record_batch(metrics, model, batch)
+    if batch.count:
+        metrics.scoring.inc((path,))
     metrics.scores.observe_many(scores)
     ones = sum(decisions)
     if ones:

@@ -304,6 +304,14 @@ class ServeMetrics:
                 ("field",),
             )
         )
+        self.scoring = registry.add(
+            Counter(
+                "gitml_serve_scoring_total",
+                "Scored requests by path: fast (compiled, proven identical) or plain "
+                "(predict_proba on a DataFrame).",
+                ("path",),
+            )
+        )
         self.timeouts = registry.add(
             Counter("gitml_serve_timeouts_total", "Predictions cut off by the request timeout.")
         )
