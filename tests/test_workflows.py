@@ -65,6 +65,7 @@ def test_every_zizmor_ignore_is_listed_with_its_reason() -> None:
                 ignores.append((path.name, rule.group(1)))
     assert sorted(set(ignores)) == [
         ("comment.yml", "dangerous-triggers"),
+        ("monitor.yml", "self-repository"),
         ("promote.yml", "self-repository"),
         ("propose.yml", "self-repository"),
         ("register.yml", "self-repository"),
@@ -120,6 +121,18 @@ def test_triggers_and_permissions() -> None:
             assert "timeout-minutes" in job
             writes = {k for k, v in job["permissions"].items() if v == "write"}
             assert writes <= {"contents", "pull-requests", "statuses"}
+    monitor = _load("monitor.yml")
+    assert set(monitor["on"]) == {"schedule", "workflow_dispatch"}
+    assert monitor["on"]["schedule"][0]["cron"]
+    assert monitor["permissions"] == {}
+    (job,) = monitor["jobs"].values()
+    assert "timeout-minutes" in job
+    # It pushes a branch, opens a pull request and dispatches propose.yml for it.
+    assert job["permissions"] == {
+        "contents": "write",
+        "pull-requests": "write",
+        "actions": "write",
+    }
     assert register["concurrency"]["group"] == "register-main"
     assert promote["jobs"]["promote"]["environment"].startswith("${{")
     fork = propose["jobs"]["build-fork"]
@@ -327,3 +340,53 @@ def test_act_comment_posts_a_fork_report_and_rejects_a_forged_number(
     else:
         assert result.cml_calls == []
         assert "bad pull request number" in result.output
+
+
+@pytest.mark.slow
+def test_act_schedule_finds_drift_and_opens_a_retraining_pull_request(
+    act_repo: Path, clock: Clock, tmp_path: Path, httpserver: HTTPServer
+) -> None:
+    """The scheduled monitor: production's model against gitml.yaml's monitor.data (the
+    example's generator in a downturn) → drift → a pushed retraining branch, its pull
+    request, and the propose workflow dispatched for it through the API."""
+    repo = act_repo
+    api.register(root=repo, push=True)
+    for stage in ("staging", "production"):
+        clock.tick()
+        api.promote("credit", stage, root=repo, push=True)
+        clock.tick()
+        api.promote_on_push(stage, root=repo, push=True)
+    httpserver.expect_request("/repos/acme/credit/pulls", method="POST").respond_with_json(
+        {"number": 12, "html_url": "https://github.example/acme/credit/pull/12"}, status=201
+    )
+    httpserver.expect_request(
+        "/repos/acme/credit/actions/workflows/propose.yml/dispatches", method="POST"
+    ).respond_with_data("", status=204)
+    git(repo, "fetch", "-q", "origin")
+    git(repo, "checkout", "-q", "main")
+    result = run_act(
+        repo,
+        "schedule",
+        "monitor.yml",
+        "drift",
+        {"schedule": "23 5 * * *", "repository": {"full_name": "acme/credit"}},
+        tmp_path / "act",
+        env={
+            "GITHUB_API_URL": httpserver.url_for("/").rstrip("/"),
+            "GITHUB_REPOSITORY": "acme/credit",
+        },
+        secrets={"GITHUB_TOKEN": "t0ken"},
+    )
+    assert result.returncode == 0, result.output[-5000:]
+    branches = git(repo, "ls-remote", "--heads", "origin", "retrain/*").stdout.split()
+    (branch,) = [b.removeprefix("refs/heads/") for b in branches if b.startswith("refs/")]
+    assert branch.startswith("retrain/credit-")
+    requests = {request.path: request.get_json() for request, _ in httpserver.log}
+    pull = requests["/repos/acme/credit/pulls"]
+    assert (pull["head"], pull["base"]) == (branch, "main")
+    dispatch = requests["/repos/acme/credit/actions/workflows/propose.yml/dispatches"]
+    assert dispatch == {"ref": "main", "inputs": {"pr": "12"}}
+    # The branch adds the batch to the DVC-tracked data, recorded so it regenerates.
+    git(repo, "fetch", "-q", "origin", f"{branch}:refs/remotes/origin/{branch}")
+    changed = git(repo, "diff", "--name-only", "main", f"origin/{branch}").stdout.split()
+    assert {"data.dvc", "params.yaml"} <= set(changed)

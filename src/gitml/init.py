@@ -21,7 +21,7 @@ from gitml.errors import ConfigError
 from gitml.fsutil import atomic_write_text
 from gitml.validation import parse_text
 
-WORKFLOWS = ("propose.yml", "comment.yml", "register.yml", "promote.yml")
+WORKFLOWS = ("propose.yml", "comment.yml", "register.yml", "promote.yml", "monitor.yml")
 HIGHER = ("auc", "accuracy", "f1", "precision", "recall", "r2", "average_precision", "map")
 LOWER = ("loss", "error", "rmse", "mae", "mse", "brier", "latency", "seconds", "size")
 

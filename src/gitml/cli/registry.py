@@ -62,6 +62,11 @@ def register(commands: argparse._SubParsersAction) -> None:
             "another artefact."
         ),
     )
+    p.add_argument(
+        "--names-in",
+        metavar="STAGE",
+        help="print only the models with a version recorded in STAGE, one per line (scripts)",
+    )
     _read_options(p)
     add_format_options(p)
     p.set_defaults(run=run_registry)
@@ -162,6 +167,13 @@ def run_registry(args: argparse.Namespace) -> int:
     from gitml import api
 
     rows = api.registry(root=_root(args), local=args.local)
+    if args.names_in:
+        held = [
+            r.model for r in rows if any(s.stage == args.names_in and s.version for s in r.stages)
+        ]
+        if held:
+            emit("\n".join(held))
+        return EXIT_OK
     if args.format == "json":
         emit_json([r.to_dict() for r in rows])
         return EXIT_OK
