@@ -134,9 +134,12 @@ class ModelState:
         return self._registered_by_commit.get(commit)
 
     @cached_property
+    def _active(self) -> list[VersionState]:
+        return [v for v in self.versions.values() if v.active and v.registered]
+
+    @cached_property
     def _active_sorted(self) -> tuple[VersionState, ...]:
-        active = [v for v in self.versions.values() if v.active and v.registered]
-        return tuple(sorted(active, key=lambda v: semver_key(v.version), reverse=True))
+        return tuple(sorted(self._active, key=lambda v: semver_key(v.version), reverse=True))
 
     def active_versions(self) -> list[VersionState]:
         """Active versions, greatest semantic version first."""
@@ -147,14 +150,13 @@ class ModelState:
         """The greatest active registered version."""
         if "_active_sorted" in self.__dict__:
             return self._active_sorted[0] if self._active_sorted else None
-        active = [v for v in self.versions.values() if v.active and v.registered]
         # max() keeps the first of equal keys, as the stable descending sort does.
-        return max(active, key=lambda v: semver_key(v.version)) if active else None
+        return max(self._active, key=lambda v: semver_key(v.version)) if self._active else None
 
     @property
     def active_count(self) -> int:
         """How many registered versions are active."""
-        return sum(1 for v in self.versions.values() if v.active and v.registered)
+        return len(self._active)
 
     @cached_property
     def _holders(self) -> dict[str, VersionState]:
