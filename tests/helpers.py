@@ -11,23 +11,9 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 BIN_DIR = Path(sys.executable).parent
 
-# What a copy of the project needs to be a working DVC project (no venv, caches or data).
-TEMPLATE_IGNORE = shutil.ignore_patterns(
-    ".git",
-    ".venv",
-    "__pycache__",
-    "*.egg-info",
-    ".pytest_cache",
-    ".ruff_cache",
-    ".mypy_cache",
-    "data",
-    "prepared",
-    "cache",
-    "tmp",
-    "config.local",
-    "tests",
-    "bench",
-)
+# Top-level parts of the project a template repository leaves out: the suite itself and
+# the benchmarks are not part of the example project a team would adopt.
+TEMPLATE_EXCLUDED_TOP_LEVEL = ("tests/", "bench/")
 
 
 def run(
@@ -70,9 +56,35 @@ def example(cwd: Path, *args: str, check: bool = True) -> subprocess.CompletedPr
     return run(BIN_DIR / "credit-example", *args, cwd=cwd, check=check)
 
 
+def project_files() -> list[str]:
+    """The project's files as git sees them: tracked, plus untracked ones not ignored.
+
+    Asking git (rather than listing what to skip) keeps virtualenvs, caches, data and
+    anything else a checkout accumulates out of every template copy.
+    """
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
+    return sorted(
+        {
+            name
+            for name in listed.split("\0")
+            if name
+            and not name.startswith(TEMPLATE_EXCLUDED_TOP_LEVEL)
+            and (PROJECT_ROOT / name).is_file()  # a tracked file deleted in the work tree
+        }
+    )
+
+
 def copy_project(dest: Path) -> Path:
-    """Copy the project's sources (not its git history, data or caches) to ``dest``."""
-    shutil.copytree(PROJECT_ROOT, dest, ignore=TEMPLATE_IGNORE, symlinks=True)
+    """Copy the project's sources (not its git history, venvs, data or caches) to ``dest``."""
+    for name in project_files():
+        target = dest / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(PROJECT_ROOT / name, target)
     return dest
 
 
