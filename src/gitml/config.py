@@ -14,6 +14,7 @@ from gitml.errors import ConfigError
 from gitml.monitor.source import MonitorData
 from gitml.policy.model import Policy, policy_from_dict
 from gitml.validation import (
+    known_valid,
     packaged_schema,
     parse_text,
     raise_for,
@@ -175,8 +176,8 @@ def config_from_text(text: str, file: str = CONFIG_FILE) -> Config:
     if document is None:
         document = {}
     marker = valid_marker(text, "gitml.schema.json")
-    known_valid = marker.exists()
-    config = config_from_document(document, file, validate=not known_valid)
-    if not known_valid:
+    already_valid = known_valid(marker)
+    config = config_from_document(document, file, validate=not already_valid)
+    if not already_valid:
         remember_valid(marker)
     return config

@@ -18,7 +18,13 @@ from gitml.policy.evaluate import GateResult, RuleResult, evaluate_gate
 from gitml.report import collect
 from gitml.report.build import stage_for_base
 from gitml.report.sources import CommitTree, Tree, WorkspaceTree
-from gitml.validation import packaged_schema, remember_valid, schema_problems, valid_marker
+from gitml.validation import (
+    known_valid,
+    packaged_schema,
+    remember_valid,
+    schema_problems,
+    valid_marker,
+)
 
 if TYPE_CHECKING:
     from gitml.config import ModelConfig
@@ -62,7 +68,7 @@ def _card_problems(side: SideFiles, model: ModelConfig) -> list[str]:
     if data is None:
         return [f"{model.card}: missing"]
     marker = valid_marker(data.decode("utf-8", "replace"), "model_card.schema.json")
-    if marker.exists():
+    if known_valid(marker):
         return []  # this exact card passed before: skip jsonschema on the report path
     schema = packaged_schema("model_card.schema.json")
     problems = [str(p) for p in schema_problems(side.document(model.card), schema, model.card)]
@@ -86,7 +92,7 @@ def _data_problems(root: Path, side: SideFiles, model: ModelConfig) -> list[str]
     path, md5 = str(training["path"]), str(training.get("md5", ""))
     # The same data against the same declared schema passed before: skip re-reading it.
     marker = valid_marker(f"{md5}\0{schema_bytes.decode('utf-8', 'replace')}", "data-check")
-    if md5 and marker.exists():
+    if md5 and known_valid(marker):
         return []
     schema = load_data_schema(schema_bytes.decode("utf-8"), model.data_schema)
     try:

@@ -8,13 +8,15 @@ the file, the key path and what was expected.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from gitml import usercache
 from gitml.errors import ConfigError
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -53,11 +55,12 @@ def parse_text(text: str, file: str) -> Any:
             return json.loads(text)
         except ValueError:
             pass  # not strict JSON: YAML decides, and reports the error with its line
-    cached = _parsed_cache_file(text)
-    try:
-        return json.loads(cached.read_bytes())
-    except (OSError, ValueError):
-        pass  # not cached yet (or an unreadable entry): parse, then remember
+    if not usercache.enabled():
+        return _parse_yaml(text, file)
+    cached = usercache.cache_dir("parsed") / f"{usercache.digest(text)}.json"
+    document = usercache.read_json(cached)
+    if document is not None:
+        return document
     document = _parse_yaml(text, file)
     _remember_parsed(cached, document)
     return document
@@ -80,37 +83,14 @@ def _parse_yaml(text: str, file: str) -> Any:
         ) from None
 
 
-def cache_dir(kind: str) -> Path:
-    """``$XDG_CACHE_HOME/gitml/KIND`` (default ``~/.cache/gitml/KIND``)."""
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "gitml" / kind
-
-
-def _digest(text: str) -> str:
-    try:
-        # The builtin module: hashlib's import loads OpenSSL, a cost on every query.
-        from _blake2 import blake2b
-    except ImportError:  # pragma: no cover - CPython always has it
-        from hashlib import blake2b
-    return blake2b(text.encode("utf-8", "surrogatepass"), digest_size=20).hexdigest()
-
-
-def _parsed_cache_file(text: str) -> Path:
-    return cache_dir("parsed") / f"{_digest(text)}.json"
-
-
 def _remember_parsed(path: Path, document: Any) -> None:
     """Cache ``document`` as JSON when JSON holds it exactly (no dates, no int keys...)."""
     try:
-        data = json.dumps(document, separators=(",", ":"))
-        if json.loads(data) != document:
+        if json.loads(json.dumps(document)) != document:
             return
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        temporary.write_text(data, encoding="utf-8")
-        os.replace(temporary, path)  # readers see the whole entry or none
-    except (TypeError, ValueError, OSError):
-        pass  # a cache only costs speed
+    except (TypeError, ValueError):
+        return
+    usercache.write_json(path, document)
 
 
 def read_document(path: Path, display: str | None = None) -> Any:
@@ -171,11 +151,18 @@ def valid_marker(text: str, schema_name: str) -> Path:
     """
     from gitml import __version__
 
-    return cache_dir("valid") / _digest(f"{__version__}\0{schema_name}\0{text}")
+    return usercache.cache_dir("valid") / usercache.digest(f"{__version__}\0{schema_name}\0{text}")
+
+
+def known_valid(marker: Path) -> bool:
+    """Whether a validation of this content passed before (and caches are on)."""
+    return usercache.enabled() and marker.exists()
 
 
 def remember_valid(marker: Path) -> None:
     """Record a successful validation (a read-only cache only costs speed)."""
+    if not usercache.enabled():
+        return
     try:
         marker.parent.mkdir(parents=True, exist_ok=True)
         marker.touch()

@@ -7,13 +7,13 @@ from gitml.report.escape import text as md_text
 
 def plain(header: list[str], rows: list[list[str]]) -> str:
     """Columns padded to their widest cell, two spaces apart."""
-    widths = [max(len(str(c)) for c in column) for column in zip(header, *rows, strict=True)]
-    lines = ["  ".join(str(c).ljust(w) for c, w in zip(header, widths, strict=True)).rstrip()]
-    lines.append("  ".join("-" * w for w in widths))
-    lines += [
-        "  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
-        for row in rows
-    ]
+    header = [str(c) for c in header]
+    rows = [[str(c) for c in row] for row in rows]
+    widths = [max(map(len, column)) for column in zip(header, *rows, strict=True)]
+    # One format string for every row: a history can have tens of thousands of them.
+    line = "  ".join(f"{{:<{width}}}" for width in widths)
+    lines = [line.format(*header).rstrip(), "  ".join("-" * w for w in widths)]
+    lines += [line.format(*row).rstrip() for row in rows]
     return "\n".join(lines)
 
 

@@ -29,6 +29,7 @@ _FIELDS = (
 )
 _FORMAT = "%00".join(_FIELDS) + "%00%1f%00"
 _END = "\0\x1f\0"
+_NAMESPACES = ("refs/tags", "refs/heads", "refs/remotes")
 
 
 class TagRecord(NamedTuple):
@@ -60,18 +61,11 @@ class RefSnapshot(NamedTuple):
     branches: dict[str, str]  # "main", "origin/main" -> commit sha
 
 
-def read_refs(repo: Path) -> RefSnapshot:
-    """Read every tag and branch of ``repo`` with a single ``git for-each-ref``."""
+def _for_each_ref(repo: Path, fields: str) -> bytes:
+    """``git for-each-ref --format=FIELDS`` over tags, branches and remote-tracking refs."""
     try:
         result = subprocess.run(
-            [
-                "git",
-                "for-each-ref",
-                f"--format={_FORMAT}",
-                "refs/tags",
-                "refs/heads",
-                "refs/remotes",
-            ],
+            ["git", "for-each-ref", f"--format={fields}", *_NAMESPACES],
             cwd=repo,
             capture_output=True,
             check=False,
@@ -81,11 +75,17 @@ def read_refs(repo: Path) -> RefSnapshot:
     if result.returncode != 0:
         message = result.stderr.decode("utf-8", "replace").strip().splitlines()
         raise GitError(f"git for-each-ref: {message[-1] if message else 'failed'}")
+    return result.stdout
+
+
+def read_refs(repo: Path) -> RefSnapshot:
+    """Read every tag and branch of ``repo`` with a single ``git for-each-ref``."""
+    output = _for_each_ref(repo, _FORMAT)
     tags: list[TagRecord] = []
     lightweight: list[str] = []
     branches: dict[str, str] = {}
     fields = len(_FIELDS)
-    for record in result.stdout.decode("utf-8", "replace").split(_END):
+    for record in output.decode("utf-8", "replace").split(_END):
         parts = record.lstrip("\n").split("\0")
         if len(parts) != fields:
             continue  # the empty tail after the last record
@@ -100,3 +100,13 @@ def read_refs(repo: Path) -> RefSnapshot:
         elif not refname.endswith("/HEAD"):
             branches[refname[13:]] = objname  # refs/remotes/
     return RefSnapshot(tags, lightweight, branches)
+
+
+def ref_listing(repo: Path) -> bytes:
+    """Every tag, branch and remote-tracking ref with the object id it names, as git prints it.
+
+    No object is read (names and ids come from the ref store), so this costs a fraction of
+    :func:`read_refs`. Git objects are immutable, so two equal listings describe the same
+    tags, tag messages and branch tips: the listing identifies a registry's whole state.
+    """
+    return _for_each_ref(repo, "%(objectname) %(refname)")

@@ -14,6 +14,7 @@ from typing import Any
 
 from gitml.validation import (
     Problem,
+    known_valid,
     packaged_schema,
     parse_text,
     raise_for,
@@ -49,7 +50,7 @@ def read_baseline(text: str, file: str) -> dict[str, Any]:
     # jsonschema (and its import) runs once per distinct content: the report reads both
     # revisions' baselines on every pull request and must stay light.
     marker = valid_marker(text, SCHEMA)
-    if not marker.exists():
+    if not known_valid(marker):
         raise_for(schema_problems(document, packaged_schema(SCHEMA), file))
         raise_for(_consistency_problems(document, file))
         remember_valid(marker)

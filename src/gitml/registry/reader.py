@@ -3,6 +3,11 @@
 A stage's *recorded* version is its latest assignment tag (what queries, fetches and
 serving follow); its *desired* version is what the stage branch tip holds. When the two
 differ the stage is shown as pending.
+
+The overview (:meth:`RegistryReader.summary`) and reference lookups
+(:meth:`RegistryReader.resolve`) are remembered per registry state (see
+:mod:`gitml.registry.memo`): when the refs have not changed since the last query, they
+cost one object-free ``for-each-ref`` instead of reading every tag.
 """
 
 from __future__ import annotations
@@ -14,7 +19,8 @@ from gitml.config import CONFIG_FILE, Config, config_from_text, load_config
 from gitml.dvcio.lock import DVC_LOCK, lock_outputs
 from gitml.errors import RegistryError
 from gitml.gitio.catfile import CatFile
-from gitml.gitio.refs import read_refs
+from gitml.gitio.refs import RefSnapshot, read_refs, ref_listing
+from gitml.registry.memo import QueryMemo
 from gitml.registry.names import Action
 from gitml.registry.records import HistoryEntry, ModelSummary, StageInfo, VersionInfo
 from gitml.registry.state import ModelState, RegistryState, VersionState, build_state
@@ -37,10 +43,41 @@ class RegistryReader:
         self.local = local
         self.remote = remote
         self._catfile: CatFile | None = None
+        self._config_text = _config_text(self.root)
         self.config = _optional_config(self.root) or self._config_from_head()
-        self.refs = read_refs(self.root)
-        self.state: RegistryState = build_state(self.refs)
+        self._refs: RefSnapshot | None = None
+        self._state: RegistryState | None = None
+        self._memo: QueryMemo | None = None
+        self._memo_ready = False
         self._lock_cache: dict[str, dict[str, str | None]] = {}
+
+    @property
+    def refs(self) -> RefSnapshot:
+        """Every tag and branch, read on first use."""
+        if self._refs is None:
+            self._refs = read_refs(self.root)
+        return self._refs
+
+    @property
+    def state(self) -> RegistryState:
+        """The registry's events indexed per model and version, built on first use."""
+        if self._state is None:
+            self._state = build_state(self.refs)
+        return self._state
+
+    def memo(self) -> QueryMemo | None:
+        """Remembered answers for the current registry state (None: caching is off)."""
+        if not self._memo_ready:
+            self._memo_ready = True
+            # A config read from HEAD (a bare cache) is not part of the key: no memo there.
+            if self._config_text is not None or self.config is None:
+                self._memo = QueryMemo.for_state(
+                    self.root,
+                    ref_listing(self.root),
+                    self._config_text,
+                    f"local={self.local} remote={self.remote}",
+                )
+        return self._memo
 
     # -- plumbing ---------------------------------------------------------------------
 
@@ -172,6 +209,16 @@ class RegistryReader:
 
     def summary(self) -> list[ModelSummary]:
         """Every model with its latest version and what each stage holds."""
+        memo = self.memo()
+        remembered = memo.get("summary") if memo else None
+        if remembered is not None:
+            return [ModelSummary.from_dict(row) for row in remembered]
+        rows = self._summary()
+        if memo:
+            memo.put("summary", [row.to_dict() for row in rows])
+        return rows
+
+    def _summary(self) -> list[ModelSummary]:
         rows = []
         for name in self.model_names():
             state = self.model_state(name)
@@ -216,6 +263,17 @@ class RegistryReader:
 
     def resolve(self, ref: ModelRef) -> VersionInfo:
         """The version a reference names (stage refs follow the recorded state)."""
+        memo = self.memo()
+        query = f"resolve {ref}"
+        remembered = memo.get(query) if memo else None
+        if remembered is not None:
+            return VersionInfo.from_dict(remembered)
+        info = self._resolve(ref)
+        if memo:
+            memo.put(query, info.to_dict())
+        return info
+
+    def _resolve(self, ref: ModelRef) -> VersionInfo:
         state = self.model_state(ref.model)
         if ref.version:
             version = state.versions.get(ref.version)
@@ -240,6 +298,17 @@ class RegistryReader:
 
     def history(self, model: str, stage: str | None = None) -> list[HistoryEntry]:
         """Registrations, promotions, rollbacks, unassignments and deprecations, oldest first."""
+        memo = self.memo()
+        query = f"history {model}#{stage or ''}"
+        remembered = memo.get(query) if memo else None
+        if remembered is not None:
+            return [HistoryEntry.from_row(row) for row in remembered]
+        entries = self._history(model, stage)
+        if memo:
+            memo.put(query, [entry.to_row() for entry in entries])
+        return entries
+
+    def _history(self, model: str, stage: str | None) -> list[HistoryEntry]:
         state = self.model_state(model)
         entries = []
         for event in state.events:
@@ -276,6 +345,13 @@ _EVENT_KINDS = {
     Action.UNASSIGN: "unassignment",
     Action.DEPRECATE: "deprecation",
 }
+
+
+def _config_text(root: Path) -> bytes | None:
+    try:
+        return (root / CONFIG_FILE).read_bytes()
+    except OSError:
+        return None
 
 
 def _optional_config(root: Path) -> Config | None:

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any, NamedTuple
 
 
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
+
+
+def _from_iso(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,17 @@ class VersionInfo:
         data["registered_at"] = _iso(self.registered_at)
         data["stages"] = list(self.stages)
         return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> VersionInfo:
+        """The record :meth:`to_dict` described."""
+        return cls(
+            **{
+                **data,
+                "registered_at": _from_iso(data["registered_at"]),
+                "stages": tuple(data["stages"]),
+            }
+        )
 
 
 @dataclass(frozen=True)
@@ -76,6 +89,19 @@ class StageInfo:
             "unregistered": self.unregistered,
         }
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> StageInfo:
+        """The record :meth:`to_dict` described (``pending`` and the like are derived)."""
+        return cls(
+            stage=data["stage"],
+            branch=data["branch"],
+            version=data["version"],
+            assigned_at=_from_iso(data["assigned_at"]),
+            tip_commit=data["tip_commit"],
+            tip_md5=data["tip_md5"],
+            tip_version=data["tip_version"],
+        )
+
 
 @dataclass(frozen=True)
 class ModelSummary:
@@ -97,10 +123,24 @@ class ModelSummary:
             "stages": [s.to_dict() for s in self.stages],
         }
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ModelSummary:
+        """The record :meth:`to_dict` described."""
+        return cls(
+            model=data["model"],
+            latest=data["latest"],
+            versions=data["versions"],
+            stages=tuple(StageInfo.from_dict(stage) for stage in data["stages"]),
+            deprecated=data["deprecated"],
+        )
 
-@dataclass(frozen=True)
-class HistoryEntry:
-    """One event of ``gitml history``."""
+
+class HistoryEntry(NamedTuple):
+    """One event of ``gitml history``.
+
+    A named tuple rather than a frozen dataclass: a history lists every event of a model,
+    tens of thousands in a large registry, and a tuple is several times cheaper to build.
+    """
 
     timestamp: datetime
     model: str
@@ -115,6 +155,15 @@ class HistoryEntry:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON shape of an event."""
-        data = asdict(self)
+        data = self._asdict()
         data["timestamp"] = _iso(self.timestamp)
         return data
+
+    def to_row(self) -> list[Any]:
+        """The fields as a JSON list, the time as Unix seconds (compact, quick to read)."""
+        return [self.timestamp.timestamp(), *self[1:]]
+
+    @classmethod
+    def from_row(cls, row: list[Any]) -> HistoryEntry:
+        """The entry :meth:`to_row` wrote."""
+        return cls._make((datetime.fromtimestamp(row[0], UTC), *row[1:]))

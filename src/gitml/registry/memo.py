@@ -1,0 +1,94 @@
+"""Registry answers remembered between queries, exact by construction.
+
+A read query's answer is a function of four things only: the repository's refs, its
+``gitml.yaml``, the reading options (``--local``, the remote) and gitml's own code. The
+refs are identified by a listing of names and object ids, which git prints without
+reading a single object; git objects are immutable, so an equal listing means equal tags,
+tag messages, branch tips and files at those commits. The memo key digests all four, and
+an entry is used only when its key matches: a new tag, a moved branch, an edited config
+or changed code recomputes the answer. Asking "what is in production?" again then costs
+the listing and one small file, however many versions the registry holds.
+
+One entry per repository and query, overwritten on change, so the cache stays small.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from gitml import usercache
+
+# Bump when the shape of a remembered answer changes.
+_FORMAT = "registry-memo/1"
+_KIND = "registry"
+
+
+def code_stamp() -> str:
+    """Size and modification time of the modules that compute registry answers.
+
+    Keeps a memo from outliving the code that wrote it (an upgrade, or an edit in a
+    development checkout), for a few ``stat`` calls.
+    """
+    package = Path(__file__).resolve().parents[1]
+    parts = []
+    for folder in (package, package / "registry", package / "gitio", package / "dvcio"):
+        try:
+            with os.scandir(folder) as entries:
+                for entry in entries:
+                    if entry.name.endswith(".py"):
+                        stat = entry.stat()
+                        parts.append(
+                            f"{folder.name}/{entry.name}:{stat.st_size}:{stat.st_mtime_ns}"
+                        )
+        except OSError:
+            continue
+    return "\n".join(sorted(parts))
+
+
+class QueryMemo:
+    """Remembered answers for the repository at ``root`` in the state ``key`` identifies."""
+
+    def __init__(self, root: Path, key: str):
+        self._root = str(root.resolve())
+        self._key = key
+
+    @classmethod
+    def for_state(
+        cls, root: Path, listing: bytes, config_text: bytes | None, options: str
+    ) -> QueryMemo | None:
+        """A memo keyed by the ref ``listing``, the config's bytes and the read options.
+
+        None when caches are turned off (``GITML_NO_CACHE``).
+        """
+        if not usercache.enabled():
+            return None
+        config_part = b"-" if config_text is None else usercache.digest(config_text).encode()
+        key = usercache.digest(
+            b"\0".join(
+                (
+                    _FORMAT.encode(),
+                    code_stamp().encode(),
+                    options.encode(),
+                    config_part,
+                    listing,
+                )
+            )
+        )
+        return cls(root, key)
+
+    def _file(self, query: str) -> Path:
+        name = usercache.digest(self._root + "\0" + query)
+        return usercache.cache_dir(_KIND) / f"{name}.json"
+
+    def get(self, query: str) -> Any:
+        """The remembered answer to ``query`` in this state, or None."""
+        entry = usercache.read_json(self._file(query))
+        if isinstance(entry, dict) and entry.get("key") == self._key:
+            return entry.get("answer")
+        return None
+
+    def put(self, query: str, answer: Any) -> None:
+        """Remember ``answer`` (JSON data) to ``query`` in this state."""
+        usercache.write_json(self._file(query), {"key": self._key, "answer": answer})
