@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from gitml import api
+from gitml.gitio.refs import read_refs, ref_listing
+from gitml.registry.reader import RegistryReader
 from gitml.usercache import cache_dir
 from tests.helpers import git
 
@@ -164,3 +166,29 @@ def test_no_cache_writes_nothing(
     _answers(repo)
     assert not cache_dir("registry").exists()
     assert not cache_dir("parsed").exists()
+
+
+def test_the_full_read_lists_the_refs_exactly_as_the_key_listing(
+    registry: tuple[Path, list[str]], tmp_path: Path
+) -> None:
+    repo, commits = registry
+    git(repo, "tag", "lightweight", commits[0])
+    git(repo, "branch", "staging", commits[1])
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(repo), str(clone))  # remote-tracking refs, origin/HEAD
+    for where in (repo, clone):
+        assert read_refs(where).listing == ref_listing(where)
+        assert ref_listing(where).count(b"\n") > 5
+
+
+def test_an_answer_is_not_filed_under_a_state_it_was_not_computed_from(
+    registry: tuple[Path, list[str]], clock: Clock
+) -> None:
+    repo, commits = registry
+    with RegistryReader(repo, local=True) as reader:
+        reader.memo()  # the key: the refs as listed now
+        _tag(repo, clock, "credit#production#9", commits[2])  # a push lands meanwhile
+        assert reader.summary()[0].stages[1].version == "v0.3.0"
+    assert not list(cache_dir("registry").glob("*.json"))
+    assert api.registry(root=repo, local=True)[0].stages[1].version == "v0.3.0"
+    assert len(list(cache_dir("registry").glob("*.json"))) == 1

@@ -59,6 +59,7 @@ class RefSnapshot(NamedTuple):
     tags: list[TagRecord]
     lightweight_tags: list[str]
     branches: dict[str, str]  # "main", "origin/main" -> commit sha
+    listing: bytes = b""  # these refs as :func:`ref_listing` prints them
 
 
 def _for_each_ref(repo: Path, fields: str) -> bytes:
@@ -84,12 +85,14 @@ def read_refs(repo: Path) -> RefSnapshot:
     tags: list[TagRecord] = []
     lightweight: list[str] = []
     branches: dict[str, str] = {}
+    listing: list[str] = []
     fields = len(_FIELDS)
     for record in output.decode("utf-8", "replace").split(_END):
         parts = record.lstrip("\n").split("\0")
         if len(parts) != fields:
             continue  # the empty tail after the last record
         refname, objtype, objname, peeled, tagger, email, date, contents = parts
+        listing.append(f"{objname} {refname}\n")
         if refname.startswith("refs/tags/"):
             if objtype == "tag" and peeled and date:
                 tags.append(TagRecord(refname[10:], peeled, tagger, email, int(date), contents))
@@ -99,7 +102,7 @@ def read_refs(repo: Path) -> RefSnapshot:
             branches[refname[11:]] = objname
         elif not refname.endswith("/HEAD"):
             branches[refname[13:]] = objname  # refs/remotes/
-    return RefSnapshot(tags, lightweight, branches)
+    return RefSnapshot(tags, lightweight, branches, "".join(listing).encode("utf-8"))
 
 
 def ref_listing(repo: Path) -> bytes:

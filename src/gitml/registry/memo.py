@@ -50,9 +50,10 @@ def code_stamp() -> str:
 class QueryMemo:
     """Remembered answers for the repository at ``root`` in the state ``key`` identifies."""
 
-    def __init__(self, root: Path, key: str):
+    def __init__(self, root: Path, key: str, listing: bytes = b""):
         self._root = str(root.resolve())
         self._key = key
+        self.listing = listing  # the ref listing the key was made from
 
     @classmethod
     def for_state(
@@ -76,7 +77,7 @@ class QueryMemo:
                 )
             )
         )
-        return cls(root, key)
+        return cls(root, key, listing)
 
     def _file(self, query: str) -> Path:
         name = usercache.digest(self._root + "\0" + query)

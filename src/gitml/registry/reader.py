@@ -13,7 +13,7 @@ cost one object-free ``for-each-ref`` instead of reading every tag.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from gitml.config import CONFIG_FILE, Config, config_from_text, load_config
 from gitml.dvcio.lock import DVC_LOCK, lock_outputs
@@ -26,11 +26,13 @@ from gitml.registry.records import HistoryEntry, ModelSummary, StageInfo, Versio
 from gitml.registry.state import ModelState, RegistryState, VersionState, build_state
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from types import TracebackType
 
     from gitml.registry.refs import ModelRef
 
 DEFAULT_REMOTE = "origin"
+_Answer = TypeVar("_Answer")
 
 
 class RegistryReader:
@@ -78,6 +80,29 @@ class RegistryReader:
                     f"local={self.local} remote={self.remote}",
                 )
         return self._memo
+
+    def _remembered(
+        self,
+        query: str,
+        compute: Callable[[], _Answer],
+        encode: Callable[[_Answer], Any],
+        decode: Callable[[Any], _Answer],
+    ) -> _Answer:
+        """The memo's answer to ``query`` in this registry state, else ``compute()``'s."""
+        memo = self.memo()
+        if memo is not None:
+            data = memo.get(query)
+            if data is not None:
+                try:
+                    return decode(data)
+                except (KeyError, TypeError, ValueError, IndexError):
+                    pass  # an entry of another shape: compute it again
+        answer = compute()
+        # Only an answer computed from exactly the listed refs may be filed under their key
+        # (a tag pushed between the listing and the read would make it another state's).
+        if memo is not None and self._refs is not None and self._refs.listing == memo.listing:
+            memo.put(query, encode(answer))
+        return answer
 
     # -- plumbing ---------------------------------------------------------------------
 
@@ -209,14 +234,12 @@ class RegistryReader:
 
     def summary(self) -> list[ModelSummary]:
         """Every model with its latest version and what each stage holds."""
-        memo = self.memo()
-        remembered = memo.get("summary") if memo else None
-        if remembered is not None:
-            return [ModelSummary.from_dict(row) for row in remembered]
-        rows = self._summary()
-        if memo:
-            memo.put("summary", [row.to_dict() for row in rows])
-        return rows
+        return self._remembered(
+            "summary",
+            self._summary,
+            lambda rows: [row.to_dict() for row in rows],
+            lambda data: [ModelSummary.from_dict(row) for row in data],
+        )
 
     def _summary(self) -> list[ModelSummary]:
         rows = []
@@ -263,15 +286,9 @@ class RegistryReader:
 
     def resolve(self, ref: ModelRef) -> VersionInfo:
         """The version a reference names (stage refs follow the recorded state)."""
-        memo = self.memo()
-        query = f"resolve {ref}"
-        remembered = memo.get(query) if memo else None
-        if remembered is not None:
-            return VersionInfo.from_dict(remembered)
-        info = self._resolve(ref)
-        if memo:
-            memo.put(query, info.to_dict())
-        return info
+        return self._remembered(
+            f"resolve {ref}", lambda: self._resolve(ref), VersionInfo.to_dict, VersionInfo.from_dict
+        )
 
     def _resolve(self, ref: ModelRef) -> VersionInfo:
         state = self.model_state(ref.model)
@@ -298,15 +315,12 @@ class RegistryReader:
 
     def history(self, model: str, stage: str | None = None) -> list[HistoryEntry]:
         """Registrations, promotions, rollbacks, unassignments and deprecations, oldest first."""
-        memo = self.memo()
-        query = f"history {model}#{stage or ''}"
-        remembered = memo.get(query) if memo else None
-        if remembered is not None:
-            return [HistoryEntry.from_row(row) for row in remembered]
-        entries = self._history(model, stage)
-        if memo:
-            memo.put(query, [entry.to_row() for entry in entries])
-        return entries
+        return self._remembered(
+            f"history {model}#{stage or ''}",
+            lambda: self._history(model, stage),
+            lambda entries: [entry.to_row() for entry in entries],
+            lambda data: [HistoryEntry.from_row(row) for row in data],
+        )
 
     def _history(self, model: str, stage: str | None) -> list[HistoryEntry]:
         state = self.model_state(model)
