@@ -19,6 +19,9 @@ report, merges to main register versions, merges to stage branches promote them.
 
 exit codes: 0 ok, 1 error, 2 usage, 3 gate failed, 4 drift found,
             5 verification failed, 70 internal error (please report)
+
+environment: GITML_NO_CACHE=1 turns off the caches in ~/.cache/gitml (registry
+             answers, parsed YAML; the answers are the same, only slower)
 """
 
 
