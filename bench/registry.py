@@ -22,9 +22,11 @@ included. It is the least a Python tool that reads tags has to spend.
 
 Every command is a subprocess, timed by wall clock; a figure is the median of
 ``--repeats`` runs after one warm-up that also checks the command's output, with the
-commands taking turns within each round. gitml is timed twice: warm (its registry memo
-holds the answer for this state of the refs, as for any repeated question) and cold (the
-memo emptied before each run, as after a new tag or a moved branch: every tag is read).
+commands taking turns within each round. gitml is timed three ways: warm (its registry
+memo holds the answer for this state of the refs, as for any repeated question), cold
+(the memo emptied before each run, as after a new tag or a moved branch: every tag is
+indexed again, their objects coming from the tag cache) and first (the tag cache emptied
+too, as in a fresh clone: every tag object is read from git).
 gitml's modules are byte-compiled first, as a pip install leaves them. GTO is slow at
 1,000 versions (3 runs at most there) and takes minutes at 10,000, where each GTO
 command runs once, killed after 10 minutes. The script also counts the git processes
@@ -229,7 +231,7 @@ class SizeResult:
     synthetic: Synthetic
     seconds: dict[str, dict[str, float]]
     gto_runs: dict[str, int]
-    git_calls: dict[str, list[str]]  # memo empty
+    git_calls: dict[str, list[str]]  # every cache empty
     git_calls_warm: dict[str, list[str]]  # memo filled
 
 
@@ -582,8 +584,10 @@ def measure_size(
 ) -> SizeResult:
     """Time every pair at one size; count gitml's git processes."""
     pairs = pairs_for(synthetic)
-    forget_answers()
-    git_calls = {pair.key: count_git_calls(pair.gitml, repo, shim_dir) for pair in pairs}
+    git_calls: dict[str, list[str]] = {}
+    for pair in pairs:
+        forget_answers(tag_objects=True)  # as in a fresh clone
+        git_calls[pair.key] = count_git_calls(pair.gitml, repo, shim_dir)
     git_calls_warm = {pair.key: count_git_calls(pair.gitml, repo, shim_dir) for pair in pairs}
     gto_runs: dict[str, int] = {}
     for pair in pairs:
@@ -593,16 +597,21 @@ def measure_size(
             warm = checked_run(pair.gto, repo, GTO_TIMEOUT_S)
             gto_runs[pair.key] = min(repeats, GTO_SLOW_REPEATS) if warm > GTO_SLOW_S else repeats
     samples: dict[str, dict[str, list[float]]] = {
-        pair.key: {"gitml": [], "cold": [], "gto": [], "floor": []} for pair in pairs
+        pair.key: {"gitml": [], "cold": [], "first": [], "gto": [], "floor": []} for pair in pairs
     }
     for round_index in range(repeats):
         for pair in pairs:
-            tools = [("cold", pair.gitml), ("gitml", pair.gitml), ("floor", pair.floor)]
+            tools = [
+                ("first", pair.gitml),
+                ("cold", pair.gitml),
+                ("gitml", pair.gitml),
+                ("floor", pair.floor),
+            ]
             if round_index < gto_runs.get(pair.key, 0):
                 tools.append(("gto", pair.gto))
             for tool, command in tools:
-                if tool == "cold":
-                    forget_answers()
+                if tool in ("cold", "first"):
+                    forget_answers(tag_objects=tool == "first")
                 seconds, _ = run(command.argv, repo, capture=False, timeout=GTO_TIMEOUT_S)
                 samples[pair.key][tool].append(seconds)
     seconds = {
@@ -620,9 +629,15 @@ def measure_size(
     return SizeResult(synthetic, seconds, gto_runs, git_calls, git_calls_warm)
 
 
-def forget_answers() -> None:
-    """Empty gitml's registry memo (its YAML and validation caches stay, as after a new tag)."""
+def forget_answers(*, tag_objects: bool = False) -> None:
+    """Empty gitml's registry memo, and with ``tag_objects`` its tag cache.
+
+    Its YAML and validation caches stay: a new tag or a fresh clone of a known project
+    leaves them valid.
+    """
     shutil.rmtree(cache_dir("registry"), ignore_errors=True)
+    if tag_objects:
+        shutil.rmtree(cache_dir("tags"), ignore_errors=True)
 
 
 # ---------------------------------------------------------------------------------------
@@ -637,7 +652,7 @@ def print_tables(results: dict[int, SizeResult], repeats: int) -> None:
         for size, result in results.items():
             times = result.seconds[pair.key]
             gitml_s, floor_s, gto_s = times["gitml"], times["floor"], times.get("gto")
-            cold_s = times["cold"]
+            cold_s, first_s = times["cold"], times["first"]
             ratio = "-" if gto_s is None else f"{gto_s / gitml_s:,.0f}x"
             if gto_s == math.inf:
                 ratio = f"> {GTO_TIMEOUT_S / gitml_s:,.0f}x"
@@ -648,12 +663,14 @@ def print_tables(results: dict[int, SizeResult], repeats: int) -> None:
                     f"{result.synthetic.tags:,}",
                     f"{gitml_s:.3f}",
                     f"{cold_s:.3f}",
+                    f"{first_s:.3f}",
                     seconds_cell(gto_s),
                     str(runs) if runs else "-",
                     f"{floor_s:.3f}",
                     ratio,
                     f"{(gitml_s - floor_s) * 1000:+.0f}",
                     f"{(cold_s - floor_s) * 1000:+.0f}",
+                    f"{(first_s - floor_s) * 1000:+.0f}",
                 )
             )
         print(
@@ -663,19 +680,21 @@ def print_tables(results: dict[int, SizeResult], repeats: int) -> None:
                     "tags",
                     "gitml s",
                     "cold s",
+                    "first s",
                     "gto s",
                     "gto runs",
                     "floor s",
                     "gto/gitml",
                     "gitml-floor ms",
                     "cold-floor ms",
+                    "first-floor ms",
                 ),
                 rows,
             )
         )
         print(
-            f"(gitml: {pair.gitml.label}, warm; cold: the same with its registry memo emptied "
-            f"first; gto: {pair.gto.label}; medians of {repeats} runs)"
+            f"(gitml: {pair.gitml.label}, warm; cold: its registry memo emptied first; first: "
+            f"its tag cache too; gto: {pair.gto.label}; medians of {repeats} runs)"
         )
 
 
@@ -727,7 +746,7 @@ def print_goals(results: dict[int, SizeResult]) -> None:
             f"{pair.gto.label} at {GOAL_SPEEDUP_AT:,} versions -> {speedup:,.0f}x: {verdict}"
         )
     for pair in pairs:
-        for tool in ("gitml", "cold"):
+        for tool in ("gitml", "cold", "first"):
             margins = {
                 size: result.seconds[pair.key][tool] - result.seconds[pair.key]["floor"]
                 for size, result in results.items()
@@ -735,7 +754,7 @@ def print_goals(results: dict[int, SizeResult]) -> None:
             verdict = "PASS" if all(m <= GOAL_MARGIN_S for m in margins.values()) else "FAIL"
             listed = ", ".join(f"{m * 1000:+.0f} ms at {s:,}" for s, m in margins.items())
             print(
-                f"goal: {pair.gitml.label} ({'warm' if tool == 'gitml' else 'cold'}) within "
+                f"goal: {pair.gitml.label} ({'warm' if tool == 'gitml' else tool}) within "
                 f"the floor + {GOAL_MARGIN_S * 1000:.0f} ms at every size -> {listed}: {verdict}"
             )
     low, high = sizes[0], sizes[-1]
@@ -750,11 +769,12 @@ def print_goals(results: dict[int, SizeResult]) -> None:
         f"{'grows' if grows else 'does not grow'} (tolerance x{GROWTH_TOLERANCE}): "
         f"{'FAIL' if grows else 'PASS'}"
     )
-    cold_low, cold_high = (results[s].seconds["show"]["cold"] for s in (low, high))
-    print(
-        f"  cold (memo emptied, every tag read), the same lookup goes {cold_low:.3f} -> "
-        f"{cold_high:.3f} s (x{cold_high / cold_low:.2f})"
-    )
+    for tool, what in (("cold", "memo emptied"), ("first", "memo and tag cache emptied")):
+        tool_low, tool_high = (results[s].seconds["show"][tool] for s in (low, high))
+        print(
+            f"  {tool} ({what}), the same lookup goes {tool_low:.3f} -> "
+            f"{tool_high:.3f} s (x{tool_high / tool_low:.2f})"
+        )
     print(
         f"  for reference the floor, which reads every tag, goes {floor_low:.3f} -> "
         f"{floor_high:.3f} s (x{floor_high / floor_low:.2f}) over the same sizes"
@@ -847,6 +867,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--no-profile", action="store_true", help="skip the profile of gitml at the largest size"
     )
+    parser.add_argument(
+        "--gto-max",
+        type=int,
+        metavar="VERSIONS",
+        help="run GTO only up to this many versions (its 10,000 runs take 30 minutes)",
+    )
     args = parser.parse_args(argv)
     if args.repeats is not None and args.repeats < 1:
         parser.error("--repeats must be at least 1")
@@ -894,6 +920,8 @@ def main(argv: list[str] | None = None) -> int:
                 if size == sizes[0]:
                     agreement_check(repo, synthetic)
                 plan = gto_plan(size, args.quick)
+                if args.gto_max is not None and size > args.gto_max:
+                    plan = "skip"
                 timing = time.perf_counter()
                 results[size] = measure_size(repo, synthetic, repeats, plan, shim_dir)
                 print(f"(timed in {time.perf_counter() - timing:.1f} s; GTO: {plan})")

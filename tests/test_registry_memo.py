@@ -7,6 +7,7 @@ new tags, deleted tags, moved branches, an edited gitml.yaml and a corrupt cache
 
 from __future__ import annotations
 
+import json
 import os
 from typing import TYPE_CHECKING, Any
 
@@ -98,20 +99,19 @@ def test_a_repeated_query_reads_no_tag(
 ) -> None:
     repo, _ = registry
     log = _git_log(tmp_path, monkeypatch)
+    listing = "for-each-ref --format=%(objectname) %(refname) refs/tags refs/heads refs/remotes"
     before = api.registry(root=repo, local=True)
-    first_calls = log.read_text().splitlines()
-    assert any("%(contents)" in call for call in first_calls)  # the full read
+    assert log.read_text().splitlines() == [listing, "cat-file --batch --buffer"]  # all tags
     log.unlink()
     assert api.registry(root=repo, local=True) == before
-    assert log.read_text().splitlines() == [
-        "for-each-ref --format=%(objectname) %(refname) refs/tags refs/heads refs/remotes"
-    ]
+    assert log.read_text().splitlines() == [listing]  # the answer, from the memo
     log.unlink()
-    shown = api.show("credit@production", root=repo, local=True)
-    assert shown.info.version == "v0.1.0"
-    api.show("credit@production", root=repo, local=True)
-    calls = log.read_text().splitlines()
-    assert sum("%(contents)" in call for call in calls) == 1  # only the first show read tags
+    shown = [api.show("credit@production", root=repo, local=True) for _ in range(2)]
+    assert shown[0] == shown[1]
+    assert shown[0].info.version == "v0.1.0"
+    # The first reads the version's files (tag objects come from their cache); the second
+    # is remembered whole.
+    assert log.read_text().splitlines() == [listing, "cat-file --batch", listing]
 
 
 def test_the_memo_follows_every_change(
@@ -151,7 +151,7 @@ def test_a_corrupt_or_foreign_memo_entry_is_not_used(
     repo, _ = registry
     expected = _check(repo, monkeypatch)
     entries = sorted(cache_dir("registry").glob("*.json"))
-    assert len(entries) == 5  # one per query
+    assert len(entries) == 7  # one per query, and the lookups inside the two shows
     for number, entry in enumerate(entries):
         entry.write_text(["{not json", '{"key": "another state", "answer": []}', "[]"][number % 3])
     assert _answers(repo) == expected
@@ -181,14 +181,41 @@ def test_the_full_read_lists_the_refs_exactly_as_the_key_listing(
         assert ref_listing(where).count(b"\n") > 5
 
 
-def test_an_answer_is_not_filed_under_a_state_it_was_not_computed_from(
+def test_a_reader_answers_for_the_refs_it_listed_and_the_next_query_sees_a_push(
     registry: tuple[Path, list[str]], clock: Clock
 ) -> None:
     repo, commits = registry
     with RegistryReader(repo, local=True) as reader:
         reader.memo()  # the key: the refs as listed now
         _tag(repo, clock, "credit#production#9", commits[2])  # a push lands meanwhile
-        assert reader.summary()[0].stages[1].version == "v0.3.0"
-    assert not list(cache_dir("registry").glob("*.json"))
-    assert api.registry(root=repo, local=True)[0].stages[1].version == "v0.3.0"
-    assert len(list(cache_dir("registry").glob("*.json"))) == 1
+        # One consistent state: the one listed (the tag objects are read by id).
+        assert reader.summary()[0].stages[1].version == "v0.1.0"
+    for _ in ("computed", "remembered"):
+        assert api.registry(root=repo, local=True)[0].stages[1].version == "v0.3.0"
+
+
+def test_tag_objects_are_read_once_and_pruned_with_their_tags(
+    registry: tuple[Path, list[str]], clock: Clock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo, commits = registry
+    log = _git_log(tmp_path, monkeypatch)
+    api.registry(root=repo, local=True)
+    batches = [c for c in log.read_text().splitlines() if c == "cat-file --batch --buffer"]
+    assert len(batches) == 1  # every tag, in one process
+    (tags_cache,) = cache_dir("tags").glob("*.json")
+    assert len(json.loads(tags_cache.read_text())["tags"]) == 5
+    log.unlink()
+    _tag(repo, clock, "credit#production#3", commits[2])
+    api.registry(root=repo, local=True)  # memo miss: only the new tag object is read
+    assert "cat-file --batch --buffer" in log.read_text().splitlines()
+    assert len(json.loads(tags_cache.read_text())["tags"]) == 6
+    git(repo, "tag", "-d", "credit#staging#2")
+    assert api.registry(root=repo, local=True)[0].stages[0].version is None
+    assert len(json.loads(tags_cache.read_text())["tags"]) == 5
+    tags_cache.write_text('{"format": 1, "tags": {"not an id": 3}}')  # junk is not used
+    monkeypatch.setenv("GITML_NO_CACHE", "1")
+    fresh = api.registry(root=repo, local=True)
+    monkeypatch.delenv("GITML_NO_CACHE")
+    for entry in cache_dir("registry").glob("*.json"):
+        entry.unlink()  # so the answer is computed from the junk-holding tag cache
+    assert api.registry(root=repo, local=True) == fresh

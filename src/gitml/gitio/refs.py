@@ -1,7 +1,9 @@
-"""Every tag and branch of a repository from one ``git for-each-ref`` process.
+"""Every tag and branch of a repository: one ``git for-each-ref``, one ``cat-file --batch``.
 
-Annotated tags come with their target commit, tagger and message, so a registry query
-never runs a process per tag.
+The listing names each ref and the object it points at without reading any object;
+annotated tags' targets, taggers and messages then come from the user cache of tag
+objects, or from one ``git cat-file --batch`` for the tags not seen before. A registry
+query never runs a process per tag.
 """
 
 from __future__ import annotations
@@ -10,25 +12,12 @@ import subprocess  # noqa: TID251 - gitio is the one place that runs git
 from typing import TYPE_CHECKING, NamedTuple
 
 from gitml.errors import GitError
+from gitml.gitio.tag_objects import tags_by_id
 
 if TYPE_CHECKING:
     from datetime import datetime
     from pathlib import Path
 
-# Fields are NUL-separated; a record ends with NUL, US, NUL (none of which occur in refs,
-# names, dates or messages, which git stores as NUL-free text).
-_FIELDS = (
-    "%(refname)",
-    "%(objecttype)",
-    "%(objectname)",
-    "%(*objectname)",
-    "%(taggername)",
-    "%(taggeremail:trim)",
-    "%(taggerdate:unix)",
-    "%(contents)",
-)
-_FORMAT = "%00".join(_FIELDS) + "%00%1f%00"
-_END = "\0\x1f\0"
 _NAMESPACES = ("refs/tags", "refs/heads", "refs/remotes")
 
 
@@ -59,14 +48,51 @@ class RefSnapshot(NamedTuple):
     tags: list[TagRecord]
     lightweight_tags: list[str]
     branches: dict[str, str]  # "main", "origin/main" -> commit sha
-    listing: bytes = b""  # these refs as :func:`ref_listing` prints them
+    listing: bytes  # these refs as :func:`ref_listing` prints them
 
 
-def _for_each_ref(repo: Path, fields: str) -> bytes:
-    """``git for-each-ref --format=FIELDS`` over tags, branches and remote-tracking refs."""
+def read_refs(repo: Path, listing: bytes | None = None) -> RefSnapshot:
+    """Every tag and branch of ``repo``: one ``for-each-ref``, then the tags it lacks.
+
+    ``listing`` is :func:`ref_listing`'s output when the caller has it already. Tag
+    objects come from the user cache by id, and from one ``git cat-file --batch`` for the
+    ones not seen before (see :mod:`gitml.gitio.tag_objects`).
+    """
+    if listing is None:
+        listing = ref_listing(repo)
+    lines = listing.decode("utf-8", "replace").splitlines()
+    tag_refs: list[tuple[str, str]] = []
+    branches: dict[str, str] = {}
+    for line in lines:
+        oid, _, refname = line.partition(" ")
+        if refname.startswith("refs/tags/"):
+            tag_refs.append((refname[10:], oid))
+        elif refname.startswith("refs/heads/"):
+            branches[refname[11:]] = oid
+        elif refname.startswith("refs/remotes/") and not refname.endswith("/HEAD"):
+            branches[refname[13:]] = oid
+    objects = tags_by_id(repo, list(dict.fromkeys(oid for _, oid in tag_refs)))
+    tags: list[TagRecord] = []
+    lightweight: list[str] = []
+    for name, oid in tag_refs:
+        fields = objects.get(oid)
+        if fields is None:
+            lightweight.append(name)
+        else:
+            tags.append(TagRecord(name, *fields))
+    return RefSnapshot(tags, lightweight, branches, listing)
+
+
+def ref_listing(repo: Path) -> bytes:
+    """Every tag, branch and remote-tracking ref with the object id it names, as git prints it.
+
+    No object is read (names and ids come from the ref store), so this is cheap at any
+    size. Git objects are immutable, so two equal listings describe the same tags, tag
+    messages and branch tips: the listing identifies a registry's whole state.
+    """
     try:
         result = subprocess.run(
-            ["git", "for-each-ref", f"--format={fields}", *_NAMESPACES],
+            ["git", "for-each-ref", "--format=%(objectname) %(refname)", *_NAMESPACES],
             cwd=repo,
             capture_output=True,
             check=False,
@@ -77,39 +103,3 @@ def _for_each_ref(repo: Path, fields: str) -> bytes:
         message = result.stderr.decode("utf-8", "replace").strip().splitlines()
         raise GitError(f"git for-each-ref: {message[-1] if message else 'failed'}")
     return result.stdout
-
-
-def read_refs(repo: Path) -> RefSnapshot:
-    """Read every tag and branch of ``repo`` with a single ``git for-each-ref``."""
-    output = _for_each_ref(repo, _FORMAT)
-    tags: list[TagRecord] = []
-    lightweight: list[str] = []
-    branches: dict[str, str] = {}
-    listing: list[str] = []
-    fields = len(_FIELDS)
-    for record in output.decode("utf-8", "replace").split(_END):
-        parts = record.lstrip("\n").split("\0")
-        if len(parts) != fields:
-            continue  # the empty tail after the last record
-        refname, objtype, objname, peeled, tagger, email, date, contents = parts
-        listing.append(f"{objname} {refname}\n")
-        if refname.startswith("refs/tags/"):
-            if objtype == "tag" and peeled and date:
-                tags.append(TagRecord(refname[10:], peeled, tagger, email, int(date), contents))
-            else:
-                lightweight.append(refname[10:])
-        elif refname.startswith("refs/heads/"):
-            branches[refname[11:]] = objname
-        elif not refname.endswith("/HEAD"):
-            branches[refname[13:]] = objname  # refs/remotes/
-    return RefSnapshot(tags, lightweight, branches, "".join(listing).encode("utf-8"))
-
-
-def ref_listing(repo: Path) -> bytes:
-    """Every tag, branch and remote-tracking ref with the object id it names, as git prints it.
-
-    No object is read (names and ids come from the ref store), so this costs a fraction of
-    :func:`read_refs`. Git objects are immutable, so two equal listings describe the same
-    tags, tag messages and branch tips: the listing identifies a registry's whole state.
-    """
-    return _for_each_ref(repo, "%(objectname) %(refname)")

@@ -57,7 +57,10 @@ class RegistryReader:
     def refs(self) -> RefSnapshot:
         """Every tag and branch, read on first use."""
         if self._refs is None:
-            self._refs = read_refs(self.root)
+            memo = self.memo() if self._memo_ready else None
+            # The memo's listing, when there is one: the refs read are then exactly the
+            # state its key names.
+            self._refs = read_refs(self.root, memo.listing if memo else None)
         return self._refs
 
     @property
@@ -81,7 +84,7 @@ class RegistryReader:
                 )
         return self._memo
 
-    def _remembered(
+    def remembered(
         self,
         query: str,
         compute: Callable[[], _Answer],
@@ -98,9 +101,9 @@ class RegistryReader:
                 except (KeyError, TypeError, ValueError, IndexError):
                     pass  # an entry of another shape: compute it again
         answer = compute()
-        # Only an answer computed from exactly the listed refs may be filed under their key
-        # (a tag pushed between the listing and the read would make it another state's).
-        if memo is not None and self._refs is not None and self._refs.listing == memo.listing:
+        # Only an answer computed from exactly the listed refs (or from answers remembered
+        # under the same key) may be filed under their key.
+        if memo is not None and (self._refs is None or self._refs.listing == memo.listing):
             memo.put(query, encode(answer))
         return answer
 
@@ -234,7 +237,7 @@ class RegistryReader:
 
     def summary(self) -> list[ModelSummary]:
         """Every model with its latest version and what each stage holds."""
-        return self._remembered(
+        return self.remembered(
             "summary",
             self._summary,
             lambda rows: [row.to_dict() for row in rows],
@@ -286,7 +289,7 @@ class RegistryReader:
 
     def resolve(self, ref: ModelRef) -> VersionInfo:
         """The version a reference names (stage refs follow the recorded state)."""
-        return self._remembered(
+        return self.remembered(
             f"resolve {ref}", lambda: self._resolve(ref), VersionInfo.to_dict, VersionInfo.from_dict
         )
 
@@ -315,7 +318,7 @@ class RegistryReader:
 
     def history(self, model: str, stage: str | None = None) -> list[HistoryEntry]:
         """Registrations, promotions, rollbacks, unassignments and deprecations, oldest first."""
-        return self._remembered(
+        return self.remembered(
             f"history {model}#{stage or ''}",
             lambda: self._history(model, stage),
             lambda entries: [entry.to_row() for entry in entries],

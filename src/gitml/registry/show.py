@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from gitml.registry.reader import RegistryReader
+from gitml.registry.records import VersionInfo
 from gitml.registry.refs import parse_ref
 from gitml.report.values import flatten
 from gitml.validation import parse_text
@@ -13,7 +14,7 @@ from gitml.validation import parse_text
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from gitml.registry.records import VersionInfo
+    from gitml.registry.refs import ModelRef
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,13 @@ class VersionDetails:
             "card": self.card,
         }
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> VersionDetails:
+        """The details :meth:`to_dict` described."""
+        extra = ("metrics", "params", "training_data_md5", "card")
+        info = VersionInfo.from_dict({k: v for k, v in data.items() if k not in extra})
+        return cls(info, data["metrics"], data["params"], data["training_data_md5"], data["card"])
+
 
 def _document(reader: RegistryReader, commit: str, path: str | None) -> Any:
     if not path:
@@ -45,27 +53,40 @@ def _document(reader: RegistryReader, commit: str, path: str | None) -> Any:
 
 
 def show(root: Path | str, text: str, *, local: bool = False) -> VersionDetails:
-    """Resolve ``text`` and read the version's metrics, params and card from its commit."""
+    """Resolve ``text`` and read the version's metrics, params and card from its commit.
+
+    Remembered per registry state like the reader's own answers: a version's files never
+    change, so a repeated ``show`` costs one ref listing and no file read.
+    """
     ref = parse_ref(text)
     with RegistryReader(root, local=local) as reader:
-        info = reader.resolve(ref)
-        model = reader.config.models.get(ref.model) if reader.config else None
-        metrics: dict[str, Any] = {}
-        params: dict[str, Any] = {}
-        card = None
-        if model is not None:
-            for file in model.metrics:
-                document = _document(reader, info.commit, file)
-                if isinstance(document, dict):
-                    metrics.update(flatten(document))
-            params_doc = _document(
-                reader,
-                info.commit,
-                (reader.config.params_file if reader.config else None) or "params.yaml",
-            )
-            params = flatten(params_doc) if isinstance(params_doc, dict) else {}
-            card_doc = _document(reader, info.commit, model.card)
-            card = card_doc if isinstance(card_doc, dict) else None
+        return reader.remembered(
+            f"show {ref}",
+            lambda: _details(reader, ref),
+            VersionDetails.to_dict,
+            VersionDetails.from_dict,
+        )
+
+
+def _details(reader: RegistryReader, ref: ModelRef) -> VersionDetails:
+    info = reader.resolve(ref)
+    model = reader.config.models.get(ref.model) if reader.config else None
+    metrics: dict[str, Any] = {}
+    params: dict[str, Any] = {}
+    card = None
+    if model is not None:
+        for file in model.metrics:
+            document = _document(reader, info.commit, file)
+            if isinstance(document, dict):
+                metrics.update(flatten(document))
+        params_doc = _document(
+            reader,
+            info.commit,
+            (reader.config.params_file if reader.config else None) or "params.yaml",
+        )
+        params = flatten(params_doc) if isinstance(params_doc, dict) else {}
+        card_doc = _document(reader, info.commit, model.card)
+        card = card_doc if isinstance(card_doc, dict) else None
     training = card.get("training_data") if card else None
     training_md5 = training.get("md5") if isinstance(training, dict) else None
     return VersionDetails(info, metrics, params, training_md5, card)

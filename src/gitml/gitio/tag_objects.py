@@ -1,0 +1,126 @@
+"""Annotated tag objects, read in one ``git cat-file --batch`` and remembered by object id.
+
+A tag object never changes (its id is the hash of its content), so what a registry read
+learnt about a tag holds forever: the user cache keeps every tag of a repository by id,
+and a later read asks git only for the tags it has not seen, usually none or the one
+just pushed. The cache is an optimisation only: without it (``GITML_NO_CACHE=1``, a
+read-only home, a corrupt file) every tag is read from git and the answer is the same.
+"""
+
+from __future__ import annotations
+
+import subprocess  # noqa: TID251 - gitio is the one place that runs git
+from typing import TYPE_CHECKING
+
+from gitml import usercache
+from gitml.errors import GitError
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+# (target object, tagger name, tagger email, tagger time in Unix seconds, message);
+# None for an object that is no annotated tag with a tagger (a lightweight tag's commit).
+TagFields = tuple[str, str, str, int, str] | None
+
+_FORMAT = 1
+
+
+def read_tag_objects(repo: Path, oids: list[str]) -> dict[str, TagFields]:
+    """What each object in ``oids`` records, through one ``git cat-file --batch``."""
+    if not oids:
+        return {}
+    import tempfile
+
+    # The ids go in through a file (through a pipe, subprocess writes them in 512-byte
+    # chunks, one poll each), and --buffer stops git flushing after every object: at
+    # 16,000 tags either would cost more than git's reading.
+    with tempfile.TemporaryFile() as request:
+        request.write("".join(f"{oid}\n" for oid in oids).encode("ascii"))
+        request.seek(0)
+        try:
+            result = subprocess.run(
+                ["git", "cat-file", "--batch", "--buffer"],
+                cwd=repo,
+                stdin=request,
+                capture_output=True,
+                check=False,
+            )
+        except OSError as exc:
+            raise GitError(f"cannot run git: {exc}") from None
+    if result.returncode != 0:
+        message = result.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise GitError(f"git cat-file: {message[-1] if message else 'failed'}")
+    return dict(zip(oids, _parse_batch(result.stdout), strict=True))
+
+
+def _parse_batch(output: bytes) -> list[TagFields]:
+    """Each object of ``cat-file --batch`` output, in order, as :data:`TagFields`."""
+    found: list[TagFields] = []
+    position = 0
+    end = len(output)
+    while position < end:
+        newline = output.index(b"\n", position)
+        header = output[position:newline].split()
+        position = newline + 1
+        if len(header) != 3:  # "<oid> missing": a ref to an object the repository lacks
+            found.append(None)
+            continue
+        size = int(header[2])
+        content = output[position : position + size]
+        position += size + 1  # the object, then a newline
+        found.append(_tag_fields(content) if header[1] == b"tag" else None)
+    return found
+
+
+def _tag_fields(content: bytes) -> TagFields:
+    """Target, tagger and message of a raw tag object (None without a tagger line).
+
+    Git writes the headers in a fixed order: object, type, tag, tagger, then a blank line
+    and the message.
+    """
+    text = content.decode("utf-8", "replace")
+    if not text.startswith("object "):
+        return None
+    target = text[7 : text.find("\n")]
+    start = text.find("\ntagger ")
+    body = text.find("\n\n")
+    if start < 0 or (0 <= body < start):
+        return None
+    line_end = text.find("\n", start + 1)
+    line = text[start + 8 : line_end if line_end >= 0 else len(text)]
+    # "Name <email> 1700000000 +0000"; git allows no "<" or ">" inside name or email.
+    opening, closing = line.find("<"), line.rfind(">")
+    when = line[closing + 1 :].split()
+    if opening < 0 or closing < opening or not when or not when[0].lstrip("-").isdigit():
+        return None
+    message = text[body + 2 :] if body >= 0 else ""
+    return (target, line[:opening].strip(), line[opening + 1 : closing], int(when[0]), message)
+
+
+def _cache_file(repo: Path) -> Path:
+    return usercache.cache_dir("tags") / f"{usercache.digest(str(repo.resolve()))}.json"
+
+
+def tags_by_id(repo: Path, oids: list[str]) -> dict[str, TagFields]:
+    """What each object in ``oids`` records: from the cache, and from git for the rest.
+
+    The cache is then rewritten to hold exactly ``oids``, so deleted tags leave it.
+    """
+    if not usercache.enabled():
+        return read_tag_objects(repo, oids)
+    cache_file = _cache_file(repo)
+    stored = usercache.read_json(cache_file)
+    known: dict[str, TagFields] = {}
+    if isinstance(stored, dict) and stored.get("format") == _FORMAT:
+        entries = stored.get("tags")
+        if isinstance(entries, dict):
+            known = {
+                oid: tuple(fields) if isinstance(fields, list) and len(fields) == 5 else None
+                for oid, fields in entries.items()
+            }  # type: ignore[misc]
+    unknown = [oid for oid in oids if oid not in known]
+    found = {oid: known[oid] for oid in oids if oid in known}
+    found.update(read_tag_objects(repo, unknown))
+    if unknown or len(known) != len(found):
+        usercache.write_json(cache_file, {"format": _FORMAT, "tags": found})
+    return found
