@@ -88,7 +88,8 @@ def test_each_command_builds_only_its_module_parser() -> None:
 
 
 def test_registry_queries_import_no_parser_library_once_files_are_cached(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    """Config and dvc.lock are parsed once per content; later queries skip YAML entirely."""
+    """Config and dvc.lock are parsed once per content; later queries skip YAML entirely,
+    and a remembered answer skips the config and the registry's indexing code too."""
     import shutil
 
     from tests.helpers import PROJECT_ROOT, git
@@ -105,17 +106,21 @@ def test_registry_queries_import_no_parser_library_once_files_are_cached(tmp_pat
     git(repo, "commit", "-qm", "model")
     git(repo, "tag", "-a", "credit@v0.1.0", "-m", "register")
     git(repo, "branch", "production")
+    watched = ("yaml", "jsonschema", "dataclasses", "gitml.config", "gitml.registry.state")
     code = (
-        "import sys\nfrom gitml.cli.main import main\n"
+        "import json, sys\nfrom gitml.cli.main import main\n"
         f"assert main(['registry', '--local', '--root', {str(repo)!r}]) == 0\n"
-        "print(sorted(m for m in ('yaml', 'jsonschema') if m in sys.modules))"
+        f"print(json.dumps(sorted(m for m in {watched!r} if m in sys.modules)))"
     )
     env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
-    runs = [
-        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
-        for _ in range(2)
-    ]
-    assert all(r.returncode == 0 for r in runs), [r.stderr for r in runs]
-    assert "v0.1.0" in runs[1].stdout
-    assert runs[0].stdout.strip().splitlines()[-1] != "[]"  # the first run parsed YAML
-    assert runs[1].stdout.strip().splitlines()[-1] == "[]"
+
+    def imported() -> list[str]:
+        run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+        assert run.returncode == 0, run.stderr
+        assert "v0.1.0" in run.stdout
+        return json.loads(run.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+    assert "yaml" in imported()  # the first run parsed YAML
+    shutil.rmtree(tmp_path / "cache" / "gitml" / "registry")  # as after a new tag
+    assert imported() == ["dataclasses", "gitml.config", "gitml.registry.state"]
+    assert imported() == []  # the answer remembered

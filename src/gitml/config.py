@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from gitml.errors import ConfigError
+from gitml.files import CONFIG_FILE
 from gitml.monitor.source import MonitorData
 from gitml.policy.model import Policy, policy_from_dict
 from gitml.validation import (
@@ -26,7 +27,6 @@ from gitml.validation import (
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-CONFIG_FILE = "gitml.yaml"
 DEFAULT_STAGES = ("staging", "production")
 DEFAULT_STAGE_BRANCH = "{stage}"
 

@@ -12,7 +12,6 @@ import subprocess  # noqa: TID251 - gitio is the one place that runs git
 from typing import TYPE_CHECKING, NamedTuple
 
 from gitml.errors import GitError
-from gitml.gitio.tag_objects import tags_by_id
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -71,6 +70,8 @@ def read_refs(repo: Path, listing: bytes | None = None) -> RefSnapshot:
             branches[refname[11:]] = oid
         elif refname.startswith("refs/remotes/") and not refname.endswith("/HEAD"):
             branches[refname[13:]] = oid
+    from gitml.gitio.tag_objects import tags_by_id  # not needed for a bare listing
+
     objects = tags_by_id(repo, list(dict.fromkeys(oid for _, oid in tag_refs)))
     tags: list[TagRecord] = []
     lightweight: list[str] = []

@@ -15,21 +15,20 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from gitml.config import CONFIG_FILE, Config, config_from_text, load_config
-from gitml.dvcio.lock import DVC_LOCK, lock_outputs
 from gitml.errors import RegistryError
-from gitml.gitio.catfile import CatFile
+from gitml.files import CONFIG_FILE
 from gitml.gitio.refs import RefSnapshot, read_refs, ref_listing
 from gitml.registry.memo import QueryMemo
-from gitml.registry.names import Action
 from gitml.registry.records import HistoryEntry, ModelSummary, StageInfo, VersionInfo
-from gitml.registry.state import ModelState, RegistryState, VersionState, build_state
 
 if TYPE_CHECKING:
     from collections.abc import Callable
     from types import TracebackType
 
+    from gitml.config import Config
+    from gitml.gitio.catfile import CatFile
     from gitml.registry.refs import ModelRef
+    from gitml.registry.state import ModelState, RegistryState, VersionState
 
 DEFAULT_REMOTE = "origin"
 _Answer = TypeVar("_Answer")
@@ -46,12 +45,21 @@ class RegistryReader:
         self.remote = remote
         self._catfile: CatFile | None = None
         self._config_text = _config_text(self.root)
-        self.config = _optional_config(self.root) or self._config_from_head()
+        self._config: Config | None = None
+        self._config_loaded = False
         self._refs: RefSnapshot | None = None
         self._state: RegistryState | None = None
         self._memo: QueryMemo | None = None
         self._memo_ready = False
         self._lock_cache: dict[str, dict[str, str | None]] = {}
+
+    @property
+    def config(self) -> Config | None:
+        """``gitml.yaml`` (validated), loaded on first use: a remembered answer needs none."""
+        if not self._config_loaded:
+            self._config = _optional_config(self.root) or self._config_from_head()
+            self._config_loaded = True
+        return self._config
 
     @property
     def refs(self) -> RefSnapshot:
@@ -67,6 +75,8 @@ class RegistryReader:
     def state(self) -> RegistryState:
         """The registry's events indexed per model and version, built on first use."""
         if self._state is None:
+            from gitml.registry.state import build_state
+
             self._state = build_state(self.refs)
         return self._state
 
@@ -129,6 +139,8 @@ class RegistryReader:
     def read_blob(self, commit: str, path: str) -> bytes | None:
         """The file at ``commit:path`` through the shared ``cat-file --batch``."""
         if self._catfile is None:
+            from gitml.gitio.catfile import CatFile
+
             self._catfile = CatFile(self.root)
         return self._catfile.read(f"{commit}:{path}")
 
@@ -136,12 +148,16 @@ class RegistryReader:
         """In a bare repository (``--repo`` cache), ``gitml.yaml`` of the default branch."""
         if (self.root / ".git").exists() or not (self.root / "HEAD").is_file():
             return None
+        from gitml.config import config_from_text
+
         data = self.read_blob("HEAD", CONFIG_FILE)
         return config_from_text(data.decode("utf-8"), f"{CONFIG_FILE} at HEAD") if data else None
 
     def lock_md5s(self, commit: str) -> dict[str, str | None]:
         """``{output path: md5}`` of ``dvc.lock`` at ``commit`` (cached per commit)."""
         if commit not in self._lock_cache:
+            from gitml.dvcio.lock import DVC_LOCK, lock_outputs
+
             data = self.read_blob(commit, DVC_LOCK)
             outputs = lock_outputs(
                 data.decode("utf-8") if data else None, f"{DVC_LOCK} at {commit[:12]}"
@@ -163,6 +179,8 @@ class RegistryReader:
         if name in self.state.models:
             return self.state.models[name]
         if self.config and name in self.config.models:
+            from gitml.registry.state import ModelState
+
             return ModelState(name)
         known = ", ".join(self.model_names()) or "none"
         raise RegistryError(f"unknown model {name!r} (known: {known})")
@@ -326,6 +344,8 @@ class RegistryReader:
         )
 
     def _history(self, model: str, stage: str | None) -> list[HistoryEntry]:
+        from gitml.registry.names import Action
+
         state = self.model_state(model)
         entries = []
         for event in state.events:
@@ -355,12 +375,14 @@ class RegistryReader:
         return entries
 
 
+# Keyed by Action's values (a StrEnum member looks up as its string), so that answering
+# from the memo does not import the registry's event code.
 _EVENT_KINDS = {
-    Action.REGISTER: "registration",
-    Action.DEREGISTER: "deregistration",
-    Action.ASSIGN: "promotion",
-    Action.UNASSIGN: "unassignment",
-    Action.DEPRECATE: "deprecation",
+    "registration": "registration",
+    "deregistration": "deregistration",
+    "assignment": "promotion",
+    "unassignment": "unassignment",
+    "deprecation": "deprecation",
 }
 
 
@@ -373,4 +395,6 @@ def _config_text(root: Path) -> bytes | None:
 
 def _optional_config(root: Path) -> Config | None:
     """``gitml.yaml`` if the working tree has one (GTO-only repositories have none)."""
+    from gitml.config import load_config
+
     return load_config(root) if (root / CONFIG_FILE).is_file() else None

@@ -4,16 +4,14 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from gitml.errors import RegistryError
-from gitml.registry.names import SemVer
 
 _REF = re.compile(r"^(?P<model>[a-zA-Z0-9][a-zA-Z0-9-/_]*?)(?:(?P<sep>[@#])(?P<what>[^@#]+))?$")
 
 
-@dataclass(frozen=True)
-class ModelRef:
+class ModelRef(NamedTuple):
     """What a reference asks for: a model, and one of version, stage or latest."""
 
     model: str
@@ -45,6 +43,8 @@ def parse_ref(text: str) -> ModelRef:
     if what is None or (sep == "@" and what in ("latest", "greatest")):
         return ModelRef(model)
     if sep == "@" and what.startswith("v") and what[1:2].isdigit():
+        from gitml.registry.names import SemVer  # only for version references
+
         if SemVer.parse(what) is None:
             raise RegistryError(f"{text!r}: {what!r} is not a version like v1.2.3")
         return ModelRef(model, version=what)

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from gitml.registry.reader import RegistryReader
 from gitml.registry.records import VersionInfo
 from gitml.registry.refs import parse_ref
-from gitml.report.values import flatten
-from gitml.validation import parse_text
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -17,15 +14,14 @@ if TYPE_CHECKING:
     from gitml.registry.refs import ModelRef
 
 
-@dataclass(frozen=True)
-class VersionDetails:
+class VersionDetails(NamedTuple):
     """A version and what its registered commit says about it."""
 
     info: VersionInfo
-    metrics: dict[str, Any] = field(default_factory=dict)
-    params: dict[str, Any] = field(default_factory=dict)
-    training_data_md5: str | None = None
-    card: dict[str, Any] | None = None
+    metrics: dict[str, Any]
+    params: dict[str, Any]
+    training_data_md5: str | None
+    card: dict[str, Any] | None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON shape: the version record plus metrics, params, training_data_md5, card."""
@@ -46,6 +42,8 @@ class VersionDetails:
 
 
 def _document(reader: RegistryReader, commit: str, path: str | None) -> Any:
+    from gitml.validation import parse_text
+
     if not path:
         return None
     data = reader.read_blob(commit, path)
@@ -69,6 +67,8 @@ def show(root: Path | str, text: str, *, local: bool = False) -> VersionDetails:
 
 
 def _details(reader: RegistryReader, ref: ModelRef) -> VersionDetails:
+    from gitml.report.values import flatten
+
     info = reader.resolve(ref)
     model = reader.config.models.get(ref.model) if reader.config else None
     metrics: dict[str, Any] = {}
