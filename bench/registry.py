@@ -585,10 +585,11 @@ def measure_size(
     """Time every pair at one size; count gitml's git processes."""
     pairs = pairs_for(synthetic)
     git_calls: dict[str, list[str]] = {}
+    git_calls_warm: dict[str, list[str]] = {}
     for pair in pairs:
         forget_answers(tag_objects=True)  # as in a fresh clone
         git_calls[pair.key] = count_git_calls(pair.gitml, repo, shim_dir)
-    git_calls_warm = {pair.key: count_git_calls(pair.gitml, repo, shim_dir) for pair in pairs}
+        git_calls_warm[pair.key] = count_git_calls(pair.gitml, repo, shim_dir)
     gto_runs: dict[str, int] = {}
     for pair in pairs:
         checked_run(pair.gitml, repo)

@@ -99,7 +99,7 @@ def test_a_repeated_query_reads_no_tag(
 ) -> None:
     repo, _ = registry
     log = _git_log(tmp_path, monkeypatch)
-    listing = "for-each-ref --format=%(objectname) %(refname) refs/tags refs/heads refs/remotes"
+    listing = "show-ref"
     before = api.registry(root=repo, local=True)
     assert log.read_text().splitlines() == [listing, "cat-file --batch --buffer"]  # all tags
     log.unlink()

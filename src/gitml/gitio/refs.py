@@ -1,4 +1,4 @@
-"""Every tag and branch of a repository: one ``git for-each-ref``, one ``cat-file --batch``.
+"""Every tag and branch of a repository: one ``git show-ref``, one ``cat-file --batch``.
 
 The listing names each ref and the object it points at without reading any object;
 annotated tags' targets, taggers and messages then come from the user cache of tag
@@ -16,8 +16,6 @@ from gitml.errors import GitError
 if TYPE_CHECKING:
     from datetime import datetime
     from pathlib import Path
-
-_NAMESPACES = ("refs/tags", "refs/heads", "refs/remotes")
 
 
 class TagRecord(NamedTuple):
@@ -51,7 +49,7 @@ class RefSnapshot(NamedTuple):
 
 
 def read_refs(repo: Path, listing: bytes | None = None) -> RefSnapshot:
-    """Every tag and branch of ``repo``: one ``for-each-ref``, then the tags it lacks.
+    """Every tag and branch of ``repo``: the ref listing, then the tag objects it names.
 
     ``listing`` is :func:`ref_listing`'s output when the caller has it already. Tag
     objects come from the user cache by id, and from one ``git cat-file --batch`` for the
@@ -85,22 +83,29 @@ def read_refs(repo: Path, listing: bytes | None = None) -> RefSnapshot:
 
 
 def ref_listing(repo: Path) -> bytes:
-    """Every tag, branch and remote-tracking ref with the object id it names, as git prints it.
+    """Every ref with the object id it names, one ``<id> <name>`` line each, sorted by name.
 
-    No object is read (names and ids come from the ref store), so this is cheap at any
-    size. Git objects are immutable, so two equal listings describe the same tags, tag
-    messages and branch tips: the listing identifies a registry's whole state.
+    ``git show-ref`` reads no object (names and ids come from the ref store) and is about
+    twice as fast as ``for-each-ref`` at this, so it stays cheap at any size. Git objects
+    are immutable, so two equal listings describe the same tags, tag messages and branch
+    tips: the listing identifies a registry's whole state.
     """
     try:
-        result = subprocess.run(
-            ["git", "for-each-ref", "--format=%(objectname) %(refname)", *_NAMESPACES],
-            cwd=repo,
-            capture_output=True,
-            check=False,
+        process = subprocess.Popen(
+            ["git", "show-ref"], cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.PIPE
         )
     except OSError as exc:
         raise GitError(f"cannot run git: {exc}") from None
-    if result.returncode != 0:
-        message = result.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise GitError(f"git for-each-ref: {message[-1] if message else 'failed'}")
-    return result.stdout
+    # Read directly rather than through communicate(): its poll loop costs more than git's
+    # work on a large listing, and show-ref writes at most a line to stderr.
+    assert process.stdout is not None
+    assert process.stderr is not None
+    with process:
+        listing = process.stdout.read()
+        errors = process.stderr.read()
+    if process.returncode == 1 and not listing and not errors:
+        return b""  # a repository without refs
+    if process.returncode != 0:
+        message = errors.decode("utf-8", "replace").strip().splitlines()
+        raise GitError(f"git show-ref: {message[-1] if message else 'failed'}")
+    return listing

@@ -1,4 +1,4 @@
-"""Answering registry queries from one ``for-each-ref`` and one ``cat-file --batch``.
+"""Answering registry queries from one ref listing and one ``cat-file --batch``.
 
 A stage's *recorded* version is its latest assignment tag (what queries, fetches and
 serving follow); its *desired* version is what the stage branch tip holds. When the two
@@ -7,7 +7,7 @@ differ the stage is shown as pending.
 The overview (:meth:`RegistryReader.summary`) and reference lookups
 (:meth:`RegistryReader.resolve`) are remembered per registry state (see
 :mod:`gitml.registry.memo`): when the refs have not changed since the last query, they
-cost one object-free ``for-each-ref`` instead of reading every tag.
+cost one ``git show-ref`` listing instead of reading every tag.
 """
 
 from __future__ import annotations
