@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from gitml import api
+from gitml.gitio.ref_store import MAX_LOOSE_REFS, ref_fingerprint
 from gitml.gitio.refs import read_refs, ref_listing
 from gitml.registry.reader import RegistryReader
 from gitml.usercache import cache_dir
@@ -94,24 +95,22 @@ def _git_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return log
 
 
-def test_a_repeated_query_reads_no_tag(
+def test_a_repeated_query_runs_no_git_process(
     registry: tuple[Path, list[str]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     repo, _ = registry
     log = _git_log(tmp_path, monkeypatch)
-    listing = "show-ref"
     before = api.registry(root=repo, local=True)
-    assert log.read_text().splitlines() == [listing, "cat-file --batch --buffer"]  # all tags
+    assert log.read_text().splitlines() == ["show-ref", "cat-file --batch --buffer"]
     log.unlink()
     assert api.registry(root=repo, local=True) == before
-    assert log.read_text().splitlines() == [listing]  # the answer, from the memo
-    log.unlink()
+    assert not log.exists()  # the ref files were unchanged: the answer, remembered
     shown = [api.show("credit@production", root=repo, local=True) for _ in range(2)]
     assert shown[0] == shown[1]
     assert shown[0].info.version == "v0.1.0"
-    # The first reads the version's files (tag objects come from their cache); the second
-    # is remembered whole.
-    assert log.read_text().splitlines() == [listing, "cat-file --batch", listing]
+    # The first read the version's files (tag objects came from their cache); the second
+    # was remembered whole.
+    assert log.read_text().splitlines() == ["show-ref", "cat-file --batch"]
 
 
 def test_the_memo_follows_every_change(
@@ -181,17 +180,18 @@ def test_the_full_read_lists_the_refs_exactly_as_the_key_listing(
         assert ref_listing(where).count(b"\n") > 5
 
 
-def test_a_reader_answers_for_the_refs_it_listed_and_the_next_query_sees_a_push(
+def test_an_answer_is_not_filed_under_the_state_before_a_push(
     registry: tuple[Path, list[str]], clock: Clock
 ) -> None:
     repo, commits = registry
     with RegistryReader(repo, local=True) as reader:
-        reader.memo()  # the key: the refs as listed now
+        reader.memo()  # the key: the refs as they are now
         _tag(repo, clock, "credit#production#9", commits[2])  # a push lands meanwhile
-        # One consistent state: the one listed (the tag objects are read by id).
-        assert reader.summary()[0].stages[1].version == "v0.1.0"
+        assert reader.summary()[0].stages[1].version == "v0.3.0"  # read after the push
+    assert not list(cache_dir("registry").glob("*.json"))  # not filed under the old key
     for _ in ("computed", "remembered"):
         assert api.registry(root=repo, local=True)[0].stages[1].version == "v0.3.0"
+    assert len(list(cache_dir("registry").glob("*.json"))) == 1
 
 
 def test_tag_objects_are_read_once_and_pruned_with_their_tags(
@@ -219,3 +219,37 @@ def test_tag_objects_are_read_once_and_pruned_with_their_tags(
     for entry in cache_dir("registry").glob("*.json"):
         entry.unlink()  # so the answer is computed from the junk-holding tag cache
     assert api.registry(root=repo, local=True) == fresh
+
+
+def test_ref_fingerprint_follows_the_ref_files(
+    registry: tuple[Path, list[str]], clock: Clock, tmp_path: Path
+) -> None:
+    repo, commits = registry
+    seen = [ref_fingerprint(repo)]
+    _tag(repo, clock, "credit#production#7", commits[2])  # a loose tag
+    seen.append(ref_fingerprint(repo))
+    git(repo, "pack-refs", "--all")  # the same refs, now packed (a harmless recompute)
+    seen.append(ref_fingerprint(repo))
+    git(repo, "branch", "-f", "staging", commits[0])  # a loose branch over packed refs
+    seen.append(ref_fingerprint(repo))
+    git(repo, "tag", "-d", "credit#production#7")  # deleted from packed-refs
+    seen.append(ref_fingerprint(repo))
+    assert None not in seen
+    assert len(set(seen)) == len(seen)
+    worktree = tmp_path / "linked"
+    git(repo, "worktree", "add", "-q", str(worktree), commits[1])
+    assert ref_fingerprint(worktree) == ref_fingerprint(repo)  # shared refs
+    (repo / "sub").mkdir()
+    assert ref_fingerprint(repo / "sub") is None  # not the top level: git decides
+    for number in range(MAX_LOOSE_REFS + 1):
+        git(repo, "update-ref", f"refs/tags/many-{number}", commits[0])
+    assert ref_fingerprint(repo) is None  # unpacked refs: git's listing is cheaper
+    assert api.registry(root=repo, local=True) == api.registry(root=repo, local=True)
+
+
+def test_ref_fingerprint_steps_aside_for_git_dir(
+    registry: tuple[Path, list[str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo, _ = registry
+    monkeypatch.setenv("GIT_DIR", str(repo / ".git"))
+    assert ref_fingerprint(repo) is None

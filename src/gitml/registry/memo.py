@@ -2,12 +2,13 @@
 
 A read query's answer is a function of four things only: the repository's refs, its
 ``gitml.yaml``, the reading options (``--local``, the remote) and gitml's own code. The
-refs are identified by a listing of names and object ids, which git prints without
-reading a single object; git objects are immutable, so an equal listing means equal tags,
-tag messages, branch tips and files at those commits. The memo key digests all four, and
-an entry is used only when its key matches: a new tag, a moved branch, an edited config
-or changed code recomputes the answer. Asking "what is in production?" again then costs
-the listing and one small file, however many versions the registry holds.
+refs are identified by the bytes of git's ref files (:mod:`gitml.gitio.ref_store`), or
+where those cannot be read directly by ``git show-ref``'s listing of names and object ids;
+git objects are immutable, so equal refs mean equal tags, tag messages, branch tips and
+files at those commits. The memo key digests all four, and an entry is used only when
+its key matches: a new tag, a moved branch, an edited config or changed code recomputes
+the answer. Asking "what is in production?" again then costs reading the ref files and
+one small file, however many versions the registry holds.
 
 One entry per repository and query, overwritten on change, so the cache stays small.
 """
@@ -50,17 +51,25 @@ def code_stamp() -> str:
 class QueryMemo:
     """Remembered answers for the repository at ``root`` in the state ``key`` identifies."""
 
-    def __init__(self, root: Path, key: str, listing: bytes = b""):
+    def __init__(self, root: Path, key: str, refs: bytes, listing: bytes | None = None):
         self._root = str(root.resolve())
         self._key = key
-        self.listing = listing  # the ref listing the key was made from
+        self.refs = refs  # what identified the refs: ref files' bytes or a listing
+        self.listing = listing  # the ``git show-ref`` listing, when that identified them
 
     @classmethod
     def for_state(
-        cls, root: Path, listing: bytes, config_text: bytes | None, options: str
+        cls,
+        root: Path,
+        refs: bytes,
+        config_text: bytes | None,
+        options: str,
+        *,
+        listing: bool = False,
     ) -> QueryMemo | None:
-        """A memo keyed by the ref ``listing``, the config's bytes and the read options.
+        """A memo keyed by the ``refs`` identity, the config's bytes and the read options.
 
+        ``listing`` says ``refs`` is a ``git show-ref`` listing (else ref files' bytes).
         None when caches are turned off (``GITML_NO_CACHE``).
         """
         if not usercache.enabled():
@@ -73,11 +82,12 @@ class QueryMemo:
                     code_stamp().encode(),
                     options.encode(),
                     config_part,
-                    listing,
+                    b"listing" if listing else b"files",
+                    refs,
                 )
             )
         )
-        return cls(root, key, listing)
+        return cls(root, key, refs, refs if listing else None)
 
     def _file(self, query: str) -> Path:
         name = usercache.digest(self._root + "\0" + query)

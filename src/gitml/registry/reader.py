@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from gitml.errors import RegistryError
 from gitml.files import CONFIG_FILE
+from gitml.gitio.ref_store import ref_fingerprint
 from gitml.gitio.refs import RefSnapshot, read_refs, ref_listing
 from gitml.registry.memo import QueryMemo
 from gitml.registry.records import HistoryEntry, ModelSummary, StageInfo, VersionInfo
@@ -66,8 +67,8 @@ class RegistryReader:
         """Every tag and branch, read on first use."""
         if self._refs is None:
             memo = self.memo() if self._memo_ready else None
-            # The memo's listing, when there is one: the refs read are then exactly the
-            # state its key names.
+            # The memo's listing, when one identified the refs: the refs read are then
+            # exactly the state its key names.
             self._refs = read_refs(self.root, memo.listing if memo else None)
         return self._refs
 
@@ -86,11 +87,13 @@ class RegistryReader:
             self._memo_ready = True
             # A config read from HEAD (a bare cache) is not part of the key: no memo there.
             if self._config_text is not None or self.config is None:
+                fingerprint = ref_fingerprint(self.root)
                 self._memo = QueryMemo.for_state(
                     self.root,
-                    ref_listing(self.root),
+                    ref_listing(self.root) if fingerprint is None else fingerprint,
                     self._config_text,
                     f"local={self.local} remote={self.remote}",
+                    listing=fingerprint is None,
                 )
         return self._memo
 
@@ -111,11 +114,22 @@ class RegistryReader:
                 except (KeyError, TypeError, ValueError, IndexError):
                     pass  # an entry of another shape: compute it again
         answer = compute()
-        # Only an answer computed from exactly the listed refs (or from answers remembered
-        # under the same key) may be filed under their key.
-        if memo is not None and (self._refs is None or self._refs.listing == memo.listing):
+        if memo is not None and self._refs_unchanged(memo):
             memo.put(query, encode(answer))
         return answer
+
+    def _refs_unchanged(self, memo: QueryMemo) -> bool:
+        """Whether the answer just computed belongs to the state ``memo``'s key names.
+
+        Only an answer computed from exactly those refs (or from answers remembered under
+        the same key) may be filed under it: a push between identifying the refs and
+        reading them would make it another state's.
+        """
+        if self._refs is None:
+            return True  # computed from remembered answers only
+        if memo.listing is not None:
+            return self._refs.listing == memo.listing
+        return ref_fingerprint(self.root) == memo.refs
 
     # -- plumbing ---------------------------------------------------------------------
 
