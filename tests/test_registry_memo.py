@@ -253,3 +253,17 @@ def test_ref_fingerprint_steps_aside_for_git_dir(
     repo, _ = registry
     monkeypatch.setenv("GIT_DIR", str(repo / ".git"))
     assert ref_fingerprint(repo) is None
+
+
+def test_refs_read_before_the_memo_key_the_answers_computed_from_them(
+    registry: tuple[Path, list[str]], clock: Clock
+) -> None:
+    """A command that reads the registry, writes a tag, then asks must not file the answer
+    it computed from the older refs under the newer state."""
+    repo, commits = registry
+    with RegistryReader(repo, local=True) as reader:
+        assert reader.state.models["credit"].stage_holder("production") is not None
+        _tag(repo, clock, "credit#production#9", commits[2])  # written by the command
+        assert reader.summary()[0].stages[1].version == "v0.1.0"  # the refs it had read
+    for _ in ("computed", "remembered"):
+        assert api.registry(root=repo, local=True)[0].stages[1].version == "v0.3.0"

@@ -87,12 +87,20 @@ class RegistryReader:
             self._memo_ready = True
             # A config read from HEAD (a bare cache) is not part of the key: no memo there.
             if self._config_text is not None or self.config is None:
+                options = f"local={self.local} remote={self.remote}"
+                if self._refs is not None:
+                    # Refs already read (a command that reads, tags, then asks): key by
+                    # exactly what was read, whatever the ref files hold by now.
+                    self._memo = QueryMemo.for_state(
+                        self.root, self._refs.listing, self._config_text, options, listing=True
+                    )
+                    return self._memo
                 fingerprint = ref_fingerprint(self.root)
                 self._memo = QueryMemo.for_state(
                     self.root,
                     ref_listing(self.root) if fingerprint is None else fingerprint,
                     self._config_text,
-                    f"local={self.local} remote={self.remote}",
+                    options,
                     listing=fingerprint is None,
                 )
         return self._memo
