@@ -212,7 +212,8 @@ def test_tag_objects_are_read_once_and_pruned_with_their_tags(
     git(repo, "tag", "-d", "credit#staging#2")
     assert api.registry(root=repo, local=True)[0].stages[0].version is None
     assert len(json.loads(tags_cache.read_text())["tags"]) == 5
-    tags_cache.write_text('{"format": 1, "tags": {"not an id": 3}}')  # junk is not used
+    junk = {oid: [1, 2] for oid in json.loads(tags_cache.read_text())["tags"]}
+    tags_cache.write_text(json.dumps({"format": 1, "tags": junk}))  # read from git again
     monkeypatch.setenv("GITML_NO_CACHE", "1")
     fresh = api.registry(root=repo, local=True)
     monkeypatch.delenv("GITML_NO_CACHE")

@@ -97,6 +97,15 @@ def _tag_fields(content: bytes) -> TagFields:
     return (target, line[:opening].strip(), line[opening + 1 : closing], int(when[0]), message)
 
 
+def _well_formed(fields: object) -> bool:
+    return (
+        isinstance(fields, list)
+        and len(fields) == 5
+        and isinstance(fields[3], int)
+        and all(isinstance(fields[i], str) for i in (0, 1, 2, 4))
+    )
+
+
 def _cache_file(repo: Path) -> Path:
     return usercache.cache_dir("tags") / f"{usercache.digest(str(repo.resolve()))}.json"
 
@@ -115,9 +124,10 @@ def tags_by_id(repo: Path, oids: list[str]) -> dict[str, TagFields]:
         entries = stored.get("tags")
         if isinstance(entries, dict):
             known = {
-                oid: tuple(fields) if isinstance(fields, list) and len(fields) == 5 else None
+                oid: None if fields is None else tuple(fields)  # type: ignore[misc]
                 for oid, fields in entries.items()
-            }  # type: ignore[misc]
+                if fields is None or _well_formed(fields)
+            }  # an entry of another shape is read from git again
     unknown = [oid for oid in oids if oid not in known]
     found = {oid: known[oid] for oid in oids if oid in known}
     found.update(read_tag_objects(repo, unknown))
