@@ -15,7 +15,8 @@ import pytest
 
 from gitml import api
 from gitml.gitio.ref_store import MAX_LOOSE_REFS, ref_fingerprint
-from gitml.gitio.refs import read_refs, ref_listing
+from gitml.gitio.refs import TagRecord, read_refs, ref_listing
+from gitml.registry.events import event_from_tag, parse_fields
 from gitml.registry.reader import RegistryReader
 from gitml.usercache import cache_dir
 from tests.helpers import git
@@ -268,3 +269,25 @@ def test_refs_read_before_the_memo_key_the_answers_computed_from_them(
         assert reader.summary()[0].stages[1].version == "v0.1.0"  # the refs it had read
     for _ in ("computed", "remembered"):
         assert api.registry(root=repo, local=True)[0].stages[1].version == "v0.3.0"
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "Promote credit v0.2.0 to production\n\nversion: v0.2.0\npull-request: #12\n",
+        "Roll back\r\n\r\nkind: rollback\r\npull-request: 7\r\n",
+        "pull-request: 3\n\nmd5: abc\nmd5: def\n",  # a subject that looks like a field
+        "Register\n\nmd5: abc",  # no final newline
+        "free text from GTO",
+        "",
+    ],
+)
+def test_a_single_field_reads_as_the_parsed_fields_do(message: str) -> None:
+    record = TagRecord("credit#production#1", "0" * 40, "Ada", "ada@example.com", 1, message)
+    event = event_from_tag(record)
+    assert event is not None
+    expected = parse_fields(message)
+    for key in ("version", "pull-request", "kind", "md5", "missing"):
+        assert event.field(key) == expected.get(key), key
+    assert event.fields == expected  # parsed whole; field() then reads the parsed dict
+    assert [event.field(k) for k in expected] == list(expected.values())

@@ -97,15 +97,6 @@ def _tag_fields(content: bytes) -> TagFields:
     return (target, line[:opening].strip(), line[opening + 1 : closing], int(when[0]), message)
 
 
-def _well_formed(fields: object) -> bool:
-    return (
-        isinstance(fields, list)
-        and len(fields) == 5
-        and isinstance(fields[3], int)
-        and all(isinstance(fields[i], str) for i in (0, 1, 2, 4))
-    )
-
-
 def _cache_file(repo: Path) -> Path:
     return usercache.cache_dir("tags") / f"{usercache.digest(str(repo.resolve()))}.json"
 
@@ -123,11 +114,14 @@ def tags_by_id(repo: Path, oids: list[str]) -> dict[str, TagFields]:
     if isinstance(stored, dict) and stored.get("format") == _FORMAT:
         entries = stored.get("tags")
         if isinstance(entries, dict):
+            # An entry of another shape is read from git again (a shape check per entry,
+            # inline: this runs for every tag of the repository).
             known = {
                 oid: None if fields is None else tuple(fields)  # type: ignore[misc]
                 for oid, fields in entries.items()
-                if fields is None or _well_formed(fields)
-            }  # an entry of another shape is read from git again
+                if fields is None
+                or (type(fields) is list and len(fields) == 5 and type(fields[3]) is int)
+            }
     unknown = [oid for oid in oids if oid not in known]
     found = {oid: known[oid] for oid in oids if oid in known}
     found.update(read_tag_objects(repo, unknown))

@@ -84,21 +84,37 @@ class Event:
             self._fields = parse_fields(self._raw_message)
         return self._fields
 
+    def field(self, key: str) -> str | None:
+        """One ``key: value`` field of the message, as :attr:`fields` has it.
+
+        Found with a string search when the message is not parsed yet: a history asks
+        two or three fields of every tag, and most messages are never needed whole.
+        """
+        if self._fields is not None:
+            return self._fields.get(key)
+        message = self._raw_message
+        start = message.rfind(f"\n{key}: ")  # the last one wins, as in parse_fields
+        if start < 0:
+            return None
+        start += len(key) + 3
+        end = message.find("\n", start)
+        return message[start : end if end >= 0 else len(message)].strip()
+
     @property
     def md5(self) -> str | None:
         """The artefact hash the tag records (gitml tags), or None."""
-        return self.fields.get("md5")
+        return self.field("md5")
 
     @property
     def pull_request(self) -> int | None:
         """The pull request number recorded in the tag, if any."""
-        value = self.fields.get("pull-request", "").lstrip("#")
+        value = (self.field("pull-request") or "").lstrip("#")
         return int(value) if value.isdigit() else None
 
     @property
     def is_rollback(self) -> bool:
         """Whether this assignment was recorded as a rollback."""
-        return self.fields.get("kind") == "rollback"
+        return self.field("kind") == "rollback"
 
 
 def parse_fields(message: str) -> dict[str, str]:

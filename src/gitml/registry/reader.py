@@ -376,7 +376,7 @@ class RegistryReader:
             kind = _EVENT_KINDS[event.action]
             if event.action == Action.ASSIGN and event.is_rollback:
                 kind = "rollback"
-            version = event.version or event.fields.get("version")
+            version = event.version or event.field("version")
             if version is None and event.action in (Action.ASSIGN, Action.UNASSIGN):
                 holder = state.version_at(event.commit)
                 version = holder.version if holder else event.commit[:12]
