@@ -34,7 +34,9 @@ def code_stamp() -> str:
     """
     package = Path(__file__).resolve().parents[1]
     parts = []
-    for folder in (package, package / "registry", package / "gitio", package / "dvcio"):
+    # The packages an answer is computed by (report/ for show's flattened metrics).
+    folders = ("", "registry", "gitio", "dvcio", "report")
+    for folder in (package / name for name in folders):
         try:
             with os.scandir(folder) as entries:
                 for entry in entries:
