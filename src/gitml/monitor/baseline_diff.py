@@ -44,10 +44,11 @@ JSON shape (:meth:`BaselineDiff.to_dict`)::
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any
 
 from gitml.monitor.baseline_file import rounded
+from gitml.monitor.checks import LEVEL_RANK, FeatureChecks
 from gitml.monitor.purestats import (
     chi_squared_2samp,
     grid_fractions,
@@ -61,9 +62,6 @@ from gitml.monitor.purestats import (
 
 if TYPE_CHECKING:
     from gitml.monitor.thresholds import DriftThresholds
-
-LEVELS = ("ok", "warn", "drift")
-_RANK = {level: rank for rank, level in enumerate(LEVELS)}
 
 
 @dataclass(frozen=True)
@@ -137,43 +135,8 @@ class BaselineDiff:
         }
 
 
-@dataclass
-class _Checks:
-    """A feature's checks as they are made: its level, severity and reasons."""
-
-    thresholds: DriftThresholds
-    alpha: float
-    level: str = "ok"
-    severity: float = 0.0
-    reasons: list[str] = field(default_factory=list)
-
-    def add(self, label: str, value: float | None, check: str, pvalue: Any = None) -> None:
-        """Judge ``value`` against ``check``'s thresholds; ``pvalue`` is a number or a thunk.
-
-        A thunk is called only when the effect size reaches warn level: the exact tests
-        cost more than the comparison itself and are moot below the thresholds.
-        """
-        if value is None:
-            return
-        warn = getattr(self.thresholds, f"{check}_warn")
-        drift = getattr(self.thresholds, f"{check}_drift")
-        if drift > 0:
-            self.severity = max(self.severity, value / drift)
-        if value < warn:
-            return
-        p = pvalue() if callable(pvalue) else pvalue
-        if p is not None and p >= self.alpha:
-            return
-        level = "drift" if value >= drift else "warn"
-        bound = drift if level == "drift" else warn
-        tested = f" (p {p:.2g})" if p is not None else ""
-        self.reasons.append(f"{label} {value:.3g} >= {bound:g}{tested}")
-        if _RANK[level] > _RANK[self.level]:
-            self.level = level
-
-
 def _missing_check(
-    checks: _Checks, base: dict[str, Any], head: dict[str, Any], rows: tuple[int, int]
+    checks: FeatureChecks, base: dict[str, Any], head: dict[str, Any], rows: tuple[int, int]
 ) -> None:
     base_rows, head_rows = rows
     change = abs(float(head["missing_rate"]) - float(base["missing_rate"]))
@@ -186,7 +149,7 @@ def _missing_check(
     checks.add("missing rate change", change, "missing", pvalue)
 
 
-def _shift(name: str, kind: str, checks: _Checks, **values: Any) -> FeatureShift:
+def _shift(name: str, kind: str, checks: FeatureChecks, **values: Any) -> FeatureShift:
     return FeatureShift(
         name=name,
         kind=kind,
@@ -203,7 +166,7 @@ def numeric_shift(
     base: dict[str, Any],
     head: dict[str, Any],
     rows: tuple[int, int],
-    checks: _Checks,
+    checks: FeatureChecks,
 ) -> FeatureShift:
     """Compare two numeric baseline entries (``kind`` "numeric" or "score")."""
     psi_value = ks = mean_base = mean_head = None
@@ -242,7 +205,7 @@ def categorical_shift(
     base: dict[str, Any],
     head: dict[str, Any],
     rows: tuple[int, int],
-    checks: _Checks,
+    checks: FeatureChecks,
 ) -> FeatureShift:
     """Compare two categorical baseline entries."""
     base_freq: dict[str, float] = base["frequencies"]
@@ -285,7 +248,7 @@ def categorical_shift(
 
 
 def _ranked(shifts: list[FeatureShift]) -> tuple[FeatureShift, ...]:
-    return tuple(sorted(shifts, key=lambda s: (-_RANK[s.level], -s.severity, s.name)))
+    return tuple(sorted(shifts, key=lambda s: (-LEVEL_RANK[s.level], -s.severity, s.name)))
 
 
 def compare_baselines(
@@ -300,7 +263,7 @@ def compare_baselines(
     shifts = []
     for name in common:
         old, new = base_features[name], head_features[name]
-        checks = _Checks(thresholds, alpha)
+        checks = FeatureChecks(thresholds, alpha)
         if old["kind"] != new["kind"]:
             # Drift would compare live data with a differently shaped reference.
             reason = f"kind {old['kind']} -> {new['kind']}"
@@ -310,11 +273,11 @@ def compare_baselines(
         else:
             shifts.append(categorical_shift(name, old, new, rows, checks))
     score = numeric_shift(
-        "score", "score", base["score"], head["score"], rows, _Checks(thresholds, alpha)
+        "score", "score", base["score"], head["score"], rows, FeatureChecks(thresholds, alpha)
     )
     levels = [s.level for s in (*shifts, score)]
     return BaselineDiff(
-        level=max(levels, key=_RANK.__getitem__),
+        level=max(levels, key=LEVEL_RANK.__getitem__),
         rows_base=rows[0],
         rows_head=rows[1],
         features=_ranked(shifts),

@@ -96,7 +96,7 @@ import gzip
 import io
 import json
 import math
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -104,6 +104,7 @@ import numpy as np
 
 from gitml.errors import ConfigError
 from gitml.monitor.baseline import QUANTILE_STEPS, check_matches_signature, rounded
+from gitml.monitor.checks import LEVEL_RANK, LEVELS, FeatureChecks
 from gitml.monitor.columns import (
     CategoricalColumn,
     NumericColumn,
@@ -133,9 +134,8 @@ if TYPE_CHECKING:
 
 REPORT_VERSION = 1
 SCORE_COLUMN = "score"
-STATUSES = ("ok", "warn", "drift")
+STATUSES = LEVELS
 MAX_UNSEEN_LISTED = 20
-_LEVEL = {status: rank for rank, status in enumerate(STATUSES)}
 
 
 @dataclass(frozen=True)
@@ -251,41 +251,6 @@ def _json_number(value: Any) -> Any:
 # --- checks ------------------------------------------------------------------------
 
 
-@dataclass
-class _Checks:
-    """Collects each check's level and reason as a feature is examined.
-
-    ``alpha`` is the significance level of one test (``p_value`` shared by all tests).
-    """
-
-    thresholds: DriftThresholds
-    alpha: float
-    status: str = "ok"
-    severity: float = 0.0
-    reasons: list[str] = field(default_factory=list)
-
-    def add(self, label: str, value: float | None, check: str, pvalue: float | None) -> None:
-        if value is None:
-            return
-        warn = getattr(self.thresholds, f"{check}_warn")
-        drift = getattr(self.thresholds, f"{check}_drift")
-        if drift > 0:
-            self.severity = max(self.severity, value / drift)
-        significant = pvalue is None or pvalue < self.alpha
-        level = "ok"
-        if significant and value >= drift:
-            level = "drift"
-        elif significant and value >= warn:
-            level = "warn"
-        if level == "ok":
-            return
-        bound = drift if level == "drift" else warn
-        tested = f" (p {pvalue:.2g})" if pvalue is not None else ""
-        self.reasons.append(f"{label} {value:.3g} >= {bound:g}{tested}")
-        if _LEVEL[level] > _LEVEL[self.status]:
-            self.status = level
-
-
 def _missing_test(
     reference: dict[str, Any], baseline_rows: int, rows: int, present: int
 ) -> tuple[float, float, float]:
@@ -311,7 +276,7 @@ def _numeric_drift(
     alpha: float,
 ) -> FeatureDrift:
     """Compare sorted present ``values`` with a numeric baseline entry."""
-    checks = _Checks(thresholds, alpha)
+    checks = FeatureChecks(thresholds, alpha)
     present = int(values.size)
     ref_present = int(reference["present"])
     miss_ref, miss_batch, miss_p = _missing_test(reference, baseline_rows, rows, present)
@@ -338,7 +303,7 @@ def _numeric_drift(
     return FeatureDrift(
         name=name,
         kind=kind,
-        status=checks.status,
+        status=checks.level,
         severity=checks.severity,
         reasons=tuple(checks.reasons),
         rows=rows,
@@ -368,7 +333,7 @@ def _categorical_drift(
     alpha: float,
 ) -> FeatureDrift:
     """Compare category counts with a categorical baseline entry."""
-    checks = _Checks(thresholds, alpha)
+    checks = FeatureChecks(thresholds, alpha)
     rows = column.rows
     present = rows - column.missing
     ref_present = int(reference["present"])
@@ -397,7 +362,7 @@ def _categorical_drift(
     return FeatureDrift(
         name=column.name,
         kind="categorical",
-        status=checks.status,
+        status=checks.level,
         severity=checks.severity,
         reasons=tuple(checks.reasons),
         rows=rows,
@@ -596,7 +561,7 @@ def _compare(
             )
         elif isinstance(values, CategoricalColumn):
             results.append(_categorical_drift(values, reference, baseline_rows, thresholds, alpha))
-    results.sort(key=lambda f: (-_LEVEL[f.status], -f.severity, f.name))
+    results.sort(key=lambda f: (-LEVEL_RANK[f.status], -f.severity, f.name))
     score_drift = performance = None
     if scores is not None:
         present = np.sort(scores[~np.isnan(scores)])
@@ -618,7 +583,7 @@ def _compare(
             [(source, "labels", "given without scores")],
         )
     levels = [f.status for f in results] + ([score_drift.status] if score_drift else [])
-    verdict = max(levels, key=_LEVEL.__getitem__, default="ok")
+    verdict = max(levels, key=LEVEL_RANK.__getitem__, default="ok")
     return DriftReport(
         model=signature.name,
         verdict=verdict,
