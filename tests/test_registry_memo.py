@@ -20,6 +20,7 @@ from gitml.registry.events import event_from_tag, parse_fields
 from gitml.registry.reader import RegistryReader
 from gitml.usercache import cache_dir
 from tests.helpers import git
+from tests.helpers import gitml as gitml_cli
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -291,3 +292,14 @@ def test_a_single_field_reads_as_the_parsed_fields_do(message: str) -> None:
         assert event.field(key) == expected.get(key), key
     assert event.fields == expected  # parsed whole; field() then reads the parsed dict
     assert [event.field(k) for k in expected] == list(expected.values())
+
+
+def test_a_config_that_is_not_utf8_is_a_one_line_error(
+    registry: tuple[Path, list[str]],
+) -> None:
+    repo, _ = registry
+    (repo / "gitml.yaml").write_bytes(b"models:\n  cr\xe9dit: {}\n")  # Latin-1, not UTF-8
+    result = gitml_cli(repo, "registry", "--local", check=False)
+    assert result.returncode == 1
+    assert result.stderr.startswith("gitml: error: gitml.yaml: not UTF-8 text")
+    assert result.stderr.count("\n") == 1

@@ -15,7 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from gitml.errors import RegistryError
+from gitml.errors import ConfigError, RegistryError
 from gitml.files import CONFIG_FILE
 from gitml.gitio.ref_store import ref_fingerprint
 from gitml.gitio.refs import RefSnapshot, read_refs, ref_listing
@@ -58,7 +58,7 @@ class RegistryReader:
     def config(self) -> Config | None:
         """``gitml.yaml`` (validated), loaded on first use: a remembered answer needs none."""
         if not self._config_loaded:
-            self._config = _optional_config(self.root) or self._config_from_head()
+            self._config = _optional_config(self._config_text) or self._config_from_head()
             self._config_loaded = True
         return self._config
 
@@ -409,14 +409,22 @@ _EVENT_KINDS = {
 
 
 def _config_text(root: Path) -> bytes | None:
+    """The bytes of ``gitml.yaml`` in the working tree, read once per reader."""
     try:
         return (root / CONFIG_FILE).read_bytes()
     except OSError:
         return None
 
 
-def _optional_config(root: Path) -> Config | None:
-    """``gitml.yaml`` if the working tree has one (GTO-only repositories have none)."""
-    from gitml.config import load_config
+def _optional_config(text: bytes | None) -> Config | None:
+    """``gitml.yaml`` from the bytes the memo key was made of (None: the working tree has
+    none, as in GTO-only repositories)."""
+    if text is None:
+        return None
+    from gitml.config import config_from_text
 
-    return load_config(root) if (root / CONFIG_FILE).is_file() else None
+    try:
+        decoded = text.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"{CONFIG_FILE}: not UTF-8 text ({error.reason})") from None
+    return config_from_text(decoded)
