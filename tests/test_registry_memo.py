@@ -7,7 +7,7 @@ new tags, deleted tags, moved branches, an edited gitml.yaml and a corrupt cache
 
 from __future__ import annotations
 
-import json
+import marshal
 import os
 from typing import TYPE_CHECKING, Any
 
@@ -204,24 +204,48 @@ def test_tag_objects_are_read_once_and_pruned_with_their_tags(
     api.registry(root=repo, local=True)
     batches = [c for c in log.read_text().splitlines() if c == "cat-file --batch --buffer"]
     assert len(batches) == 1  # every tag, in one process
-    (tags_cache,) = cache_dir("tags").glob("*.json")
-    assert len(json.loads(tags_cache.read_text())["tags"]) == 5
+    (tags_cache,) = cache_dir("tags").glob("*.marshal")
+    assert len(_cached_tags(tags_cache)) == 5
     log.unlink()
     _tag(repo, clock, "credit#production#3", commits[2])
     api.registry(root=repo, local=True)  # memo miss: only the new tag object is read
     assert "cat-file --batch --buffer" in log.read_text().splitlines()
-    assert len(json.loads(tags_cache.read_text())["tags"]) == 6
+    assert len(_cached_tags(tags_cache)) == 6
     git(repo, "tag", "-d", "credit#staging#2")
     assert api.registry(root=repo, local=True)[0].stages[0].version is None
-    assert len(json.loads(tags_cache.read_text())["tags"]) == 5
-    junk = {oid: [1, 2] for oid in json.loads(tags_cache.read_text())["tags"]}
-    tags_cache.write_text(json.dumps({"format": 1, "tags": junk}))  # read from git again
+    assert len(_cached_tags(tags_cache)) == 5
+    header = marshal.loads(tags_cache.read_bytes())[:2]
+    junk = {oid: (1, 2) for oid in _cached_tags(tags_cache)}
+    tags_cache.write_bytes(marshal.dumps((*header, junk)))  # read from git again
     monkeypatch.setenv("GITML_NO_CACHE", "1")
     fresh = api.registry(root=repo, local=True)
     monkeypatch.delenv("GITML_NO_CACHE")
     for entry in cache_dir("registry").glob("*.json"):
         entry.unlink()  # so the answer is computed from the junk-holding tag cache
     assert api.registry(root=repo, local=True) == fresh
+
+
+def _cached_tags(cache_file: Path) -> dict[str, object]:
+    """The entries of a tag cache file."""
+    entries: dict[str, object] = marshal.loads(cache_file.read_bytes())[2]
+    return entries
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"", b"not marshal", marshal.dumps((1, "cpython-00", {})), marshal.dumps([1, 2, 3])],
+)
+def test_an_unreadable_tag_cache_is_read_from_git_again(
+    registry: tuple[Path, list[str]], content: bytes
+) -> None:
+    repo, _ = registry
+    expected = api.registry(root=repo, local=True)
+    (tags_cache,) = cache_dir("tags").glob("*.marshal")
+    tags_cache.write_bytes(content)
+    for entry in cache_dir("registry").glob("*.json"):
+        entry.unlink()
+    assert api.registry(root=repo, local=True) == expected
+    assert len(_cached_tags(tags_cache)) == 5  # rewritten whole
 
 
 def test_ref_fingerprint_follows_the_ref_files(

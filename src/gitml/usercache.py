@@ -49,9 +49,26 @@ def read_json(path: Path) -> Any:
 def write_json(path: Path, document: Any) -> None:
     """Write ``document`` atomically (temp file, then rename); failures are ignored."""
     try:
+        data = json.dumps(document, separators=(",", ":")).encode("utf-8")
+    except (TypeError, ValueError):
+        return
+    write_bytes(path, data)
+
+
+def read_bytes(path: Path) -> bytes | None:
+    """The bytes at ``path``, or None when it is missing or unreadable."""
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None
+
+
+def write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` atomically (temp file, then rename); failures are ignored."""
+    try:
         path.parent.mkdir(parents=True, exist_ok=True)
         temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        temporary.write_text(json.dumps(document, separators=(",", ":")), encoding="utf-8")
+        temporary.write_bytes(data)
         os.replace(temporary, path)  # readers see the whole entry or none
-    except (TypeError, ValueError, OSError):
+    except OSError:
         pass  # a cache only costs speed

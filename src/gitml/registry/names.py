@@ -34,6 +34,8 @@ _TAG = re.compile(
     r"(?:#(?P<counter>[0-9]+))?$"
 )
 _VERSION = re.compile(rf"^v{_SEMVER}$")
+# Nearly every version: a short regex, far cheaper than the whole semantic version's.
+_PLAIN_VERSION = re.compile(r"v(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\Z")
 
 
 @total_ordering
@@ -98,9 +100,9 @@ def semver_key(version: str) -> tuple[int, int, int, int, tuple[tuple[int, int |
 
     Plain ``vX.Y.Z`` names, nearly every tag, take a fast path without the regex.
     """
-    parts = version[1:].split(".") if version[:1] == "v" else ()
-    if len(parts) == 3 and all(p.isdigit() and (p == "0" or p[0] != "0") for p in parts):
-        return (int(parts[0]), int(parts[1]), int(parts[2]), 1, ())
+    plain = _PLAIN_VERSION.match(version)
+    if plain:
+        return (int(plain[1]), int(plain[2]), int(plain[3]), 1, ())
     parsed = SemVer.parse(version)
     return parsed._key() if parsed else _ZERO_KEY
 
@@ -125,8 +127,32 @@ class TagName:
 def parse_tag(tag: str) -> tuple[str, Action, str | None, str | None, int | None] | None:
     """``(model, action, version, stage, counter)`` of a registry tag, or None.
 
-    The tuple form of :meth:`TagName.parse`, for reading thousands of tags per query.
+    The tuple form of :meth:`TagName.parse`, for reading thousands of tags per query:
+    the two shapes nearly every tag has (``model@vX.Y.Z`` and ``model#stage#N``) are read
+    without the full grammar's regex, which answers everything else.
     """
+    at = tag.find("@")
+    if at < 0:
+        parts = tag.split("#")
+        if (
+            len(parts) == 3
+            and parts[2].isascii()
+            and parts[2].isdigit()
+            and _is_name(parts[0])
+            and _is_name(parts[1])
+        ):
+            return parts[0], Action.ASSIGN, None, parts[1], int(parts[2])
+    elif "#" not in tag:
+        version = tag[at + 1 :]
+        if _is_plain_version(version) and _is_name(tag[:at]):
+            return tag[:at], Action.REGISTER, version, None, None
+    return parse_tag_by_grammar(tag)
+
+
+def parse_tag_by_grammar(
+    tag: str,
+) -> tuple[str, Action, str | None, str | None, int | None] | None:
+    """:func:`parse_tag` through the whole grammar, without its fast paths."""
     match = _TAG.match(tag)
     if not match:
         return None
@@ -139,6 +165,23 @@ def parse_tag(tag: str) -> tuple[str, Action, str | None, str | None, int | None
     if version:
         return name, Action.DEREGISTER if cancel else Action.REGISTER, version, None, counter
     return name, Action.UNASSIGN if cancel else Action.ASSIGN, None, stage, counter
+
+
+_NAME_ONLY = re.compile(rf"{_NAME}\Z")
+_names_seen: dict[str, bool] = {}
+
+
+def _is_name(text: str) -> bool:
+    """Whether ``text`` is a model or stage name (remembered: a registry repeats a few)."""
+    known = _names_seen.get(text)
+    if known is None:
+        known = _names_seen[text] = _NAME_ONLY.match(text) is not None
+    return known
+
+
+def _is_plain_version(text: str) -> bool:
+    """Whether ``text`` is ``vX.Y.Z`` with ASCII numbers and no leading zeros."""
+    return _PLAIN_VERSION.match(text) is not None
 
 
 def version_tag(model: str, version: SemVer | str) -> str:

@@ -50,34 +50,59 @@ class cached_property(Generic[_T]):
         return value
 
 
-@dataclass(eq=False)
 class VersionState:
-    """One version of a model: its registration and every event about it (oldest first)."""
+    """One version of a model: its registration and every event about it (oldest first).
 
-    model: str
-    version: str
-    commit: str
-    events: list[Event] = field(default_factory=list)
+    Events arrive in time order through :meth:`add`, which keeps the registration, the
+    active flag and each stage's last event up to date as it goes: a registry of 10,000
+    versions asks these of every version, and one pass over the events answers them all.
+    """
 
-    @cached_property
-    def registration(self) -> Event | None:
-        """The registration event (None for a commit assigned without registering)."""
-        return next((e for e in self.events if e.action == Action.REGISTER), None)
+    __slots__ = (
+        "_last_stage_event",
+        "_registry_status",
+        "commit",
+        "events",
+        "model",
+        "registration",
+        "version",
+    )
+
+    def __init__(self, model: str, version: str, commit: str):
+        self.model = model
+        self.version = version
+        self.commit = commit
+        self.events: list[Event] = []
+        self.registration: Event | None = None  # None for a commit assigned unregistered
+        self._registry_status: bool | None = None  # the last (de)registration, if any
+        self._last_stage_event: dict[str, Event] = {}
+
+    def __repr__(self) -> str:
+        return f"VersionState({self.model!r}, {self.version!r}, {self.commit[:12]})"
+
+    def add(self, event: Event) -> None:
+        """Record ``event``, the newest so far."""
+        self.events.append(event)
+        action = event.action
+        if action is Action.REGISTER:
+            if self.registration is None:
+                self.registration = event
+            self._registry_status = True
+        elif action is Action.DEREGISTER:
+            self._registry_status = False
+        elif event.stage is not None:
+            self._last_stage_event[event.stage] = event
 
     @property
     def registered(self) -> bool:
         """Whether a ``@v`` tag registered this version."""
         return self.registration is not None
 
-    @cached_property
+    @property
     def active(self) -> bool:
         """Registered and not deregistered since (GTO's "active")."""
-        for event in reversed(self.events):
-            if event.action == Action.REGISTER:
-                return True
-            if event.action == Action.DEREGISTER:
-                return False
-        return bool(self.events)
+        status = self._registry_status
+        return bool(self.events) if status is None else status
 
     @property
     def md5(self) -> str | None:
@@ -89,14 +114,6 @@ class VersionState:
     def semver(self) -> SemVer | None:
         """The parsed version (None for commit-named versions)."""
         return SemVer.parse(self.version)
-
-    @cached_property
-    def _last_stage_event(self) -> dict[str, Event]:
-        last: dict[str, Event] = {}
-        for event in self.events:
-            if event.stage is not None:
-                last[event.stage] = event
-        return last
 
     def stage_events(self, stage: str) -> list[Event]:
         """Assignments and unassignments of this version to ``stage``, oldest first."""
@@ -135,7 +152,8 @@ class ModelState:
 
     @cached_property
     def _active(self) -> list[VersionState]:
-        return [v for v in self.versions.values() if v.active and v.registered]
+        # Registered and not deregistered since: the last (de)registration registers.
+        return [v for v in self.versions.values() if v._registry_status]
 
     @cached_property
     def _active_sorted(self) -> tuple[VersionState, ...]:
@@ -202,16 +220,19 @@ class RegistryState:
 def build_state(refs: RefSnapshot) -> RegistryState:
     """Index every registry tag into per-model, per-version state (in time order)."""
     events = []
+    order: list[tuple[int, int]] = []
     skipped = []
     for record in refs.tags:
         event = event_from_tag(record)
         if event is not None:
             events.append(event)
+            order.append((event.timestamp, event.counter or 0))
         elif "@" in record.name or "#" in record.name:
             skipped.append(record.name)
     skipped += [t for t in refs.lightweight_tags if "@v" in t or "#" in t]
     # Sorted by tag time (whole seconds, as GTO); the counter breaks ties within a second.
-    events.sort(key=lambda e: (e.timestamp, e.counter or 0))
+    # (Sorting positions by a list's own getter keeps the key lookups in C.)
+    events = [events[i] for i in sorted(range(len(events)), key=order.__getitem__)]
     # Which version each commit registered, so an assignment finds its version in O(1).
     registered = {(e.model, e.commit): e.version for e in events if e.action == Action.REGISTER}
     models: dict[str, ModelState] = {}
@@ -227,5 +248,5 @@ def build_state(refs: RefSnapshot) -> RegistryState:
         version = model.versions.get(key)
         if version is None:
             version = model.versions[key] = VersionState(event.model, key, event.commit)
-        version.events.append(event)
+        version.add(event)
     return RegistryState(models, skipped)
