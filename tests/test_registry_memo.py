@@ -151,10 +151,17 @@ def test_a_corrupt_or_foreign_memo_entry_is_not_used(
 ) -> None:
     repo, _ = registry
     expected = _check(repo, monkeypatch)
-    entries = sorted(cache_dir("registry").glob("*.json"))
+    entries = sorted(cache_dir("registry").glob("*.marshal"))
     assert len(entries) == 7  # one per query, and the lookups inside the two shows
+    header = marshal.loads(entries[0].read_bytes())[0]
+    foreign = [
+        b"not marshal",
+        marshal.dumps((header, ("another state", []))),  # a key of another state
+        marshal.dumps((header.replace("cpython", "pypy"), ("", []))),  # another Python
+        marshal.dumps([]),
+    ]
     for number, entry in enumerate(entries):
-        entry.write_text(["{not json", '{"key": "another state", "answer": []}', "[]"][number % 3])
+        entry.write_bytes(foreign[number % len(foreign)])
     assert _answers(repo) == expected
     assert _answers(repo) == expected  # rewritten, then read back
 
@@ -190,10 +197,10 @@ def test_an_answer_is_not_filed_under_the_state_before_a_push(
         reader.memo()  # the key: the refs as they are now
         _tag(repo, clock, "credit#production#9", commits[2])  # a push lands meanwhile
         assert reader.summary()[0].stages[1].version == "v0.3.0"  # read after the push
-    assert not list(cache_dir("registry").glob("*.json"))  # not filed under the old key
+    assert not list(cache_dir("registry").glob("*.marshal"))  # not filed under the old key
     for _ in ("computed", "remembered"):
         assert api.registry(root=repo, local=True)[0].stages[1].version == "v0.3.0"
-    assert len(list(cache_dir("registry").glob("*.json"))) == 1
+    assert len(list(cache_dir("registry").glob("*.marshal"))) == 1
 
 
 def test_tag_objects_are_read_once_and_pruned_with_their_tags(
@@ -214,26 +221,26 @@ def test_tag_objects_are_read_once_and_pruned_with_their_tags(
     git(repo, "tag", "-d", "credit#staging#2")
     assert api.registry(root=repo, local=True)[0].stages[0].version is None
     assert len(_cached_tags(tags_cache)) == 5
-    header = marshal.loads(tags_cache.read_bytes())[:2]
+    header = marshal.loads(tags_cache.read_bytes())[0]
     junk = {oid: (1, 2) for oid in _cached_tags(tags_cache)}
-    tags_cache.write_bytes(marshal.dumps((*header, junk)))  # read from git again
+    tags_cache.write_bytes(marshal.dumps((header, junk)))  # read from git again
     monkeypatch.setenv("GITML_NO_CACHE", "1")
     fresh = api.registry(root=repo, local=True)
     monkeypatch.delenv("GITML_NO_CACHE")
-    for entry in cache_dir("registry").glob("*.json"):
+    for entry in cache_dir("registry").glob("*.marshal"):
         entry.unlink()  # so the answer is computed from the junk-holding tag cache
     assert api.registry(root=repo, local=True) == fresh
 
 
 def _cached_tags(cache_file: Path) -> dict[str, object]:
     """The entries of a tag cache file."""
-    entries: dict[str, object] = marshal.loads(cache_file.read_bytes())[2]
+    entries: dict[str, object] = marshal.loads(cache_file.read_bytes())[1]
     return entries
 
 
 @pytest.mark.parametrize(
     "content",
-    [b"", b"not marshal", marshal.dumps((1, "cpython-00", {})), marshal.dumps([1, 2, 3])],
+    [b"", b"not marshal", marshal.dumps(("tag-objects/2 cpython-00", {})), marshal.dumps([1])],
 )
 def test_an_unreadable_tag_cache_is_read_from_git_again(
     registry: tuple[Path, list[str]], content: bytes
@@ -242,7 +249,7 @@ def test_an_unreadable_tag_cache_is_read_from_git_again(
     expected = api.registry(root=repo, local=True)
     (tags_cache,) = cache_dir("tags").glob("*.marshal")
     tags_cache.write_bytes(content)
-    for entry in cache_dir("registry").glob("*.json"):
+    for entry in cache_dir("registry").glob("*.marshal"):
         entry.unlink()
     assert api.registry(root=repo, local=True) == expected
     assert len(_cached_tags(tags_cache)) == 5  # rewritten whole

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -55,12 +56,37 @@ def write_json(path: Path, document: Any) -> None:
     write_bytes(path, data)
 
 
-def read_bytes(path: Path) -> bytes | None:
-    """The bytes at ``path``, or None when it is missing or unreadable."""
+def read_marshal(path: Path, format_name: str) -> Any:
+    """What :func:`write_marshal` wrote at ``path`` under ``format_name``, or None.
+
+    marshal (Python's format for ``.pyc`` files) loads large caches several times faster
+    than JSON. Its format may change between Python versions, so the interpreter that
+    wrote a file is part of its header, and another one's file reads as missing.
+    """
+    import marshal
+
     try:
-        return path.read_bytes()
-    except OSError:
+        stored = marshal.loads(path.read_bytes())
+    except (OSError, EOFError, ValueError, TypeError):
         return None
+    if type(stored) is tuple and len(stored) == 2 and stored[0] == _header(format_name):
+        return stored[1]
+    return None
+
+
+def write_marshal(path: Path, format_name: str, payload: Any) -> None:
+    """Write ``payload`` (plain data) atomically for :func:`read_marshal`; failures are ignored."""
+    import marshal
+
+    try:
+        data = marshal.dumps((_header(format_name), payload))
+    except ValueError:  # an object marshal cannot write: no entry
+        return
+    write_bytes(path, data)
+
+
+def _header(format_name: str) -> str:
+    return f"{format_name} {sys.implementation.cache_tag}"
 
 
 def write_bytes(path: Path, data: bytes) -> None:

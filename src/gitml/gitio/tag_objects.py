@@ -10,8 +10,7 @@ read-only home, a corrupt file) every tag is read from git and the answer is the
 from __future__ import annotations
 
 import subprocess  # noqa: TID251 - gitio is the one place that runs git
-import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from gitml import usercache
 from gitml.errors import GitError
@@ -23,10 +22,9 @@ if TYPE_CHECKING:
 # None for an object that is no annotated tag with a tagger (a lightweight tag's commit).
 TagFields = tuple[str, str, str, int, str] | None
 
-# The cache is a marshal file (Python's own format for .pyc files: a 16,000-tag cache
-# loads in a quarter of JSON's time). marshal's format may change between Python
-# versions, so the interpreter that wrote a file is part of its header.
-_HEADER = (2, sys.implementation.cache_tag)
+# The cache file's format (a marshal file: a 16,000-tag cache loads in a quarter of
+# JSON's time).
+_FORMAT = "tag-objects/2"
 
 
 def read_tag_objects(repo: Path, oids: list[str]) -> dict[str, TagFields]:
@@ -112,19 +110,8 @@ def _cache_file(repo: Path) -> Path:
     return usercache.cache_dir("tags") / f"{usercache.digest(str(repo.resolve()))}.marshal"
 
 
-def _load_cache(data: bytes | None) -> dict[str, TagFields]:
-    """The entries of a cache file's bytes that have :data:`TagFields`' shape."""
-    if not data:
-        return {}
-    import marshal
-
-    try:
-        stored = marshal.loads(data)
-    except (EOFError, ValueError, TypeError):
-        return {}
-    if not (type(stored) is tuple and len(stored) == 3 and stored[:2] == _HEADER):
-        return {}
-    entries = stored[2]
+def _known_entries(entries: Any) -> dict[str, TagFields]:
+    """The entries of a cache file's payload that have :data:`TagFields`' shape."""
     if type(entries) is not dict:
         return {}
     # An entry of another shape is read from git again (a shape check per entry,
@@ -144,12 +131,10 @@ def tags_by_id(repo: Path, oids: list[str]) -> dict[str, TagFields]:
     if not usercache.enabled():
         return read_tag_objects(repo, oids)
     cache_file = _cache_file(repo)
-    known = _load_cache(usercache.read_bytes(cache_file))
+    known = _known_entries(usercache.read_marshal(cache_file, _FORMAT))
     unknown = [oid for oid in oids if oid not in known]
     found = {oid: known[oid] for oid in oids if oid in known}
     found.update(read_tag_objects(repo, unknown))
     if unknown or len(known) != len(found):
-        import marshal
-
-        usercache.write_bytes(cache_file, marshal.dumps((*_HEADER, found)))
+        usercache.write_marshal(cache_file, _FORMAT, found)
     return found

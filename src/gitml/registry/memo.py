@@ -11,6 +11,7 @@ the answer. Asking "what is in production?" again then costs reading the ref fil
 one small file, however many versions the registry holds.
 
 One entry per repository and query, overwritten on change, so the cache stays small.
+Entries are marshal files (see :func:`gitml.usercache.read_marshal`).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import Any
 from gitml import usercache
 
 # Bump when the shape of a remembered answer changes.
-_FORMAT = "registry-memo/1"
+_FORMAT = "registry-memo/2"
 _KIND = "registry"
 
 
@@ -93,15 +94,15 @@ class QueryMemo:
 
     def _file(self, query: str) -> Path:
         name = usercache.digest(self._root + "\0" + query)
-        return usercache.cache_dir(_KIND) / f"{name}.json"
+        return usercache.cache_dir(_KIND) / f"{name}.marshal"
 
     def get(self, query: str) -> Any:
         """The remembered answer to ``query`` in this state, or None."""
-        entry = usercache.read_json(self._file(query))
-        if isinstance(entry, dict) and entry.get("key") == self._key:
-            return entry.get("answer")
+        entry = usercache.read_marshal(self._file(query), _FORMAT)
+        if type(entry) is tuple and len(entry) == 2 and entry[0] == self._key:
+            return entry[1]
         return None
 
     def put(self, query: str, answer: Any) -> None:
-        """Remember ``answer`` (JSON data) to ``query`` in this state."""
-        usercache.write_json(self._file(query), {"key": self._key, "answer": answer})
+        """Remember ``answer`` (plain data: lists, dicts, strings, numbers) to ``query``."""
+        usercache.write_marshal(self._file(query), _FORMAT, (self._key, answer))

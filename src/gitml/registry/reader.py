@@ -370,6 +370,7 @@ class RegistryReader:
 
         state = self.model_state(model)
         entries = []
+        make_entry = HistoryEntry._make
         for event in state.events:
             if stage is not None and event.stage != stage:
                 continue
@@ -380,18 +381,22 @@ class RegistryReader:
             if version is None and event.action in (Action.ASSIGN, Action.UNASSIGN):
                 holder = state.version_at(event.commit)
                 version = holder.version if holder else event.commit[:12]
+            # Positional, through _make: a history builds one per event, and keyword
+            # construction of a named tuple costs three times as much.
             entries.append(
-                HistoryEntry(
-                    timestamp=event.created_at,
-                    model=model,
-                    event=kind,
-                    version=version,
-                    stage=event.stage,
-                    commit=event.commit,
-                    author=event.author,
-                    email=event.email,
-                    tag=event.tag,
-                    pull_request=event.pull_request,
+                make_entry(
+                    (
+                        event.created_at,
+                        model,
+                        kind,
+                        version,
+                        event.stage,
+                        event.commit,
+                        event.author,
+                        event.email,
+                        event.tag,
+                        event.pull_request,
+                    )
                 )
             )
         return entries
