@@ -106,7 +106,14 @@ def test_registry_queries_import_no_parser_library_once_files_are_cached(tmp_pat
     git(repo, "commit", "-qm", "model")
     git(repo, "tag", "-a", "credit@v0.1.0", "-m", "register")
     git(repo, "branch", "production")
-    watched = ("yaml", "jsonschema", "dataclasses", "gitml.config", "gitml.registry.state")
+    watched = (
+        "yaml",
+        "jsonschema",
+        "dataclasses",
+        "subprocess",
+        "gitml.config",
+        "gitml.registry.state",
+    )
     code = (
         "import json, sys\nfrom gitml.cli.main import main\n"
         f"assert main(['registry', '--local', '--root', {str(repo)!r}]) == 0\n"
@@ -122,5 +129,6 @@ def test_registry_queries_import_no_parser_library_once_files_are_cached(tmp_pat
 
     assert "yaml" in imported()  # the first run parsed YAML
     shutil.rmtree(tmp_path / "cache" / "gitml" / "registry")  # as after a new tag
-    assert imported() == ["dataclasses", "gitml.config", "gitml.registry.state"]
-    assert imported() == []  # the answer remembered
+    cold = ["dataclasses", "gitml.config", "gitml.registry.state", "subprocess"]
+    assert imported() == cold
+    assert imported() == []  # the answer remembered: no git process, nothing to index

@@ -7,7 +7,6 @@ speed. ``GITML_NO_CACHE=1`` turns every such cache off.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from pathlib import Path
@@ -41,6 +40,8 @@ def digest(data: bytes | str) -> str:
 
 def read_json(path: Path) -> Any:
     """The JSON document at ``path``, or None when it is missing or unreadable."""
+    import json  # here: the registry's caches are marshal files
+
     try:
         return json.loads(path.read_bytes())
     except (OSError, ValueError):
@@ -49,6 +50,8 @@ def read_json(path: Path) -> Any:
 
 def write_json(path: Path, document: Any) -> None:
     """Write ``document`` atomically (temp file, then rename); failures are ignored."""
+    import json
+
     try:
         data = json.dumps(document, separators=(",", ":")).encode("utf-8")
     except (TypeError, ValueError):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +31,8 @@ def add_format_options(parser: argparse.ArgumentParser, formats: tuple[str, ...]
 
 def emit_json(data: Any) -> None:
     """Print ``data`` as indented JSON on stdout."""
+    import json  # here: a table or markdown answer never needs it
+
     sys.stdout.write(json.dumps(data, indent=2, sort_keys=False) + "\n")
 
 

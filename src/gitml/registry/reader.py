@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from gitml.errors import ConfigError, RegistryError
 from gitml.files import CONFIG_FILE
 from gitml.gitio.ref_store import ref_fingerprint
-from gitml.gitio.refs import RefSnapshot, read_refs, ref_listing
 from gitml.registry.memo import QueryMemo
 from gitml.registry.records import HistoryEntry, ModelSummary, StageInfo, VersionInfo
 
@@ -28,6 +27,7 @@ if TYPE_CHECKING:
 
     from gitml.config import Config
     from gitml.gitio.catfile import CatFile
+    from gitml.gitio.refs import RefSnapshot
     from gitml.registry.refs import ModelRef
     from gitml.registry.state import ModelState, RegistryState, VersionState
 
@@ -66,6 +66,9 @@ class RegistryReader:
     def refs(self) -> RefSnapshot:
         """Every tag and branch, read on first use."""
         if self._refs is None:
+            # Imported here: a remembered answer needs no listing (nor subprocess).
+            from gitml.gitio.refs import read_refs
+
             memo = self.memo() if self._memo_ready else None
             # The memo's listing, when one identified the refs: the refs read are then
             # exactly the state its key names.
@@ -96,6 +99,8 @@ class RegistryReader:
                     )
                     return self._memo
                 fingerprint = ref_fingerprint(self.root)
+                if fingerprint is None:
+                    from gitml.gitio.refs import ref_listing
                 self._memo = QueryMemo.for_state(
                     self.root,
                     ref_listing(self.root) if fingerprint is None else fingerprint,
