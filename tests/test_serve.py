@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import dataclasses
+import io
 import json
 import logging
 import math
@@ -21,10 +23,18 @@ from sklearn.pipeline import Pipeline
 
 from gitml import api
 from gitml.serve.app import RegistryWatcher, ServeSettings, create_app
+from gitml.serve.app import _score as score_body
 from gitml.serve.fastpath import FAST_MAX_RECORDS, FastScorer, compile_scorer, probe_batch
 from gitml.serve.loaded import LoadedModel, load_version
 from gitml.serve.metrics import Counter, Histogram, MetricsRegistry
-from gitml.serve.records import InvalidRecords, ValidBatch, build_frame, validate_records
+from gitml.serve.records import (
+    BadRequest,
+    FieldError,
+    InvalidRecords,
+    ValidBatch,
+    build_frame,
+    validate_records,
+)
 from gitml.serve.run import ServerThread, make_server
 from gitml.signature import feature_frame, signature_from_text
 from gitml.storage import file_md5, load_model
@@ -256,6 +266,61 @@ def test_invalid_records_get_a_422_naming_every_bad_field(
     assert form.status_code == 415
 
 
+HUGE = 10**400  # a valid JSON integer that no float64 holds
+
+
+def test_integers_beyond_float_range_are_a_422_naming_the_field(
+    client: httpx.Client, credit_model: LoadedModel, rows: pd.DataFrame
+) -> None:
+    good = as_records(credit_model, rows.head(1))[0]
+    finite = "expected a finite number, got "
+    # One record (the fast path), and the same in a batch too big for it (the plain
+    # path); on an integer feature and on a number feature; either sign.
+    for record, field in (
+        ({**good, "age": HUGE}, "age"),
+        ({**good, "debt_to_income": -HUGE}, "debt_to_income"),
+    ):
+        for body in (record, [good, record] * FAST_MAX_RECORDS):
+            response = client.post("/predict", json=body)
+            assert response.status_code == 422, response.text
+            problems = response.json()["detail"]
+            assert {p["field"] for p in problems} == {field}
+            assert all(p["error"].startswith(finite) for p in problems)
+            assert problems[0]["record"] == (0 if isinstance(body, dict) else 1)
+    # The largest integer that still rounds to a finite float64 is accepted; one more
+    # is not (float(2**1024 - 2**970) overflows, round-half-even).
+    edge = 2**1024 - 2**970
+    assert client.post("/predict", json={**good, "annual_income": edge - 1}).status_code == 200
+    over = client.post("/predict", json={**good, "annual_income": edge})
+    assert over.status_code == 422
+    # More digits than Python converts from text (4300) is the same 422, not a 400.
+    longest = client.post(
+        "/predict", content=json.dumps(good)[:-1].encode() + b', "age": ' + b"9" * 5000 + b"}"
+    )
+    assert longest.status_code == 422, longest.text
+    (problem,) = longest.json()["detail"]
+    assert (problem["field"], problem["error"][: len(finite)]) == ("age", finite)
+
+    # CSV: a 400-digit cell in an integer and in a number column.
+    columns = list(credit_model.signature.feature_names)
+    frame = rows[columns].head(3).astype(object)
+    frame.iloc[1, frame.columns.get_loc("age")] = "7" * 400
+    frame.iloc[2, frame.columns.get_loc("credit_utilization")] = "-" + "7" * 400
+    response = client.post(
+        "/predict", content=frame.to_csv(index=False), headers={"content-type": "text/csv"}
+    )
+    assert response.status_code == 422, response.text
+    assert [(p["record"], p["field"]) for p in response.json()["detail"]] == [
+        (1, "age"),
+        (2, "credit_utilization"),
+    ]
+    assert all(p["error"].startswith(finite) for p in response.json()["detail"])
+    families = parse_metrics(client.get("/metrics").text)
+    requests = "gitml_serve_requests"
+    with pytest.raises(AssertionError, match="no sample"):
+        sample(families, requests, f"{requests}_total", endpoint="/predict", status="500")
+
+
 def test_out_of_range_unseen_and_nullable_values_are_accepted_and_counted(
     client: httpx.Client, credit_model: LoadedModel, rows: pd.DataFrame
 ) -> None:
@@ -276,37 +341,108 @@ def test_out_of_range_unseen_and_nullable_values_are_accepted_and_counted(
     assert sample(families, unseen, f"{unseen}_total", feature="loan_purpose") == 1
 
 
+# Integers of any size, and some far beyond float64 (whose range ends near 1.8e308).
+_any_integers = (
+    st.integers() | st.integers(10**300, 10**1000) | st.integers(-(10**1000), -(10**300))
+)
 _json_values = st.recursive(
     st.none()
     | st.booleans()
-    | st.integers(-(10**12), 10**12)
+    | _any_integers
     | st.floats(allow_nan=True, allow_infinity=True)
     | st.text(max_size=8),
     lambda inner: st.lists(inner, max_size=2) | st.dictionaries(st.text(max_size=3), inner),
     max_leaves=4,
 )
+_csv_cells = (
+    st.text(max_size=8)
+    | _any_integers.map(str)
+    | st.floats().map(repr)
+    | st.sampled_from(["", "NA", "nan", "1e400", "-1e400", "35.0", "35.5", "9" * 5000])
+)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def assert_scores_or_rejects(
+    model: LoadedModel, fast: FastScorer | None, body: bytes, is_csv: bool
+) -> None:
+    """What the server does with ``body``: scores it exactly as predict_proba does, or
+    rejects it as the client's fault, each problem pinned to a record (and never with
+    an exception a request would turn into a 500)."""
+    try:
+        batch, scores, _path = score_body(model, fast, body, is_csv, ServeSettings())
+    except BadRequest as exc:
+        unreadable: str | None = exc.message
+        problems: list[FieldError] = []
+    except InvalidRecords as exc:
+        unreadable, problems = None, exc.errors
+    else:
+        unreadable, problems = None, []
+    if unreadable is not None:
+        assert unreadable  # a 400 saying why the body is not JSON/CSV records
+        return
+    if problems:
+        # The example model scores every valid record: a rejection is always a field's
+        # (or a record's) fault, never "the model cannot score these records".
+        assert all(e.record is not None and e.error for e in problems), problems
+        return
+    assert batch.count == len(scores)
+    plain = model.model.predict_proba(build_frame(model.signature, batch))[:, 1]
+    assert np.array_equal(bits(scores), bits(plain))
+    assert all(0.0 <= score <= 1.0 for score in scores)
+
+
+def valid_then_changed(
+    model: LoadedModel, data: st.DataObject, values: st.SearchStrategy[Any]
+) -> dict[str, Any]:
+    """A valid record with up to two fields (or an extra one) set to any of ``values``:
+    mostly-valid records reach the scorer, where a value validation let through by
+    mistake would fail."""
+    record = data.draw(
+        st.fixed_dictionaries({f.name: _feature_values(f) for f in model.signature.features})
+    )
+    names = [*model.signature.feature_names, "extra"]
+    for name in data.draw(st.lists(st.sampled_from(names), max_size=2, unique=True)):
+        record[name] = data.draw(values)
+    return record
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_any_json_either_validates_and_scores_or_is_rejected(
-    credit_model: LoadedModel, data: st.DataObject
+    credit_model: LoadedModel, fast_scorers: dict[str, FastScorer], data: st.DataObject
 ) -> None:
-    """Never a 500: whatever the values, validation accepts (and the model scores) or
-    rejects with field errors."""
-    names = [*credit_model.signature.feature_names, "extra"]
-    record = data.draw(
-        st.dictionaries(st.sampled_from(names), _json_values, min_size=len(names) - 3)
-    )
-    try:
-        batch = validate_records(credit_model.signature, [record])
-    except InvalidRecords as exc:
-        problems = exc.errors
-        assert problems
-        assert all(e.error for e in problems)
-        return
-    scores = credit_model.model.predict_proba(build_frame(credit_model.signature, batch))
-    assert 0.0 <= scores[0, 1] <= 1.0
+    """Never a 500: whatever the values, validation accepts (and the model scores,
+    on the fast path and the plain one) or rejects with field errors."""
+    count = data.draw(st.integers(1, 3))
+    values = _any_integers | _json_values  # integers weigh more: they are the risk here
+    records = [valid_then_changed(credit_model, data, values) for _ in range(count)]
+    body = json.dumps(records if count > 1 else records[0]).encode()
+    for fast in (fast_scorers[credit_model.md5], None):
+        assert_scores_or_rejects(credit_model, fast, body, is_csv=False)
+
+
+def _as_cell(value: Any) -> str:
+    return "" if value is None else repr(value) if isinstance(value, float) else str(value)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_any_csv_either_validates_and_scores_or_is_rejected(
+    credit_model: LoadedModel, fast_scorers: dict[str, FastScorer], data: st.DataObject
+) -> None:
+    """The same for CSV bodies, whose cells are any text (numbers of any size too)."""
+    count = data.draw(st.integers(1, 3))
+    values = _any_integers.map(str) | _csv_cells
+    records = [valid_then_changed(credit_model, data, values) for _ in range(count)]
+    header = list(credit_model.signature.feature_names)
+    header += ["extra"] if any("extra" in record for record in records) else []
+    text = io.StringIO()
+    writer = csv.writer(text)
+    writer.writerow(header)
+    for record in records:
+        writer.writerow([_as_cell(record.get(name)) for name in header])
+    for fast in (fast_scorers[credit_model.md5], None):
+        assert_scores_or_rejects(credit_model, fast, text.getvalue().encode(), is_csv=True)
 
 
 # -- the fast path ----------------------------------------------------------------------------
@@ -488,6 +624,57 @@ def test_values_the_model_cannot_score_are_a_422_on_both_paths(
         families = parse_metrics(client.get("/metrics").text)
     requests = "gitml_serve_requests"
     assert sample(families, requests, f"{requests}_total", endpoint="/predict", status="422") == 2
+
+
+class FailingModel:
+    """A model whose predict_proba raises ``error`` (what a custom estimator might do)."""
+
+    def __init__(self, error: Exception):
+        self.error = error
+
+    def predict_proba(self, frame: pd.DataFrame) -> Any:
+        raise self.error
+
+
+def test_scoring_failures_are_never_a_bare_500(
+    credit_model: LoadedModel, rows: pd.DataFrame, caplog: pytest.LogCaptureFixture
+) -> None:
+    record = as_records(credit_model, rows.head(1))[0]
+    overflowing = dataclasses.replace(
+        credit_model, model=FailingModel(OverflowError("math range error"))
+    )
+    with (
+        ServerThread(create_app(overflowing)) as server,
+        httpx.Client(base_url=server.url, timeout=30) as client,
+    ):
+        # Arithmetic on the client's values failing in the model: their input, a 422.
+        response = client.post("/predict", json=record)
+        assert response.status_code == 422, response.text
+        assert response.json()["detail"] == [
+            {
+                "record": None,
+                "field": None,
+                "error": "the model cannot score these records: math range error",
+            }
+        ]
+
+    broken = dataclasses.replace(credit_model, model=FailingModel(RuntimeError("model bug")))
+    with (
+        ServerThread(create_app(broken)) as server,
+        httpx.Client(base_url=server.url, timeout=30) as client,
+        caplog.at_level(logging.ERROR, logger="gitml.serve"),
+    ):
+        # A bug is the server's fault: a 500, but in JSON, saying what kind, and logged.
+        response = client.post("/predict", json=record)
+        assert response.status_code == 500
+        assert response.json() == {
+            "detail": "internal error while scoring (RuntimeError); the server log has details"
+        }
+        assert client.get("/health").status_code == 200  # still up
+        families = parse_metrics(client.get("/metrics").text)
+    assert "RuntimeError: model bug" in caplog.text
+    requests = "gitml_serve_requests"
+    assert sample(families, requests, f"{requests}_total", endpoint="/predict", status="500") == 1
 
 
 # -- limits -----------------------------------------------------------------------------------

@@ -418,9 +418,10 @@ def _score(
         frame = build_frame(model.signature, batch)
         # Column 1 is the positive class: the pipeline is trained on 0/1 labels.
         scores: list[float] = model.model.predict_proba(frame)[:, 1].tolist()
-    except ValueError as exc:
-        # Valid but unscorable values, e.g. a finite number so large that a scaler
-        # overflows it to inf, which scikit-learn refuses: the client's input, a 422.
+    except (ValueError, ArithmeticError) as exc:
+        # Valid but unscorable values: a finite number so large that a scaler
+        # overflows it to inf, which scikit-learn refuses (ValueError), or a model's
+        # own arithmetic overflowing on them. The records cause it: a 422.
         error = FieldError(None, None, f"the model cannot score these records: {exc}")
         raise InvalidRecords([error], 1) from None
     return batch, scores, "plain"
@@ -480,6 +481,12 @@ async def _predict(request: Request) -> Response:
         for problem in exc.errors:
             metrics.invalid.inc((problem.field or "",))
         return _error(422, exc.detail())
+    except Exception as exc:
+        # Not the client's input (that is a 4xx above) but a bug or a broken model:
+        # logged with its traceback, answered in JSON like every other error.
+        logger.exception("scoring a request failed")
+        name = type(exc).__name__
+        return _error(500, f"internal error while scoring ({name}); the server log has details")
     threshold = model.signature.threshold
     decisions = [int(score >= threshold) for score in scores]
     log: PredictionLog | None = state.prediction_log
