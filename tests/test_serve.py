@@ -38,7 +38,7 @@ from gitml.serve.records import (
 from gitml.serve.run import ServerThread, make_server
 from gitml.signature import feature_frame, signature_from_text
 from gitml.storage import file_md5, load_model
-from tests.helpers import git
+from tests.helpers import git, gitml
 from tests.registry_flow import merge_pull_request, model_md5
 
 if TYPE_CHECKING:
@@ -932,6 +932,45 @@ def test_load_version_and_make_server_follow_the_recorded_stage(
         "v0.1.0",
         "production",
     )
+
+
+@pytest.mark.slow
+def test_gitml_drift_reads_the_prediction_log_the_server_wrote(
+    origin_repo: Path, clock: Clock, tmp_path: Path, rows: pd.DataFrame
+) -> None:
+    repo = origin_repo
+    promote_first_version(repo, clock)
+    log = tmp_path / "served" / "predictions.jsonl"
+    server = make_server(repo, "credit@production", log_path=log)
+    model = server.config.app.state.holder.current
+    records = as_records(model, rows)
+    served: list[float] = []
+    with ServerThread(server.config.app) as running, httpx.Client(base_url=running.url) as client:
+        # Single records (the fast path), small batches (fast) and a large one (plain).
+        bodies: list[Any] = [*records[:20], records[20:65], {"records": records[65:100]}]
+        bodies.append(records[100:])
+        for body in bodies:
+            response = client.post("/predict", json=body)
+            assert response.status_code == 200, response.text
+            served += [p["probability"] for p in response.json()["predictions"]]
+    assert len(served) == len(records) == 200
+    assert len(log.read_text().splitlines()) == 200
+
+    # The CLI, in the same repository, on the log as the server left it.
+    result = gitml(repo, "drift", "credit@production", "--data", str(log), "--json")
+    report = json.loads(result.stdout)
+    assert report["rows"] == 200
+    assert report["verdict"] in ("ok", "warn", "drift")
+    score = report["score"]
+    assert (score["rows"], score["present"]) == (200, 200)
+    assert score["mean_batch"] == pytest.approx(sum(served) / 200, rel=1e-5)  # 6 digits
+    assert report["ignored_columns"] == []
+    # The same rows as a CSV, which gitml drift scores itself with the version's model:
+    # the same report, so the log holds the features and the scores gitml computes.
+    csv_path = tmp_path / "same-rows.csv"
+    rows[list(model.signature.feature_names)].to_csv(csv_path, index=False)
+    again = gitml(repo, "drift", "credit@production", "--data", str(csv_path), "--json")
+    assert json.loads(again.stdout) == report
 
 
 @pytest.mark.slow
