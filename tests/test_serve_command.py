@@ -8,6 +8,7 @@ import dataclasses
 import json
 import queue
 import re
+import shutil
 import signal
 import subprocess
 import threading
@@ -20,8 +21,10 @@ import pytest
 
 from gitml import api
 from gitml.serve.loaded import load_version
-from tests.helpers import BIN_DIR
+from tests.helpers import BIN_DIR, dvc, git
+from tests.registry_flow import merge_pull_request, model_md5
 from tests.test_serve import (
+    IMPROVE,
     as_records,
     parse_metrics,
     promote_first_version,
@@ -204,3 +207,86 @@ def test_gitml_serve_answers_like_gitml_and_stops_cleanly_on_sigterm(
     # Every answered record was logged, the in-flight ones included, before the exit.
     logged = [json.loads(line) for line in log.read_text().splitlines()]
     assert [entry["score"] for entry in logged] == [expected[0], *expected, *expected[:10]]
+
+
+def reloads(served: ServeProcess, result: str) -> float:
+    families = parse_metrics(httpx.get(f"{served.url}/metrics", timeout=10).text)
+    name = "gitml_serve_reloads"
+    try:
+        return sample(families, name, f"{name}_total", result=result)
+    except (AssertionError, KeyError):
+        return 0.0
+
+
+def test_failed_reload_keeps_the_old_version_and_says_why(
+    origin_repo: Path, clock: Clock, tmp_path: Path
+) -> None:
+    repo = origin_repo
+    promote_first_version(repo, clock)
+    # The serving host's DVC remote: a mirror of the team's, taken while it held v0.1.0
+    # only, so the version recorded next is missing from it.
+    mirror = tmp_path / "host-remote"
+    shutil.copytree(tmp_path / "dvc-remote", mirror)
+    host = tmp_path / "host"
+    git(tmp_path, "clone", "-q", str(tmp_path / "origin.git"), str(host))
+    dvc(host, "remote", "modify", "--local", "storage", "url", str(mirror))
+
+    # v0.2.0: trained, registered, merged into production (recorded below).
+    merge_pull_request(repo, 12, "leaves", IMPROVE)
+    clock.tick()
+    api.register(root=repo, push=True)
+    clock.tick()
+    prepared = api.promote("credit", "production", root=repo, push=True)
+    clock.tick()
+    git(repo, "fetch", "-q", "origin")
+    git(repo, "checkout", "-q", "-B", "production", "origin/production")
+    git(repo, "merge", "-q", "--no-ff", f"origin/{prepared.branch}", "-m", "Merge #13")
+    git(repo, "push", "-q", "origin", "production")
+    git(repo, "checkout", "-q", "main")
+    clock.tick()
+    new_md5 = model_md5(repo, "main")
+    good_bytes = (
+        tmp_path / "dvc-remote" / "files" / "md5" / new_md5[:2] / new_md5[2:]
+    ).read_bytes()
+    in_mirror = mirror / "files" / "md5" / new_md5[:2] / new_md5[2:]
+    assert not in_mirror.exists()
+    record = as_records(load_version(repo, "credit@v0.1.0"), held_out_rows(repo, 1))[0]
+
+    args = ("--reload-on-promotion", "--poll-seconds", "0.2")
+    with gitml_serve(host, REF, *args) as served:
+        assert served.wait_ready()["version"] == "v0.1.0"
+        (outcome,) = api.promote_on_push("production", root=repo)
+        assert (outcome.status, outcome.version) == ("recorded", "v0.2.0")
+
+        def still_v1(error: str) -> float:
+            """The old version answers, /health says why the reload failed; the count."""
+            answer = httpx.post(f"{served.url}/predict", json=record, timeout=30)
+            assert (answer.status_code, answer.json()["version"]) == (200, "v0.1.0")
+            health = httpx.get(f"{served.url}/health", timeout=10).json()
+            assert (health["status"], health["version"]) == ("ready", "v0.1.0")
+            assert health["reload"]["ref"] == REF
+            assert error in health["reload"]["last_error"], health
+            assert health["reload"]["failed_polls"] >= 1
+            assert health["reload"]["last_error_at"].endswith("Z")
+            assert httpx.get(f"{served.url}/metadata", timeout=10).json()["version"] == "v0.1.0"
+            return reloads(served, "failed")
+
+        # Missing from the host's remote: each poll fails, and the log says so.
+        served.wait_for_line("reload of credit@production failed (still serving v0.1.0)")
+        failed = still_v1("not in the DVC remote")
+        assert failed >= 1
+        # Present but not the registered bytes: refused by the md5 check.
+        in_mirror.parent.mkdir(parents=True, exist_ok=True)
+        in_mirror.write_bytes(good_bytes[:-1] + bytes([good_bytes[-1] ^ 1]))
+        served.wait_for_line(f"differs from the recorded {new_md5}")
+        assert still_v1(f"differs from the recorded {new_md5}") > failed
+        assert reloads(served, "swapped") == 0
+        # The right bytes: the next poll swaps, and /health clears the error.
+        in_mirror.write_bytes(good_bytes)
+        served.wait_for_line("now serving credit v0.2.0")
+        health = httpx.get(f"{served.url}/health", timeout=10).json()
+        assert (health["version"], health["md5"]) == ("v0.2.0", new_md5)
+        assert (health["reload"]["last_error"], health["reload"]["failed_polls"]) == (None, 0)
+        assert reloads(served, "swapped") == 1
+        served.process.send_signal(signal.SIGTERM)
+        assert served.process.wait(60) == 0, served.output()

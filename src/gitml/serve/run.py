@@ -8,12 +8,14 @@ managers and orchestrators stop a server, then ends ``gitml serve`` with exit co
 
 from __future__ import annotations
 
+import copy
+import logging
 import signal
 import socket
 import threading
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import uvicorn
 
@@ -80,12 +82,27 @@ def make_server(
         host=host,
         port=port,
         lifespan="on",
+        log_config=_log_config(log_level),
         log_level=log_level,
         access_log=access_log,
         server_header=False,
         timeout_graceful_shutdown=int(graceful_seconds),
     )
     return uvicorn.Server(config)
+
+
+def _log_config(log_level: str) -> dict[str, Any]:
+    """uvicorn's logging, with gitml's server messages (reloads, failed reloads, scoring
+    errors) on the same stream and in the same format as uvicorn's own."""
+    from uvicorn.config import LOG_LEVELS, LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["loggers"]["gitml"] = {
+        "handlers": ["default"],
+        "level": LOG_LEVELS.get(log_level, logging.INFO),
+        "propagate": False,
+    }
+    return config
 
 
 def serve(
