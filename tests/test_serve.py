@@ -9,6 +9,7 @@ import json
 import logging
 import math
 import threading
+import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -973,13 +974,8 @@ def test_gitml_drift_reads_the_prediction_log_the_server_wrote(
     assert json.loads(again.stdout) == report
 
 
-@pytest.mark.slow
-def test_hot_swap_to_a_newly_recorded_version_under_load(
-    origin_repo: Path, clock: Clock, tmp_path: Path, rows: pd.DataFrame
-) -> None:
-    repo = origin_repo
-    promote_first_version(repo, clock)
-    # v0.2.0: trained, registered and merged into production, but not yet recorded.
+def merge_next_version_into_production(repo: Path, clock: Clock) -> None:
+    """v0.2.0: trained, registered and merged into production, but not yet recorded."""
     merge_pull_request(repo, 12, "leaves", IMPROVE)
     clock.tick()
     api.register(root=repo, push=True)
@@ -993,6 +989,28 @@ def test_hot_swap_to_a_newly_recorded_version_under_load(
     git(repo, "checkout", "-q", "main")
     clock.tick()
 
+
+@dataclasses.dataclass
+class Stream:
+    """One client sending requests in a loop, keeping what each answer said."""
+
+    body: Any
+    # (sequence number when sent, when answered, version) per answer.
+    answers: list[tuple[int, int, str]] = dataclasses.field(default_factory=list)
+    failures: list[str] = dataclasses.field(default_factory=list)
+    new_answers: threading.Semaphore = dataclasses.field(
+        default_factory=lambda: threading.Semaphore(0)
+    )
+
+
+@pytest.mark.slow
+def test_hot_swap_to_a_newly_recorded_version_under_load(
+    origin_repo: Path, clock: Clock, tmp_path: Path, rows: pd.DataFrame
+) -> None:
+    repo = origin_repo
+    promote_first_version(repo, clock)
+    merge_next_version_into_production(repo, clock)
+
     # The server runs from its own clone, as on a serving host: it sees the promotion
     # only through the tags it fetches from origin.
     host = tmp_path / "host"
@@ -1001,52 +1019,68 @@ def test_hot_swap_to_a_newly_recorded_version_under_load(
     watcher = RegistryWatcher(host, ref, poll_seconds=0.05)
     app = create_app(load_version(host, ref), watcher=watcher)
     assert app.state.holder.current.version == "v0.1.0"
-    swapped = threading.Event()
-    app.state.holder.subscribe(lambda _old, _new: swapped.set())
 
-    record = as_records(app.state.holder.current, rows.head(1))[0]
-    versions: list[str] = []
-    failures: list[str] = []
+    records = as_records(app.state.holder.current, rows)
+    # Single records (fast path), small batches (fast), a large batch (plain path).
+    streams = [Stream(records[0]), Stream(records[1]), Stream(records[:10]), Stream(records)]
+    clock_lock = threading.Lock()
+    sequence = iter(range(10**9))  # a global order of sends and answers, across streams
     stop = threading.Event()
-    new_answers = threading.Semaphore(0)  # released once per answer from v0.2.0
+
+    def tick() -> int:
+        with clock_lock:
+            return next(sequence)
+
+    def run(stream: Stream, url: str) -> None:
+        with httpx.Client(base_url=url, timeout=30) as client:
+            while not stop.is_set():
+                sent = tick()
+                try:
+                    response = client.post("/predict", json=stream.body)
+                except httpx.HTTPError as exc:
+                    stream.failures.append(repr(exc))
+                    continue
+                answered = tick()
+                if response.status_code != 200:
+                    stream.failures.append(f"{response.status_code} {response.text}")
+                    continue
+                version = response.json()["version"]
+                stream.answers.append((sent, answered, version))
+                if version == "v0.2.0":
+                    stream.new_answers.release()
 
     with ServerThread(app) as server:
-
-        def stream() -> None:
-            with httpx.Client(base_url=server.url, timeout=30) as client:
-                while not stop.is_set():
-                    try:
-                        response = client.post("/predict", json=record)
-                    except httpx.HTTPError as exc:
-                        failures.append(repr(exc))
-                        continue
-                    if response.status_code != 200:
-                        failures.append(f"{response.status_code} {response.text}")
-                    else:
-                        versions.append(response.json()["version"])
-                        if versions[-1] == "v0.2.0":
-                            new_answers.release()
-
-        client = threading.Thread(target=stream)
-        client.start()
+        threads = [threading.Thread(target=run, args=(s, server.url)) for s in streams]
+        for thread in threads:
+            thread.start()
         (outcome,) = api.promote_on_push("production", root=repo)
         assert (outcome.status, outcome.version) == ("recorded", "v0.2.0")
-        assert swapped.wait(60), f"no swap; last watcher error: {watcher.last_error}"
-        metadata = httpx.get(f"{server.url}/metadata").json()
-        assert metadata["version"] == "v0.2.0"
+        # The observable event: GET /metadata names the new version (polled, no sleep).
+        deadline = time.monotonic() + 60
+        with httpx.Client(base_url=server.url, timeout=30) as client:
+            while (metadata := client.get("/metadata").json())["version"] != "v0.2.0":
+                assert metadata["version"] == "v0.1.0"
+                assert time.monotonic() < deadline, f"no swap; watcher: {watcher.last_error}"
         assert metadata["md5"] == model_md5(repo, "main")
-        # Let the client get a few answers from the new version before stopping it.
-        for _ in range(3):
-            assert new_answers.acquire(timeout=30), f"no answer from v0.2.0: {failures}"
+        # Every stream gets a few answers from the new version before stopping.
+        for stream in streams:
+            for _ in range(3):
+                assert stream.new_answers.acquire(timeout=30), stream.failures
         stop.set()
-        client.join(30)
+        for thread in threads:
+            thread.join(30)
         families = parse_metrics(httpx.get(f"{server.url}/metrics").text)
 
-    assert failures == []
-    assert versions[0] == "v0.1.0"
-    assert versions[-1] == "v0.2.0"
-    first_new = versions.index("v0.2.0")
-    assert set(versions[first_new:]) == {"v0.2.0"}  # once swapped, never back
+    assert [s.failures for s in streams] == [[], [], [], []]
+    first_new = min(answered for s in streams for _, answered, v in s.answers if v == "v0.2.0")
+    for stream in streams:
+        versions = [version for _, _, version in stream.answers]
+        assert versions[0] == "v0.1.0"
+        # Once a stream saw the new version it never sees the old one again, and no
+        # request sent after any stream saw the new version is answered by the old.
+        switch = versions.index("v0.2.0")
+        assert set(versions[switch:]) == {"v0.2.0"}
+        assert all(v == "v0.2.0" for sent, _, v in stream.answers if sent > first_new)
     assert sample(families, "gitml_serve_reloads", "gitml_serve_reloads_total", result="swapped")
     info = "gitml_serve_model_info"
     assert sample(families, info, info, version="v0.2.0") == 1

@@ -22,10 +22,10 @@ import pytest
 from gitml import api
 from gitml.serve.loaded import load_version
 from tests.helpers import BIN_DIR, dvc, git
-from tests.registry_flow import merge_pull_request, model_md5
+from tests.registry_flow import model_md5
 from tests.test_serve import (
-    IMPROVE,
     as_records,
+    merge_next_version_into_production,
     parse_metrics,
     promote_first_version,
     reference_scores,
@@ -231,19 +231,7 @@ def test_failed_reload_keeps_the_old_version_and_says_why(
     git(tmp_path, "clone", "-q", str(tmp_path / "origin.git"), str(host))
     dvc(host, "remote", "modify", "--local", "storage", "url", str(mirror))
 
-    # v0.2.0: trained, registered, merged into production (recorded below).
-    merge_pull_request(repo, 12, "leaves", IMPROVE)
-    clock.tick()
-    api.register(root=repo, push=True)
-    clock.tick()
-    prepared = api.promote("credit", "production", root=repo, push=True)
-    clock.tick()
-    git(repo, "fetch", "-q", "origin")
-    git(repo, "checkout", "-q", "-B", "production", "origin/production")
-    git(repo, "merge", "-q", "--no-ff", f"origin/{prepared.branch}", "-m", "Merge #13")
-    git(repo, "push", "-q", "origin", "production")
-    git(repo, "checkout", "-q", "main")
-    clock.tick()
+    merge_next_version_into_production(repo, clock)  # recorded below
     new_md5 = model_md5(repo, "main")
     good_bytes = (
         tmp_path / "dvc-remote" / "files" / "md5" / new_md5[:2] / new_md5[2:]
