@@ -21,6 +21,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sklearn.pipeline import Pipeline
+from starlette.applications import Starlette
 
 from gitml import api
 from gitml.serve.app import RegistryWatcher, ServeSettings, create_app
@@ -942,11 +943,12 @@ def test_gitml_drift_reads_the_prediction_log_the_server_wrote(
     repo = origin_repo
     promote_first_version(repo, clock)
     log = tmp_path / "served" / "predictions.jsonl"
-    server = make_server(repo, "credit@production", log_path=log)
-    model = server.config.app.state.holder.current
+    app = make_server(repo, "credit@production", log_path=log).config.app
+    assert isinstance(app, Starlette)
+    model = app.state.holder.current
     records = as_records(model, rows)
     served: list[float] = []
-    with ServerThread(server.config.app) as running, httpx.Client(base_url=running.url) as client:
+    with ServerThread(app) as running, httpx.Client(base_url=running.url) as client:
         # Single records (the fast path), small batches (fast) and a large one (plain).
         bodies: list[Any] = [*records[:20], records[20:65], {"records": records[65:100]}]
         bodies.append(records[100:])

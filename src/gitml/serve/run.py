@@ -161,7 +161,6 @@ def _sigterm_stops(server: uvicorn.Server) -> Iterator[None]:
     shell), which supervisors report as a failure. This handler is the one it finds;
     installed before uvicorn's, it also covers a SIGTERM that arrives just before.
     """
-
     if threading.current_thread() is not threading.main_thread():
         yield  # only the main thread handles signals (uvicorn installs none either)
         return
