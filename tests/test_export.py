@@ -28,7 +28,7 @@ from gitml.errors import GitmlError, UsageError
 from gitml.serve.export import export
 from gitml.serve.loaded import LoadedModel, load_version
 from gitml.signature import feature_frame
-from tests.helpers import git
+from tests.helpers import git, gitml
 from tests.registry_flow import model_md5
 
 if TYPE_CHECKING:
@@ -119,6 +119,40 @@ def test_export_dir_holds_the_verified_model_and_its_files(
     assert not (tmp_path / "other").exists()
     # Nothing half-written is left next to the target.
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".exported")) == []
+
+
+def test_gitml_export_dir_command(production: Path, tmp_path: Path) -> None:
+    repo = production
+    out = tmp_path / "exported"
+    result = gitml(repo, "export", REF, "--format", "dir", "-o", str(out))
+    assert result.stdout == f"exported {REF} (dir) to {out}\n"
+    assert sorted(p.name for p in out.iterdir()) == [
+        "README.md",
+        "credit.card.yaml",
+        "credit.signature.json",
+        "credit.skops",
+        "gitml.json",
+        "metrics.json",
+    ]
+    manifest = json.loads((out / "gitml.json").read_text())
+    assert (manifest["model"], manifest["version"], manifest["ref"]) == ("credit", "v0.1.0", REF)
+    data = (out / "credit.skops").read_bytes()
+    assert hashlib.md5(data).hexdigest() == manifest["md5"] == model_md5(repo, "main")
+    for name in ("credit.signature.json", "credit.card.yaml"):
+        committed = git(repo, "show", f"main:models/{name}").stdout
+        assert (out / name).read_text() == committed
+    import skops.io
+
+    loaded = load_version(repo, REF)
+    frame = raw_rows(repo, loaded)
+    model = skops.io.loads(data, trusted=manifest["trusted_types"])
+    scores = model.predict_proba(feature_frame(loaded.signature, frame))[:, 1]
+    assert [float(s) for s in scores] == gitml_scores(loaded, frame)
+    # A second export onto it is refused in one line, and changes nothing.
+    again = gitml(repo, "export", REF, "--format", "dir", "-o", str(out), check=False)
+    assert again.returncode == 1
+    assert again.stderr == f"gitml: error: {out}: already exists and is not an empty directory\n"
+    assert (out / "credit.skops").read_bytes() == data
 
 
 def test_export_mlflow_writes_a_pyfunc_model_without_pickle(

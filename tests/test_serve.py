@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import csv
 import dataclasses
+import io
 import json
 import logging
 import math
 import threading
+import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -18,17 +21,26 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sklearn.pipeline import Pipeline
+from starlette.applications import Starlette
 
 from gitml import api
 from gitml.serve.app import RegistryWatcher, ServeSettings, create_app
+from gitml.serve.app import _score as score_body
 from gitml.serve.fastpath import FAST_MAX_RECORDS, FastScorer, compile_scorer, probe_batch
 from gitml.serve.loaded import LoadedModel, load_version
 from gitml.serve.metrics import Counter, Histogram, MetricsRegistry
-from gitml.serve.records import InvalidRecords, ValidBatch, build_frame, validate_records
+from gitml.serve.records import (
+    BadRequest,
+    FieldError,
+    InvalidRecords,
+    ValidBatch,
+    build_frame,
+    validate_records,
+)
 from gitml.serve.run import ServerThread, make_server
 from gitml.signature import feature_frame, signature_from_text
 from gitml.storage import file_md5, load_model
-from tests.helpers import git
+from tests.helpers import git, gitml
 from tests.registry_flow import merge_pull_request, model_md5
 
 if TYPE_CHECKING:
@@ -256,6 +268,61 @@ def test_invalid_records_get_a_422_naming_every_bad_field(
     assert form.status_code == 415
 
 
+HUGE = 10**400  # a valid JSON integer that no float64 holds
+
+
+def test_integers_beyond_float_range_are_a_422_naming_the_field(
+    client: httpx.Client, credit_model: LoadedModel, rows: pd.DataFrame
+) -> None:
+    good = as_records(credit_model, rows.head(1))[0]
+    finite = "expected a finite number, got "
+    # One record (the fast path), and the same in a batch too big for it (the plain
+    # path); on an integer feature and on a number feature; either sign.
+    for record, field in (
+        ({**good, "age": HUGE}, "age"),
+        ({**good, "debt_to_income": -HUGE}, "debt_to_income"),
+    ):
+        for body in (record, [good, record] * FAST_MAX_RECORDS):
+            response = client.post("/predict", json=body)
+            assert response.status_code == 422, response.text
+            problems = response.json()["detail"]
+            assert {p["field"] for p in problems} == {field}
+            assert all(p["error"].startswith(finite) for p in problems)
+            assert problems[0]["record"] == (0 if isinstance(body, dict) else 1)
+    # The largest integer that still rounds to a finite float64 is accepted; one more
+    # is not (float(2**1024 - 2**970) overflows, round-half-even).
+    edge = 2**1024 - 2**970
+    assert client.post("/predict", json={**good, "annual_income": edge - 1}).status_code == 200
+    over = client.post("/predict", json={**good, "annual_income": edge})
+    assert over.status_code == 422
+    # More digits than Python converts from text (4300) is the same 422, not a 400.
+    longest = client.post(
+        "/predict", content=json.dumps(good)[:-1].encode() + b', "age": ' + b"9" * 5000 + b"}"
+    )
+    assert longest.status_code == 422, longest.text
+    (problem,) = longest.json()["detail"]
+    assert (problem["field"], problem["error"][: len(finite)]) == ("age", finite)
+
+    # CSV: a 400-digit cell in an integer and in a number column.
+    columns = list(credit_model.signature.feature_names)
+    frame = rows[columns].head(3).astype(object)
+    frame.iloc[1, frame.columns.get_loc("age")] = "7" * 400
+    frame.iloc[2, frame.columns.get_loc("credit_utilization")] = "-" + "7" * 400
+    response = client.post(
+        "/predict", content=frame.to_csv(index=False), headers={"content-type": "text/csv"}
+    )
+    assert response.status_code == 422, response.text
+    assert [(p["record"], p["field"]) for p in response.json()["detail"]] == [
+        (1, "age"),
+        (2, "credit_utilization"),
+    ]
+    assert all(p["error"].startswith(finite) for p in response.json()["detail"])
+    families = parse_metrics(client.get("/metrics").text)
+    requests = "gitml_serve_requests"
+    with pytest.raises(AssertionError, match="no sample"):
+        sample(families, requests, f"{requests}_total", endpoint="/predict", status="500")
+
+
 def test_out_of_range_unseen_and_nullable_values_are_accepted_and_counted(
     client: httpx.Client, credit_model: LoadedModel, rows: pd.DataFrame
 ) -> None:
@@ -276,37 +343,108 @@ def test_out_of_range_unseen_and_nullable_values_are_accepted_and_counted(
     assert sample(families, unseen, f"{unseen}_total", feature="loan_purpose") == 1
 
 
+# Integers of any size, and some far beyond float64 (whose range ends near 1.8e308).
+_any_integers = (
+    st.integers() | st.integers(10**300, 10**1000) | st.integers(-(10**1000), -(10**300))
+)
 _json_values = st.recursive(
     st.none()
     | st.booleans()
-    | st.integers(-(10**12), 10**12)
+    | _any_integers
     | st.floats(allow_nan=True, allow_infinity=True)
     | st.text(max_size=8),
     lambda inner: st.lists(inner, max_size=2) | st.dictionaries(st.text(max_size=3), inner),
     max_leaves=4,
 )
+_csv_cells = (
+    st.text(max_size=8)
+    | _any_integers.map(str)
+    | st.floats().map(repr)
+    | st.sampled_from(["", "NA", "nan", "1e400", "-1e400", "35.0", "35.5", "9" * 5000])
+)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def assert_scores_or_rejects(
+    model: LoadedModel, fast: FastScorer | None, body: bytes, is_csv: bool
+) -> None:
+    """What the server does with ``body``: scores it exactly as predict_proba does, or
+    rejects it as the client's fault, each problem pinned to a record (and never with
+    an exception a request would turn into a 500)."""
+    try:
+        batch, scores, _path = score_body(model, fast, body, is_csv, ServeSettings())
+    except BadRequest as exc:
+        unreadable: str | None = exc.message
+        problems: list[FieldError] = []
+    except InvalidRecords as exc:
+        unreadable, problems = None, exc.errors
+    else:
+        unreadable, problems = None, []
+    if unreadable is not None:
+        assert unreadable  # a 400 saying why the body is not JSON/CSV records
+        return
+    if problems:
+        # The example model scores every valid record: a rejection is always a field's
+        # (or a record's) fault, never "the model cannot score these records".
+        assert all(e.record is not None and e.error for e in problems), problems
+        return
+    assert batch.count == len(scores)
+    plain = model.model.predict_proba(build_frame(model.signature, batch))[:, 1]
+    assert np.array_equal(bits(scores), bits(plain))
+    assert all(0.0 <= score <= 1.0 for score in scores)
+
+
+def valid_then_changed(
+    model: LoadedModel, data: st.DataObject, values: st.SearchStrategy[Any]
+) -> dict[str, Any]:
+    """A valid record with up to two fields (or an extra one) set to any of ``values``:
+    mostly-valid records reach the scorer, where a value validation let through by
+    mistake would fail."""
+    record = data.draw(
+        st.fixed_dictionaries({f.name: _feature_values(f) for f in model.signature.features})
+    )
+    names = [*model.signature.feature_names, "extra"]
+    for name in data.draw(st.lists(st.sampled_from(names), max_size=2, unique=True)):
+        record[name] = data.draw(values)
+    return record
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_any_json_either_validates_and_scores_or_is_rejected(
-    credit_model: LoadedModel, data: st.DataObject
+    credit_model: LoadedModel, fast_scorers: dict[str, FastScorer], data: st.DataObject
 ) -> None:
-    """Never a 500: whatever the values, validation accepts (and the model scores) or
-    rejects with field errors."""
-    names = [*credit_model.signature.feature_names, "extra"]
-    record = data.draw(
-        st.dictionaries(st.sampled_from(names), _json_values, min_size=len(names) - 3)
-    )
-    try:
-        batch = validate_records(credit_model.signature, [record])
-    except InvalidRecords as exc:
-        problems = exc.errors
-        assert problems
-        assert all(e.error for e in problems)
-        return
-    scores = credit_model.model.predict_proba(build_frame(credit_model.signature, batch))
-    assert 0.0 <= scores[0, 1] <= 1.0
+    """Never a 500: whatever the values, validation accepts (and the model scores,
+    on the fast path and the plain one) or rejects with field errors."""
+    count = data.draw(st.integers(1, 3))
+    values = _any_integers | _json_values  # integers weigh more: they are the risk here
+    records = [valid_then_changed(credit_model, data, values) for _ in range(count)]
+    body = json.dumps(records if count > 1 else records[0]).encode()
+    for fast in (fast_scorers[credit_model.md5], None):
+        assert_scores_or_rejects(credit_model, fast, body, is_csv=False)
+
+
+def _as_cell(value: Any) -> str:
+    return "" if value is None else repr(value) if isinstance(value, float) else str(value)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_any_csv_either_validates_and_scores_or_is_rejected(
+    credit_model: LoadedModel, fast_scorers: dict[str, FastScorer], data: st.DataObject
+) -> None:
+    """The same for CSV bodies, whose cells are any text (numbers of any size too)."""
+    count = data.draw(st.integers(1, 3))
+    values = _any_integers.map(str) | _csv_cells
+    records = [valid_then_changed(credit_model, data, values) for _ in range(count)]
+    header = list(credit_model.signature.feature_names)
+    header += ["extra"] if any("extra" in record for record in records) else []
+    text = io.StringIO()
+    writer = csv.writer(text)
+    writer.writerow(header)
+    for record in records:
+        writer.writerow([_as_cell(record.get(name)) for name in header])
+    for fast in (fast_scorers[credit_model.md5], None):
+        assert_scores_or_rejects(credit_model, fast, text.getvalue().encode(), is_csv=True)
 
 
 # -- the fast path ----------------------------------------------------------------------------
@@ -488,6 +626,57 @@ def test_values_the_model_cannot_score_are_a_422_on_both_paths(
         families = parse_metrics(client.get("/metrics").text)
     requests = "gitml_serve_requests"
     assert sample(families, requests, f"{requests}_total", endpoint="/predict", status="422") == 2
+
+
+class FailingModel:
+    """A model whose predict_proba raises ``error`` (what a custom estimator might do)."""
+
+    def __init__(self, error: Exception):
+        self.error = error
+
+    def predict_proba(self, frame: pd.DataFrame) -> Any:
+        raise self.error
+
+
+def test_scoring_failures_are_never_a_bare_500(
+    credit_model: LoadedModel, rows: pd.DataFrame, caplog: pytest.LogCaptureFixture
+) -> None:
+    record = as_records(credit_model, rows.head(1))[0]
+    overflowing = dataclasses.replace(
+        credit_model, model=FailingModel(OverflowError("math range error"))
+    )
+    with (
+        ServerThread(create_app(overflowing)) as server,
+        httpx.Client(base_url=server.url, timeout=30) as client,
+    ):
+        # Arithmetic on the client's values failing in the model: their input, a 422.
+        response = client.post("/predict", json=record)
+        assert response.status_code == 422, response.text
+        assert response.json()["detail"] == [
+            {
+                "record": None,
+                "field": None,
+                "error": "the model cannot score these records: math range error",
+            }
+        ]
+
+    broken = dataclasses.replace(credit_model, model=FailingModel(RuntimeError("model bug")))
+    with (
+        ServerThread(create_app(broken)) as server,
+        httpx.Client(base_url=server.url, timeout=30) as client,
+        caplog.at_level(logging.ERROR, logger="gitml.serve"),
+    ):
+        # A bug is the server's fault: a 500, but in JSON, saying what kind, and logged.
+        response = client.post("/predict", json=record)
+        assert response.status_code == 500
+        assert response.json() == {
+            "detail": "internal error while scoring (RuntimeError); the server log has details"
+        }
+        assert client.get("/health").status_code == 200  # still up
+        families = parse_metrics(client.get("/metrics").text)
+    assert "RuntimeError: model bug" in caplog.text
+    requests = "gitml_serve_requests"
+    assert sample(families, requests, f"{requests}_total", endpoint="/predict", status="500") == 1
 
 
 # -- limits -----------------------------------------------------------------------------------
@@ -748,12 +937,47 @@ def test_load_version_and_make_server_follow_the_recorded_stage(
 
 
 @pytest.mark.slow
-def test_hot_swap_to_a_newly_recorded_version_under_load(
+def test_gitml_drift_reads_the_prediction_log_the_server_wrote(
     origin_repo: Path, clock: Clock, tmp_path: Path, rows: pd.DataFrame
 ) -> None:
     repo = origin_repo
     promote_first_version(repo, clock)
-    # v0.2.0: trained, registered and merged into production, but not yet recorded.
+    log = tmp_path / "served" / "predictions.jsonl"
+    app = make_server(repo, "credit@production", log_path=log).config.app
+    assert isinstance(app, Starlette)
+    model = app.state.holder.current
+    records = as_records(model, rows)
+    served: list[float] = []
+    with ServerThread(app) as running, httpx.Client(base_url=running.url) as client:
+        # Single records (the fast path), small batches (fast) and a large one (plain).
+        bodies: list[Any] = [*records[:20], records[20:65], {"records": records[65:100]}]
+        bodies.append(records[100:])
+        for body in bodies:
+            response = client.post("/predict", json=body)
+            assert response.status_code == 200, response.text
+            served += [p["probability"] for p in response.json()["predictions"]]
+    assert len(served) == len(records) == 200
+    assert len(log.read_text().splitlines()) == 200
+
+    # The CLI, in the same repository, on the log as the server left it.
+    result = gitml(repo, "drift", "credit@production", "--data", str(log), "--json")
+    report = json.loads(result.stdout)
+    assert report["rows"] == 200
+    assert report["verdict"] in ("ok", "warn", "drift")
+    score = report["score"]
+    assert (score["rows"], score["present"]) == (200, 200)
+    assert score["mean_batch"] == pytest.approx(sum(served) / 200, rel=1e-5)  # 6 digits
+    assert report["ignored_columns"] == []
+    # The same rows as a CSV, which gitml drift scores itself with the version's model:
+    # the same report, so the log holds the features and the scores gitml computes.
+    csv_path = tmp_path / "same-rows.csv"
+    rows[list(model.signature.feature_names)].to_csv(csv_path, index=False)
+    again = gitml(repo, "drift", "credit@production", "--data", str(csv_path), "--json")
+    assert json.loads(again.stdout) == report
+
+
+def merge_next_version_into_production(repo: Path, clock: Clock) -> None:
+    """v0.2.0: trained, registered and merged into production, but not yet recorded."""
     merge_pull_request(repo, 12, "leaves", IMPROVE)
     clock.tick()
     api.register(root=repo, push=True)
@@ -767,6 +991,28 @@ def test_hot_swap_to_a_newly_recorded_version_under_load(
     git(repo, "checkout", "-q", "main")
     clock.tick()
 
+
+@dataclasses.dataclass
+class Stream:
+    """One client sending requests in a loop, keeping what each answer said."""
+
+    body: Any
+    # (sequence number when sent, when answered, version) per answer.
+    answers: list[tuple[int, int, str]] = dataclasses.field(default_factory=list)
+    failures: list[str] = dataclasses.field(default_factory=list)
+    new_answers: threading.Semaphore = dataclasses.field(
+        default_factory=lambda: threading.Semaphore(0)
+    )
+
+
+@pytest.mark.slow
+def test_hot_swap_to_a_newly_recorded_version_under_load(
+    origin_repo: Path, clock: Clock, tmp_path: Path, rows: pd.DataFrame
+) -> None:
+    repo = origin_repo
+    promote_first_version(repo, clock)
+    merge_next_version_into_production(repo, clock)
+
     # The server runs from its own clone, as on a serving host: it sees the promotion
     # only through the tags it fetches from origin.
     host = tmp_path / "host"
@@ -775,52 +1021,68 @@ def test_hot_swap_to_a_newly_recorded_version_under_load(
     watcher = RegistryWatcher(host, ref, poll_seconds=0.05)
     app = create_app(load_version(host, ref), watcher=watcher)
     assert app.state.holder.current.version == "v0.1.0"
-    swapped = threading.Event()
-    app.state.holder.subscribe(lambda _old, _new: swapped.set())
 
-    record = as_records(app.state.holder.current, rows.head(1))[0]
-    versions: list[str] = []
-    failures: list[str] = []
+    records = as_records(app.state.holder.current, rows)
+    # Single records (fast path), small batches (fast), a large batch (plain path).
+    streams = [Stream(records[0]), Stream(records[1]), Stream(records[:10]), Stream(records)]
+    clock_lock = threading.Lock()
+    sequence = iter(range(10**9))  # a global order of sends and answers, across streams
     stop = threading.Event()
-    new_answers = threading.Semaphore(0)  # released once per answer from v0.2.0
+
+    def tick() -> int:
+        with clock_lock:
+            return next(sequence)
+
+    def run(stream: Stream, url: str) -> None:
+        with httpx.Client(base_url=url, timeout=30) as client:
+            while not stop.is_set():
+                sent = tick()
+                try:
+                    response = client.post("/predict", json=stream.body)
+                except httpx.HTTPError as exc:
+                    stream.failures.append(repr(exc))
+                    continue
+                answered = tick()
+                if response.status_code != 200:
+                    stream.failures.append(f"{response.status_code} {response.text}")
+                    continue
+                version = response.json()["version"]
+                stream.answers.append((sent, answered, version))
+                if version == "v0.2.0":
+                    stream.new_answers.release()
 
     with ServerThread(app) as server:
-
-        def stream() -> None:
-            with httpx.Client(base_url=server.url, timeout=30) as client:
-                while not stop.is_set():
-                    try:
-                        response = client.post("/predict", json=record)
-                    except httpx.HTTPError as exc:
-                        failures.append(repr(exc))
-                        continue
-                    if response.status_code != 200:
-                        failures.append(f"{response.status_code} {response.text}")
-                    else:
-                        versions.append(response.json()["version"])
-                        if versions[-1] == "v0.2.0":
-                            new_answers.release()
-
-        client = threading.Thread(target=stream)
-        client.start()
+        threads = [threading.Thread(target=run, args=(s, server.url)) for s in streams]
+        for thread in threads:
+            thread.start()
         (outcome,) = api.promote_on_push("production", root=repo)
         assert (outcome.status, outcome.version) == ("recorded", "v0.2.0")
-        assert swapped.wait(60), f"no swap; last watcher error: {watcher.last_error}"
-        metadata = httpx.get(f"{server.url}/metadata").json()
-        assert metadata["version"] == "v0.2.0"
+        # The observable event: GET /metadata names the new version (polled, no sleep).
+        deadline = time.monotonic() + 60
+        with httpx.Client(base_url=server.url, timeout=30) as client:
+            while (metadata := client.get("/metadata").json())["version"] != "v0.2.0":
+                assert metadata["version"] == "v0.1.0"
+                assert time.monotonic() < deadline, f"no swap; watcher: {watcher.last_error}"
         assert metadata["md5"] == model_md5(repo, "main")
-        # Let the client get a few answers from the new version before stopping it.
-        for _ in range(3):
-            assert new_answers.acquire(timeout=30), f"no answer from v0.2.0: {failures}"
+        # Every stream gets a few answers from the new version before stopping.
+        for stream in streams:
+            for _ in range(3):
+                assert stream.new_answers.acquire(timeout=30), stream.failures
         stop.set()
-        client.join(30)
+        for thread in threads:
+            thread.join(30)
         families = parse_metrics(httpx.get(f"{server.url}/metrics").text)
 
-    assert failures == []
-    assert versions[0] == "v0.1.0"
-    assert versions[-1] == "v0.2.0"
-    first_new = versions.index("v0.2.0")
-    assert set(versions[first_new:]) == {"v0.2.0"}  # once swapped, never back
+    assert [s.failures for s in streams] == [[], [], [], []]
+    first_new = min(answered for s in streams for _, answered, v in s.answers if v == "v0.2.0")
+    for stream in streams:
+        versions = [version for _, _, version in stream.answers]
+        assert versions[0] == "v0.1.0"
+        # Once a stream saw the new version it never sees the old one again, and no
+        # request sent after any stream saw the new version is answered by the old.
+        switch = versions.index("v0.2.0")
+        assert set(versions[switch:]) == {"v0.2.0"}
+        assert all(v == "v0.2.0" for sent, _, v in stream.answers if sent > first_new)
     assert sample(families, "gitml_serve_reloads", "gitml_serve_reloads_total", result="swapped")
     info = "gitml_serve_model_info"
     assert sample(families, info, info, version="v0.2.0") == 1

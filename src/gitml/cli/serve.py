@@ -27,7 +27,12 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     p.add_argument("ref", help="model reference, e.g. credit@production")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    p.add_argument(
+        "--port",
+        type=int,
+        default=8000,
+        help="port (default 8000; 0 takes any free port, which the start-up log names)",
+    )
     p.add_argument(
         "--log",
         dest="log_path",

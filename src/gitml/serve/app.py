@@ -207,7 +207,7 @@ class PredictionLog:
     ) -> None:
         """Append one line per record of ``batch``."""
         # One timestamp per request: the records of a batch arrived together.
-        ts = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        ts = _now()
         lines = [
             json.dumps(
                 {
@@ -244,9 +244,11 @@ class RegistryWatcher:
     A poll re-resolves ``ref`` (a stage follows its latest assignment tag) and, when
     the version or md5 differs from the served model, loads the new one completely
     (bytes fetched, md5 checked, skops-loaded, signature parsed) before swapping it in.
-    Any failure keeps the old model serving and is counted in ``/metrics``. With
-    ``fetch``, tags are fetched from ``remote`` first when the repository has it, so a
-    promotion recorded by CI elsewhere is seen.
+    Any failure keeps the old model serving, is counted in ``/metrics``
+    (``gitml_serve_reloads_total{result="failed"}``), logged, and shown by ``/health``
+    (:meth:`status`) until a poll succeeds. With ``fetch``, tags are fetched from
+    ``remote`` first when the repository has it, so a promotion recorded by CI
+    elsewhere is seen.
     """
 
     def __init__(
@@ -268,6 +270,19 @@ class RegistryWatcher:
         self.fetch = fetch
         self.remote = remote
         self.last_error: str | None = None
+        self.last_error_at: str | None = None
+        self.failed_polls = 0  # consecutive; 0 after a poll that succeeds
+
+    def status(self) -> dict[str, Any]:
+        """What ``/health`` says about reloading: the reference watched, and whether
+        the latest polls failed (the served model is then older than the registry's)."""
+        return {
+            "ref": self.ref,
+            "poll_seconds": self.poll_seconds,
+            "failed_polls": self.failed_polls,
+            "last_error": self.last_error,
+            "last_error_at": self.last_error_at,
+        }
 
     def _fetch_tags(self) -> None:
         from gitml.errors import GitError
@@ -312,11 +327,30 @@ class RegistryWatcher:
                 result = await run_in_threadpool(self.poll, holder)
             except Exception as exc:  # any failure: keep serving the current model
                 self.last_error = f"{type(exc).__name__}: {exc}"
-                logger.warning("reload of %s failed: %s", self.ref, self.last_error)
+                self.last_error_at = _now()
+                self.failed_polls += 1
+                logger.warning(
+                    "reload of %s failed (still serving %s): %s",
+                    self.ref,
+                    _served_version(holder),
+                    self.last_error,
+                )
                 metrics.reloads.inc(("failed",))
                 continue
             self.last_error = None
+            self.last_error_at = None
+            self.failed_polls = 0
             metrics.reloads.inc((result,))
+
+
+def _now() -> str:
+    """The current UTC time as the prediction log writes it (ISO 8601, ms, ``Z``)."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _served_version(holder: ModelHolder) -> str:
+    model = holder.current
+    return "nothing" if model is None else (model.version or model.md5)
 
 
 class _TooLarge(Exception):
@@ -418,9 +452,10 @@ def _score(
         frame = build_frame(model.signature, batch)
         # Column 1 is the positive class: the pipeline is trained on 0/1 labels.
         scores: list[float] = model.model.predict_proba(frame)[:, 1].tolist()
-    except ValueError as exc:
-        # Valid but unscorable values, e.g. a finite number so large that a scaler
-        # overflows it to inf, which scikit-learn refuses: the client's input, a 422.
+    except (ValueError, ArithmeticError) as exc:
+        # Valid but unscorable values: a finite number so large that a scaler
+        # overflows it to inf, which scikit-learn refuses (ValueError), or a model's
+        # own arithmetic overflowing on them. The records cause it: a 422.
         error = FieldError(None, None, f"the model cannot score these records: {exc}")
         raise InvalidRecords([error], 1) from None
     return batch, scores, "plain"
@@ -480,6 +515,12 @@ async def _predict(request: Request) -> Response:
         for problem in exc.errors:
             metrics.invalid.inc((problem.field or "",))
         return _error(422, exc.detail())
+    except Exception as exc:
+        # Not the client's input (that is a 4xx above) but a bug or a broken model:
+        # logged with its traceback, answered in JSON like every other error.
+        logger.exception("scoring a request failed")
+        name = type(exc).__name__
+        return _error(500, f"internal error while scoring ({name}); the server log has details")
     threshold = model.signature.threshold
     decisions = [int(score >= threshold) for score in scores]
     log: PredictionLog | None = state.prediction_log
@@ -514,15 +555,18 @@ async def _health(request: Request) -> Response:
         if holder.error is not None:
             return JSONResponse({"status": "failed", "error": holder.error}, status_code=503)
         return JSONResponse({"status": "loading"}, status_code=503)
-    return JSONResponse(
-        {
-            "status": "ready",
-            "model": model.name,
-            "version": model.version,
-            "md5": model.md5,
-            "stage": model.stage,
-        }
-    )
+    body: dict[str, Any] = {
+        "status": "ready",
+        "model": model.name,
+        "version": model.version,
+        "md5": model.md5,
+        "stage": model.stage,
+    }
+    watcher: RegistryWatcher | None = request.app.state.watcher
+    if watcher is not None:
+        # Still ready (the old model answers) when a reload fails; this says so.
+        body["reload"] = watcher.status()
+    return JSONResponse(body)
 
 
 async def _metadata(request: Request) -> Response:

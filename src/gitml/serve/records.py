@@ -9,7 +9,8 @@ The rules (what a ``POST /predict`` record may hold):
   silently missing value;
 * ``integer`` features take integral numbers (``35`` or ``35.0``), ``number`` features
   any finite number, ``category`` features strings; in JSON a number must be a JSON
-  number (``"35"`` is refused), in CSV every cell is text and is parsed;
+  number (``"35"`` is refused), in CSV every cell is text and is parsed; "finite" means
+  a float64 holds it, so an integer like ``10**400`` is refused like ``1e400``;
 * missing (``null``, an absent nullable field, an empty string, or in CSV one of
   pandas' default NA tokens) only where the feature is ``nullable``;
 * values outside the training range and categories never seen in training are
@@ -71,6 +72,10 @@ CSV_MISSING = frozenset(
         "null",
     }
 )
+# float() of an int overflows from here on: 2**1024 - 2**970 lies halfway between the
+# largest float64 and 2**1024, and rounds (half to even) up to 2**1024. Every int
+# strictly inside (-_FLOAT_OVERFLOW, _FLOAT_OVERFLOW) becomes a finite float64.
+_FLOAT_OVERFLOW = 2**1024 - 2**970
 # A 422 body with a million entries helps nobody and costs memory; the first ones show
 # the pattern.
 MAX_REPORTED_ERRORS = 100
@@ -134,12 +139,47 @@ class ValidBatch:
         return {name: values[index] for name, values in self.columns.items()}
 
 
+class LongInteger:
+    """A JSON integer with more digits than Python converts from text (4300 by default,
+    ``sys.get_int_max_str_digits``), kept as its text: far beyond float64, so validation
+    refuses it as it refuses ``10**400``, naming the field."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str):
+        self.text = text
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+def _int_or_long(text: str) -> int | LongInteger:
+    try:
+        return int(text)
+    except ValueError:
+        return LongInteger(text)
+
+
+def _loads(body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BadRequest(f"invalid JSON: {exc}") from None
+    except ValueError:
+        # Well-formed JSON whose integer has too many digits for int(): parse again,
+        # keeping such integers as text (only then, so the common case keeps json's
+        # C fast path for integers). Nothing else raises a plain ValueError here.
+        pass
+    try:
+        return json.loads(body, parse_int=_int_or_long)
+    except ValueError as exc:
+        raise BadRequest(f"invalid JSON: {exc}") from None
+
+
 def parse_json(body: bytes) -> list[Any]:
     """Records of a JSON body: one object, ``{"records": [...]}`` or a JSON array."""
     try:
-        document = json.loads(body)
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise BadRequest(f"invalid JSON: {exc}") from None
+        document = _loads(body)
     except RecursionError:  # "[[[[..." nested deeper than the parser's stack
         raise BadRequest("invalid JSON: nested too deeply") from None
     if isinstance(document, list):
@@ -184,7 +224,7 @@ def parse_csv(body: bytes) -> list[dict[str, Any]]:
 
 def _show(value: Any) -> str:
     """A value as the error message quotes it, cut to a readable length."""
-    text = repr(value) if isinstance(value, str) else json.dumps(value, default=repr)
+    text = repr(value) if isinstance(value, str | LongInteger) else json.dumps(value, default=repr)
     return text if len(text) <= _MAX_VALUE_CHARS else text[: _MAX_VALUE_CHARS - 3] + "..."
 
 
@@ -207,12 +247,18 @@ def _number(feature: Feature, value: Any, from_text: bool) -> tuple[Any, str | N
                 number = float(value)
             except ValueError:
                 return None, f"expected a number, got {_show(value)}"
+    elif isinstance(value, LongInteger):
+        return None, f"expected a finite number, got {_show(value)}"
     elif isinstance(value, bool) or not isinstance(value, int | float):
         # bool is an int in Python, but true/false is never a credit-line count.
         return None, f"expected a number, got {_json_kind(value)}"
     else:
         number = value
-    if isinstance(number, float):
+    if isinstance(number, int):
+        # The model reads float64: an int it cannot hold would overflow in scoring.
+        if not -_FLOAT_OVERFLOW < number < _FLOAT_OVERFLOW:
+            return None, f"expected a finite number, got {_show(value)}"
+    elif isinstance(number, float):
         if not math.isfinite(number):
             return None, f"expected a finite number, got {_show(value)}"
         if feature.type == "integer":
@@ -278,7 +324,9 @@ def _column(
         kind = type(value)
         if fast and is_category and kind is str and value:
             parsed: Any = value
-        elif fast and not is_category and kind is int:
+        elif (
+            fast and not is_category and kind is int and -_FLOAT_OVERFLOW < value < _FLOAT_OVERFLOW
+        ):
             parsed = value
         elif (
             fast

@@ -2,15 +2,20 @@
 
 uvicorn handles SIGINT/SIGTERM itself: it stops accepting connections, lets requests
 in flight finish (up to ``graceful_seconds``), then runs the app's shutdown, which
-stops the registry watcher and closes the prediction log.
+stops the registry watcher and closes the prediction log. SIGTERM, how service
+managers and orchestrators stop a server, then ends ``gitml serve`` with exit code 0.
 """
 
 from __future__ import annotations
 
+import copy
+import logging
+import signal
 import socket
 import threading
+from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import uvicorn
 
@@ -25,7 +30,8 @@ from gitml.serve.app import (
 from gitml.serve.loaded import load_version
 
 if TYPE_CHECKING:
-    from types import TracebackType
+    from collections.abc import Iterator
+    from types import FrameType, TracebackType
 
     from starlette.types import ASGIApp
 
@@ -76,12 +82,27 @@ def make_server(
         host=host,
         port=port,
         lifespan="on",
+        log_config=_log_config(log_level),
         log_level=log_level,
         access_log=access_log,
         server_header=False,
         timeout_graceful_shutdown=int(graceful_seconds),
     )
     return uvicorn.Server(config)
+
+
+def _log_config(log_level: str) -> dict[str, Any]:
+    """uvicorn's logging, with gitml's server messages (reloads, failed reloads, scoring
+    errors) on the same stream and in the same format as uvicorn's own."""
+    from uvicorn.config import LOG_LEVELS, LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["loggers"]["gitml"] = {
+        "handlers": ["default"],
+        "level": LOG_LEVELS.get(log_level, logging.INFO),
+        "propagate": False,
+    }
+    return config
 
 
 def serve(
@@ -108,7 +129,7 @@ def serve(
     from ``remote`` when it exists) and swaps in a newly recorded version once it is
     fully loaded and verified. ``log_path`` appends one JSON line per scored record.
     """
-    make_server(
+    server = make_server(
         root,
         ref,
         host=host,
@@ -124,7 +145,34 @@ def serve(
         graceful_seconds=graceful_seconds,
         log_level=log_level,
         access_log=access_log,
-    ).run()
+    )
+    with _sigterm_stops(server):
+        server.run()
+
+
+@contextmanager
+def _sigterm_stops(server: uvicorn.Server) -> Iterator[None]:
+    """While ``server`` runs, SIGTERM asks it to stop; after the graceful shutdown the
+    process exits normally (code 0).
+
+    uvicorn installs its own handlers while it serves, and once it has shut down it
+    raises the signal again for whatever handler was there before: with the default
+    one, SIGTERM would kill the process after the clean shutdown (exit -15, 143 in a
+    shell), which supervisors report as a failure. This handler is the one it finds;
+    installed before uvicorn's, it also covers a SIGTERM that arrives just before.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread handles signals (uvicorn installs none either)
+        return
+
+    def stop(_signum: int, _frame: FrameType | None) -> None:
+        server.should_exit = True
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 class _SignallingServer(uvicorn.Server):
