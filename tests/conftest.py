@@ -69,6 +69,8 @@ def _isolate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     _write_gitconfig(home)
     for key, value in isolated_environment(home).items():
         monkeypatch.setenv(key, value)
+    # The suite may itself run in GitHub Actions: commands must not believe they are in CI.
+    monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
 
 
 @pytest.fixture(scope="session")

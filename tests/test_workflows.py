@@ -10,9 +10,27 @@ import pytest
 import yaml
 
 from gitml import api
-from tests.helpers import BIN_DIR, PROJECT_ROOT, git, run
-from tests.registry_flow import remote_tags, set_param
-from tests.workflows.act import CHECKOUT, STANDINS, remote_actions, run_act
+from tests.helpers import BIN_DIR, PROJECT_ROOT, dvc, git, run
+from tests.registry_flow import merge_pull_request, model_md5, remote_tags, set_param
+from tests.workflows.act import (
+    CHECKOUT,
+    STANDINS,
+    ActRun,
+    pull_request_payload,
+    remote_actions,
+    run_act,
+)
+from tests.workflows.github_api import (
+    HEADERS,
+    REPOSITORY,
+    TOKEN,
+    Status,
+    act_environment,
+    expect_pull_request,
+    expect_statuses,
+    requested,
+    statuses,
+)
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -65,6 +83,7 @@ def test_every_zizmor_ignore_is_listed_with_its_reason() -> None:
                 ignores.append((path.name, rule.group(1)))
     assert sorted(set(ignores)) == [
         ("comment.yml", "dangerous-triggers"),
+        ("comment.yml", "self-repository"),
         ("monitor.yml", "self-repository"),
         ("promote.yml", "self-repository"),
         ("propose.yml", "self-repository"),
@@ -78,6 +97,23 @@ def test_workflows_match_githubs_schema() -> None:
         "--builtin-schema",
         "vendor.github-workflows",
         *map(str, ALL),
+        cwd=PROJECT_ROOT,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_actions_match_githubs_schema() -> None:
+    """The composite setup action (and the test stand-ins) are valid GitHub actions."""
+    actions = [
+        PROJECT_ROOT / ".github" / "actions" / "setup-gitml" / "action.yml",
+        *sorted((PROJECT_ROOT / "tests" / "workflows" / "standins").glob("*/action.yml")),
+    ]
+    result = run(
+        BIN_DIR / "check-jsonschema",
+        "--builtin-schema",
+        "vendor.github-actions",
+        *map(str, actions),
         cwd=PROJECT_ROOT,
         check=False,
     )
@@ -115,12 +151,19 @@ def test_triggers_and_permissions() -> None:
         "staging/**",
         "production/**",
     ]
+    assert propose["on"]["workflow_dispatch"]["inputs"]["pr"]["required"] is True
+    assert propose["on"]["workflow_dispatch"]["inputs"]["sha"]["required"] is False
     for document in (propose, register, promote, _load("comment.yml")):
         assert document["permissions"] == {}
         for job in document["jobs"].values():
             assert "timeout-minutes" in job
             writes = {k for k, v in job["permissions"].items() if v == "write"}
             assert writes <= {"contents", "pull-requests", "statuses"}
+    # Every job that judges a pull request sets gitml/check itself.
+    comment = _load("comment.yml")["jobs"]["comment"]
+    for job in (propose["jobs"]["build"], propose["jobs"]["stage"], comment):
+        assert job["permissions"]["statuses"] == "write"
+        assert any("gitml commit-status" in step.get("run", "") for step in job["steps"])
     monitor = _load("monitor.yml")
     assert set(monitor["on"]) == {"schedule", "workflow_dispatch"}
     assert monitor["on"]["schedule"][0]["cron"]
@@ -133,22 +176,90 @@ def test_triggers_and_permissions() -> None:
         "pull-requests": "write",
         "actions": "write",
     }
-    assert register["concurrency"]["group"] == "register-main"
+    assert register["concurrency"] == {"group": "register-main", "cancel-in-progress": False}
+    # One promotion at a time per stage branch, never cancelled half-way.
+    assert promote["concurrency"] == {
+        "group": "promote-${{ github.ref_name }}",
+        "cancel-in-progress": False,
+    }
+    # A newer push (or dispatch) for the same pull request supersedes the running one.
+    assert propose["concurrency"] == {
+        "group": "propose-${{ github.event.pull_request.number || inputs.pr }}",
+        "cancel-in-progress": True,
+    }
     assert promote["jobs"]["promote"]["environment"].startswith("${{")
     fork = propose["jobs"]["build-fork"]
     assert fork["permissions"] == {"contents": "read"}
     assert not any("secrets." in json.dumps(v) for v in fork.get("env", {}).values())
 
 
-def test_no_untrusted_expression_inside_run() -> None:
-    untrusted = re.compile(
-        r"\$\{\{\s*github\.(head_ref|event\.(pull_request|issue|comment|"
-        r"head_commit|commits|workflow_run))"
-    )
+# (workflow, job) -> (fetch-depth, persist-credentials) of its checkout: full history for
+# every job that reads history or tags; credentials kept only by the jobs that push.
+CHECKOUTS = {
+    ("propose.yml", "resolve"): (1, False),
+    ("propose.yml", "build"): (0, True),
+    ("propose.yml", "build-fork"): (0, False),
+    ("propose.yml", "stage"): (0, False),
+    ("comment.yml", "comment"): (1, False),
+    ("register.yml", "register"): (0, True),
+    ("promote.yml", "promote"): (0, True),
+    ("monitor.yml", "drift"): (0, True),
+}
+
+
+def test_checkouts_full_history_and_credentials_only_where_a_job_pushes() -> None:
+    found = {}
     for path in ALL:
-        for job in yaml.safe_load(path.read_text())["jobs"].values():
-            for step in job["steps"]:
-                assert not untrusted.search(step.get("run", "")), (path.name, step)
+        for name, job in _load(path.name)["jobs"].items():
+            (checkout,) = [s for s in job["steps"] if s.get("uses", "").startswith(CHECKOUT)]
+            found[(path.name, name)] = (
+                checkout["with"]["fetch-depth"],
+                checkout["with"]["persist-credentials"],
+            )
+            pushes = job["permissions"].get("contents") == "write"
+            assert checkout["with"]["persist-credentials"] is pushes, (path.name, name)
+    assert found == CHECKOUTS
+
+
+# Per workflow, the repository variable that sets its jobs' timeout, and the default.
+TIMEOUTS = {
+    ("propose.yml", "build"): ("GITML_PROPOSE_TIMEOUT_MINUTES", 60),
+    ("propose.yml", "build-fork"): ("GITML_PROPOSE_TIMEOUT_MINUTES", 60),
+    ("propose.yml", "stage"): ("GITML_PROMOTE_TIMEOUT_MINUTES", 20),
+    ("register.yml", "register"): ("GITML_REGISTER_TIMEOUT_MINUTES", 20),
+    ("promote.yml", "promote"): ("GITML_PROMOTE_TIMEOUT_MINUTES", 20),
+    ("monitor.yml", "drift"): ("GITML_MONITOR_TIMEOUT_MINUTES", 30),
+}
+
+
+def test_timeouts_are_repository_variables_documented_in_the_readme() -> None:
+    """act does not apply job timeouts (0.2.89 leaves the expression unevaluated), so the
+    expressions are checked here, and each variable must be in the README with its default."""
+    readme = (PROJECT_ROOT / "README.md").read_text()
+    for path in ALL:
+        for name, job in _load(path.name)["jobs"].items():
+            timeout = job["timeout-minutes"]
+            if (path.name, name) not in TIMEOUTS:
+                assert isinstance(timeout, int), (path.name, name)  # small helper jobs
+                assert timeout <= 10, (path.name, name)
+                continue
+            variable, default = TIMEOUTS[(path.name, name)]
+            assert timeout == f"${{{{ fromJSON(vars.{variable} || '{default}') }}}}", name
+            assert f"| `{variable}` | {default} |" in readme, variable
+
+
+def test_no_untrusted_expression_inside_run() -> None:
+    """Event fields, dispatch inputs and what jobs resolved reach scripts through env only."""
+    untrusted = re.compile(
+        r"\$\{\{\s*(github\.(head_ref|event\.(pull_request|issue|comment|"
+        r"head_commit|commits|workflow_run|inputs))|inputs\.|needs\.|steps\.)"
+    )
+    documents = [yaml.safe_load(path.read_text()) for path in ALL]
+    steps = [step for doc in documents for job in doc["jobs"].values() for step in job["steps"]]
+    setup = PROJECT_ROOT / ".github" / "actions" / "setup-gitml" / "action.yml"
+    steps += yaml.safe_load(setup.read_text())["runs"]["steps"]
+    for step in steps:
+        assert not untrusted.search(step.get("run", "")), step
 
 
 @pytest.fixture
@@ -171,24 +282,35 @@ def test_act_push_to_main_registers_and_pushes_the_version_tag(
     act_repo: Path, clock: Clock, tmp_path: Path
 ) -> None:
     repo = act_repo
-    payload = {"ref": "refs/heads/main", "repository": {"full_name": "acme/credit"}}
+    payload = {"ref": "refs/heads/main", "repository": {"full_name": REPOSITORY}}
     result = run_act(repo, "push", "register.yml", "register", payload, tmp_path / "act")
     assert result.returncode == 0, result.output[-4000:]
     assert remote_tags(repo) == ["credit@v0.1.0"]
 
 
-def _pr_payload(number: int, head: str, base: str, sha: str) -> dict[str, object]:
-    repo = {"full_name": "acme/credit", "name": "credit", "owner": {"login": "acme"}}
+def _dispatch_payload(inputs: dict[str, object]) -> dict[str, object]:
     return {
-        "action": "synchronize",
-        "number": number,
-        "pull_request": {
-            "number": number,
-            "head": {"ref": head, "sha": sha, "repo": repo},
-            "base": {"ref": base, "repo": repo},
-        },
-        "repository": repo,
+        "ref": "refs/heads/main",
+        "inputs": inputs,
+        "repository": {"full_name": REPOSITORY, "name": "credit", "owner": {"login": "acme"}},
     }
+
+
+def _stored(tmp_path: Path, md5: str) -> bool:
+    return (tmp_path / "dvc-remote" / "files" / "md5" / md5[:2] / md5[2:]).is_file()
+
+
+def _open_pr_branch(repo: Path, branch: str, leaves: int | None, message: str) -> str:
+    """A pushed branch from main that changes max_leaf_nodes (or only the README)."""
+    git(repo, "checkout", "-q", "-b", branch, "main")
+    if leaves is None:
+        with (repo / "README.md").open("a") as readme:
+            readme.write("\nA line of documentation.\n")
+    else:
+        set_param(repo, "train", "hist_gradient_boosting.max_leaf_nodes", leaves)
+    git(repo, "commit", "-qam", message)
+    git(repo, "push", "-q", "origin", branch)
+    return git(repo, "rev-parse", "HEAD").stdout.strip()
 
 
 @pytest.mark.slow
@@ -197,26 +319,17 @@ def test_act_pull_request_reproduces_commits_back_reports_and_sets_the_status(
 ) -> None:
     repo = act_repo
     # The author changed a parameter but did not run the pipeline.
-    git(repo, "checkout", "-q", "-b", "fewer-leaves")
-    set_param(repo, "train", "hist_gradient_boosting.max_leaf_nodes", 8)
-    git(repo, "commit", "-qam", "Fewer leaves per tree")
-    git(repo, "push", "-q", "origin", "fewer-leaves")
-    sha = git(repo, "rev-parse", "HEAD").stdout.strip()
-    httpserver.expect_request(
-        re.compile(r"/repos/acme/credit/statuses/[0-9a-f]{40}"), method="POST"
-    ).respond_with_json({"state": "success"}, status=201)
+    sha = _open_pr_branch(repo, "fewer-leaves", 8, "Fewer leaves per tree")
+    expect_statuses(httpserver)
     result = run_act(
         repo,
         "pull_request",
         "propose.yml",
         "build",
-        _pr_payload(5, "fewer-leaves", "main", sha),
+        pull_request_payload(5, "fewer-leaves", "main", sha),
         tmp_path / "act",
-        env={
-            "GITHUB_API_URL": httpserver.url_for("/").rstrip("/"),
-            "GITHUB_REPOSITORY": "acme/credit",
-        },
-        secrets={"GITHUB_TOKEN": "t0ken"},
+        env=act_environment(httpserver),
+        secrets={"GITHUB_TOKEN": TOKEN},
     )
     assert result.returncode == 0, result.output[-5000:]
     # The reproduced outputs were committed back to the pull request branch ...
@@ -224,29 +337,94 @@ def test_act_pull_request_reproduces_commits_back_reports_and_sets_the_status(
     log = git(repo, "log", "--format=%s", "origin/fewer-leaves", "-2").stdout.splitlines()
     assert log == ["Reproduce pipeline outputs [gitml]", "Fewer leaves per tree"]
     pushed = git(repo, "rev-parse", "origin/fewer-leaves").stdout.strip()
-    # ... the artefact is in the DVC remote, so main's lock will name stored bytes ...
-    from tests.registry_flow import model_md5
-
-    md5 = model_md5(repo, "origin/fewer-leaves")
-    assert (tmp_path / "dvc-remote" / "files" / "md5" / md5[:2] / md5[2:]).is_file()
+    committed = git(repo, "diff", "--name-only", sha, pushed).stdout.split()
+    assert "dvc.lock" in committed
+    assert "metrics/credit.json" in committed
+    # ... the artefact and the run-cache are in the DVC remote, so main's lock will name
+    # stored bytes and an unchanged pipeline restores instead of retraining ...
+    assert _stored(tmp_path, model_md5(repo, "origin/fewer-leaves"))
+    assert [p for p in (tmp_path / "dvc-remote" / "runs").rglob("*") if p.is_file()]
+    # (DVC keeps no run-cache for evaluate: its model card is an uncached non-metric output.)
+    lock = yaml.safe_load(git(repo, "show", f"{pushed}:dvc.lock").stdout)
+    timing = "metrics/credit_timing.json"
+    (metrics,) = [o for o in lock["stages"]["train"]["outs"] if o["path"] == timing]
+    assert _stored(tmp_path, metrics["md5"])  # uncached: dvc push --run-cache leaves it out
     # ... the gate status was set on that commit through the API ...
-    (request, _) = httpserver.log[-1]
-    assert request.path == f"/repos/acme/credit/statuses/{pushed}"
-    assert request.get_json()["state"] == "success"
-    assert request.headers["Authorization"] == "Bearer t0ken"
+    assert statuses(httpserver) == [Status(pushed, "success", "gitml/check", "gitml gate for main")]
     # ... and one sticky comment was posted with the report, without image upload.
     ((args, report),) = result.cml_calls
-    assert args == [
-        "comment",
-        "update",
-        "--target=pr/5",
-        "--watermark-title=gitml report",
-        "report.md",
-    ]
+    assert args[:4] == ["comment", "update", "--target=pr/5", "--watermark-title=gitml report"]
+    assert args[4].endswith("/report.md")
     assert "## gitml report" in report
     assert "**Gate** (stage <code>main</code>): ✅ passed" in report
     assert "pipeline: ran" in report
     assert (result.artifacts / "gitml-plots" / "credit-roc.png").is_file()
+
+
+@pytest.mark.slow
+def test_act_pull_request_whose_outputs_match_gets_the_status_on_its_head(
+    act_repo: Path, clock: Clock, tmp_path: Path, httpserver: HTTPServer
+) -> None:
+    """Nothing to commit back: the required status still lands, on the head commit."""
+    repo = act_repo
+    sha = _open_pr_branch(repo, "docs", None, "Document the example")
+    expect_statuses(httpserver)
+    result = run_act(
+        repo,
+        "pull_request",
+        "propose.yml",
+        "build",
+        pull_request_payload(6, "docs", "main", sha),
+        tmp_path / "act",
+        env=act_environment(httpserver),
+        secrets={"GITHUB_TOKEN": TOKEN},
+    )
+    assert result.returncode == 0, result.output[-5000:]
+    assert "outputs match what the branch committed" in result.output
+    assert "Running stage" not in result.output
+    assert git(repo, "ls-remote", "origin", "refs/heads/docs").stdout.split()[0] == sha
+    assert statuses(httpserver) == [Status(sha, "success", "gitml/check", "gitml gate for main")]
+    ((args, _report),) = result.cml_calls
+    assert args[2] == "--target=pr/6"
+
+
+@pytest.mark.slow
+def test_act_unchanged_pipeline_restores_from_the_remote_run_cache(
+    act_repo: Path, clock: Clock, tmp_path: Path, httpserver: HTTPServer
+) -> None:
+    """A run that was already made (its run-cache pushed) is restored, not retrained: the
+    model's bytes are those of the first run (skops output is not byte-stable)."""
+    repo = act_repo
+    git(repo, "checkout", "-q", "-b", "earlier", "main")
+    set_param(repo, "train", "hist_gradient_boosting.max_leaf_nodes", 8)
+    dvc(repo, "repro", "-q")
+    dvc(repo, "push", "-q")
+    run(BIN_DIR / "gitml", "run-cache", "push", cwd=repo)
+    earlier = model_md5_of_workspace(repo)
+    git(repo, "checkout", "-q", "-f", "main")
+    sha = _open_pr_branch(repo, "again", 8, "Fewer leaves per tree, again")
+    expect_statuses(httpserver)
+    result = run_act(
+        repo,
+        "pull_request",
+        "propose.yml",
+        "build",
+        pull_request_payload(7, "again", "main", sha),
+        tmp_path / "act",
+        env=act_environment(httpserver),
+        secrets={"GITHUB_TOKEN": TOKEN},
+    )
+    assert result.returncode == 0, result.output[-5000:]
+    assert "Running stage 'train'" not in result.output
+    assert "Stage 'train' is cached - skipping run, checking out outputs" in result.output
+    git(repo, "fetch", "-q", "origin")
+    assert model_md5(repo, "origin/again") == earlier
+
+
+def model_md5_of_workspace(repo: Path) -> str:
+    """The model's md5 in the working tree's dvc.lock."""
+    lock = yaml.safe_load((repo / "dvc.lock").read_text())
+    return next(o["md5"] for o in lock["stages"]["train"]["outs"] if o["path"].endswith(".skops"))
 
 
 @pytest.mark.slow
@@ -257,7 +435,7 @@ def test_act_push_to_staging_records_the_promotion(
     api.register(root=repo, push=True)
     api.promote("credit", "staging", root=repo, push=True)
     git(repo, "checkout", "-q", "staging")
-    payload = {"ref": "refs/heads/staging", "repository": {"full_name": "acme/credit"}}
+    payload = {"ref": "refs/heads/staging", "repository": {"full_name": REPOSITORY}}
     clock.tick()
     result = run_act(repo, "push", "promote.yml", "promote", payload, tmp_path / "act")
     assert result.returncode == 0, result.output[-4000:]
@@ -272,12 +450,10 @@ def test_act_refuses_a_promotion_whose_artefact_is_not_stored(
     repo = act_repo
     api.register(root=repo, push=True)
     api.promote("credit", "production", root=repo, push=True)
-    from tests.registry_flow import model_md5
-
     md5 = model_md5(repo)
     (tmp_path / "dvc-remote" / "files" / "md5" / md5[:2] / md5[2:]).unlink()
     git(repo, "checkout", "-q", "production")
-    payload = {"ref": "refs/heads/production", "repository": {"full_name": "acme/credit"}}
+    payload = {"ref": "refs/heads/production", "repository": {"full_name": REPOSITORY}}
     result = run_act(repo, "push", "promote.yml", "promote", payload, tmp_path / "act")
     assert result.returncode != 0
     assert f"artefact {md5} is not in the DVC remote" in result.output
@@ -285,61 +461,137 @@ def test_act_refuses_a_promotion_whose_artefact_is_not_stored(
     assert not [t for t in remote_tags(repo) if "#production#" in t]
 
 
-@pytest.mark.slow
-def test_act_pull_request_into_a_stage_verifies_without_retraining(
-    act_repo: Path, clock: Clock, tmp_path: Path
-) -> None:
-    repo = act_repo
+def _staging_candidate(repo: Path, clock: Clock) -> None:
+    """credit v0.1.0 recorded in staging, v0.2.0 registered on main (the next candidate)."""
     api.register(root=repo, push=True)
     api.promote("credit", "staging", root=repo, push=True)
     clock.tick()
     api.promote_on_push("staging", root=repo)
-    from tests.registry_flow import merge_pull_request
-
     clock.tick()
     merge_pull_request(repo, 8, "leaves", ("train", "hist_gradient_boosting.max_leaf_nodes", 8))
     clock.tick()
     api.register(root=repo, push=True)
+
+
+@pytest.mark.slow
+def test_act_pull_request_into_a_stage_verifies_without_retraining(
+    act_repo: Path, clock: Clock, tmp_path: Path, httpserver: HTTPServer
+) -> None:
+    repo = act_repo
+    _staging_candidate(repo, clock)
     prepared = api.promote("credit", "staging", root=repo, push=True)
-    git(repo, "checkout", "-q", prepared.branch)
+    expect_statuses(httpserver)
     result = run_act(
         repo,
         "pull_request",
         "propose.yml",
         "stage",
-        _pr_payload(9, prepared.branch, "staging", prepared.commit),
+        pull_request_payload(9, prepared.branch, "staging", prepared.commit),
         tmp_path / "act",
+        env=act_environment(httpserver),
+        secrets={"GITHUB_TOKEN": TOKEN},
     )
     assert result.returncode == 0, result.output[-4000:]
     assert "Running stage" not in result.output  # no retraining
     assert "credit v0.2.0 → staging: would-record" in result.output
+    assert statuses(httpserver) == [
+        Status(prepared.commit, "success", "gitml/check", "gitml promotion checks for staging")
+    ]
     ((args, report),) = result.cml_calls
     assert args[2] == "--target=pr/9"
     assert "<code>HEAD</code> vs <code>origin/staging</code>" in report
 
 
+FORK = "someone/credit"
+FORK_SHA = "f" * 40
+
+
+def _workflow_run(head_repository: str, conclusion: str = "success") -> dict[str, object]:
+    return {
+        "workflow_run": {
+            "id": 1,
+            "event": "pull_request",
+            "conclusion": conclusion,
+            "head_sha": FORK_SHA,
+            "head_repository": {"full_name": head_repository},
+        },
+        "repository": {"full_name": REPOSITORY},
+    }
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize(("number", "posted"), [("5\n", True), ("5; touch /tmp/pwned\n", False)])
-def test_act_comment_posts_a_fork_report_and_rejects_a_forged_number(
-    act_repo: Path, tmp_path: Path, number: str, posted: bool
+@pytest.mark.parametrize(
+    ("number", "code", "status"),
+    [
+        ("5\n", "0\n", "pending"),  # the fork's gate passed: final word to a trusted build
+        ("5\n", "3\n", "failure"),  # the fork's gate failed: blocks the merge
+        ("5; touch /tmp/pwned\n", "0\n", None),  # forged: nothing posted, nothing set
+    ],
+)
+def test_act_comment_posts_a_fork_report_sets_its_status_and_rejects_a_forged_number(
+    act_repo: Path, tmp_path: Path, httpserver: HTTPServer, number: str, code: str, status: str
 ) -> None:
     artifact = tmp_path / "act" / "artifacts" / "gitml-report"
     artifact.mkdir(parents=True)
     (artifact / "report.md").write_text("## gitml report\n")
     (artifact / "pr-number").write_text(number)
-    payload = {
-        "workflow_run": {"id": 1, "event": "pull_request", "conclusion": "success"},
-        "repository": {"full_name": "acme/credit"},
-    }
-    result = run_act(act_repo, "workflow_run", "comment.yml", "comment", payload, tmp_path / "act")
-    assert (result.returncode == 0) is posted, result.output[-3000:]
-    if posted:
-        ((args, report),) = result.cml_calls
-        assert args[2] == "--target=pr/5"
-        assert report == "## gitml report\n"
-    else:
+    (artifact / "gate-code").write_text(code)
+    expect_pull_request(
+        httpserver, 5, head_ref="leaves", head_sha=FORK_SHA, base="main", head_repository=FORK
+    )
+    expect_statuses(httpserver)
+    result = run_act(
+        act_repo,
+        "workflow_run",
+        "comment.yml",
+        "comment",
+        _workflow_run(FORK),
+        tmp_path / "act",
+        env=act_environment(httpserver),
+        secrets={"GITHUB_TOKEN": TOKEN},
+    )
+    assert (result.returncode == 0) is (status is not None), result.output[-3000:]
+    if status is None:
         assert result.cml_calls == []
+        assert statuses(httpserver) == []
         assert "bad pull request number" in result.output
+        return
+    ((args, report),) = result.cml_calls
+    assert args[2] == "--target=pr/5"
+    assert report == "## gitml report\n"
+    # The pull request number was checked against the run's head commit ...
+    assert requested(httpserver, "GET", f"/repos/{REPOSITORY}/pulls/5") == [None]
+    # ... and the status is the fork gate's verdict, never a success from untrusted code.
+    (set_status,) = statuses(httpserver)
+    assert (set_status.sha, set_status.state, set_status.context) == (
+        FORK_SHA,
+        status,
+        "gitml/check",
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("head_repository", "conclusion"), [(REPOSITORY, "success"), (FORK, "failure")]
+)
+def test_act_comment_skips_runs_that_uploaded_no_fork_report(
+    act_repo: Path, tmp_path: Path, httpserver: HTTPServer, head_repository: str, conclusion: str
+) -> None:
+    """Same-repository runs comment themselves; a failed run left no artefact to read."""
+    result = run_act(
+        act_repo,
+        "workflow_run",
+        "comment.yml",
+        "comment",
+        _workflow_run(head_repository, conclusion),
+        tmp_path / "act",
+        env=act_environment(httpserver),
+        secrets={"GITHUB_TOKEN": TOKEN},
+    )
+    assert result.returncode == 0, result.output[-3000:]
+    assert result.jobs() == set()  # the job's condition is false: it never started
+    assert result.cml_calls == []
+    assert httpserver.log == []
 
 
 @pytest.mark.slow
@@ -356,11 +608,15 @@ def test_act_schedule_finds_drift_and_opens_a_retraining_pull_request(
         api.promote("credit", stage, root=repo, push=True)
         clock.tick()
         api.promote_on_push(stage, root=repo, push=True)
-    httpserver.expect_request("/repos/acme/credit/pulls", method="POST").respond_with_json(
+    httpserver.expect_request(
+        f"/repos/{REPOSITORY}/pulls", method="POST", headers=HEADERS
+    ).respond_with_json(
         {"number": 12, "html_url": "https://github.example/acme/credit/pull/12"}, status=201
     )
     httpserver.expect_request(
-        "/repos/acme/credit/actions/workflows/propose.yml/dispatches", method="POST"
+        f"/repos/{REPOSITORY}/actions/workflows/propose.yml/dispatches",
+        method="POST",
+        headers=HEADERS,
     ).respond_with_data("", status=204)
     git(repo, "fetch", "-q", "origin")
     git(repo, "checkout", "-q", "main")
@@ -369,24 +625,194 @@ def test_act_schedule_finds_drift_and_opens_a_retraining_pull_request(
         "schedule",
         "monitor.yml",
         "drift",
-        {"schedule": "23 5 * * *", "repository": {"full_name": "acme/credit"}},
+        {"schedule": "23 5 * * *", "repository": {"full_name": REPOSITORY}},
         tmp_path / "act",
-        env={
-            "GITHUB_API_URL": httpserver.url_for("/").rstrip("/"),
-            "GITHUB_REPOSITORY": "acme/credit",
-        },
-        secrets={"GITHUB_TOKEN": "t0ken"},
+        env=act_environment(httpserver),
+        secrets={"GITHUB_TOKEN": TOKEN},
     )
     assert result.returncode == 0, result.output[-5000:]
     branches = git(repo, "ls-remote", "--heads", "origin", "retrain/*").stdout.split()
     (branch,) = [b.removeprefix("refs/heads/") for b in branches if b.startswith("refs/")]
     assert branch.startswith("retrain/credit-")
-    requests = {request.path: request.get_json() for request, _ in httpserver.log}
-    pull = requests["/repos/acme/credit/pulls"]
+    (pull,) = requested(httpserver, "POST", f"/repos/{REPOSITORY}/pulls")
+    assert isinstance(pull, dict)
     assert (pull["head"], pull["base"]) == (branch, "main")
-    dispatch = requests["/repos/acme/credit/actions/workflows/propose.yml/dispatches"]
-    assert dispatch == {"ref": "main", "inputs": {"pr": "12"}}
+    dispatches = f"/repos/{REPOSITORY}/actions/workflows/propose.yml/dispatches"
+    assert requested(httpserver, "POST", dispatches) == [{"ref": "main", "inputs": {"pr": "12"}}]
     # The branch adds the batch to the DVC-tracked data, recorded so it regenerates.
     git(repo, "fetch", "-q", "origin", f"{branch}:refs/remotes/origin/{branch}")
     changed = git(repo, "diff", "--name-only", "main", f"origin/{branch}").stdout.split()
     assert {"data.dvc", "params.yaml"} <= set(changed)
+
+
+BUILD = "reproduce, report and gate (trusted)"
+STAGE = "verify and gate a promotion (no retraining)"
+RESOLVE = "resolve the dispatched pull request"
+
+
+@pytest.mark.slow
+def test_act_dispatched_retraining_pull_request_is_reproduced_committed_back_and_gated(
+    act_repo: Path, clock: Clock, tmp_path: Path, httpserver: HTTPServer
+) -> None:
+    """The monitor's pull request (opened with GITHUB_TOKEN: no pull_request event) gets
+    propose by dispatch: resolved through the API, reproduced, committed back, gated."""
+    repo = act_repo
+    branch = "retrain/credit-0123abcd"
+    sha = _open_pr_branch(repo, branch, 8, "Retrain credit on a new batch")
+    git(repo, "checkout", "-q", "main")
+    expect_pull_request(httpserver, 12, head_ref=branch, head_sha=sha, base="main")
+    expect_statuses(httpserver)
+    result = run_act(
+        repo,
+        "workflow_dispatch",
+        "propose.yml",
+        None,  # the whole workflow: the dispatch must route to the build job only
+        _dispatch_payload({"pr": 12}),
+        tmp_path / "act",
+        env=act_environment(httpserver),
+        secrets={"GITHUB_TOKEN": TOKEN},
+    )
+    assert result.returncode == 0, result.output[-5000:]
+    assert result.jobs() == {RESOLVE, BUILD}
+    assert requested(httpserver, "GET", f"/repos/{REPOSITORY}/pulls/12") == [None]
+    git(repo, "fetch", "-q", "origin")
+    pushed = git(repo, "rev-parse", f"origin/{branch}").stdout.strip()
+    assert git(repo, "log", "-1", "--format=%s", pushed).stdout.strip() == (
+        "Reproduce pipeline outputs [gitml]"
+    )
+    assert git(repo, "rev-parse", f"{pushed}^").stdout.strip() == sha
+    assert _stored(tmp_path, model_md5(repo, pushed))
+    assert statuses(httpserver) == [Status(pushed, "success", "gitml/check", "gitml gate for main")]
+    ((args, _report),) = result.cml_calls
+    assert args[2] == "--target=pr/12"
+
+
+@pytest.mark.slow
+def test_act_promotion_pull_request_opened_from_ci_is_dispatched_and_only_verified(
+    act_repo: Path, clock: Clock, tmp_path: Path, httpserver: HTTPServer
+) -> None:
+    """`gitml promote` in CI opens the pull request and dispatches propose on the default
+    branch; the dispatched run verifies and gates the candidate, never retrains."""
+    repo = act_repo
+    _staging_candidate(repo, clock)
+    httpserver.expect_request(
+        f"/repos/{REPOSITORY}/pulls", method="POST", headers=HEADERS
+    ).respond_with_json({"number": 9, "html_url": "https://github.example/pull/9"}, status=201)
+    httpserver.expect_request(
+        f"/repos/{REPOSITORY}", method="GET", headers=HEADERS
+    ).respond_with_json({"full_name": REPOSITORY, "default_branch": "main"})
+    dispatches = f"/repos/{REPOSITORY}/actions/workflows/propose.yml/dispatches"
+    httpserver.expect_request(dispatches, method="POST", headers=HEADERS).respond_with_data(
+        "", status=204
+    )
+    ci = {**act_environment(httpserver), "GITHUB_TOKEN": TOKEN, "GITHUB_ACTIONS": "true"}
+    out = run(BIN_DIR / "gitml", "promote", "credit", "--to", "staging", "--push", cwd=repo, env=ci)
+    assert "pull request: https://github.example/pull/9 (propose dispatched)" in out.stdout
+    assert requested(httpserver, "POST", dispatches) == [{"ref": "main", "inputs": {"pr": "9"}}]
+    branch = "promote/credit-v0.2.0-to-staging"
+    candidate = git(repo, "rev-parse", branch).stdout.strip()
+    expect_pull_request(httpserver, 9, head_ref=branch, head_sha=candidate, base="staging")
+    expect_statuses(httpserver)
+    result = run_act(
+        repo,
+        "workflow_dispatch",
+        "propose.yml",
+        None,
+        _dispatch_payload({"pr": 9}),
+        tmp_path / "act",
+        env=act_environment(httpserver),
+        secrets={"GITHUB_TOKEN": TOKEN},
+    )
+    assert result.returncode == 0, result.output[-5000:]
+    assert result.jobs() == {RESOLVE, STAGE}
+    assert "Running stage" not in result.output
+    assert "credit v0.2.0 → staging: would-record" in result.output
+    assert statuses(httpserver) == [
+        Status(candidate, "success", "gitml/check", "gitml promotion checks for staging")
+    ]
+    ((args, _report),) = result.cml_calls
+    assert args[2] == "--target=pr/9"
+
+
+@pytest.mark.slow
+def test_act_fork_trusted_build_runs_only_the_reviewed_head(
+    act_repo: Path, clock: Clock, tmp_path: Path, httpserver: HTTPServer
+) -> None:
+    """A maintainer dispatches propose with a reviewed fork pull request's number and head
+    commit: it is built with secrets, its artefact pushed to the DVC remote and its report
+    re-posted. The fork did not commit the reproduced outputs, so the status fails until
+    its author commits them (handed over as an artefact); then it passes, without
+    retraining. A head that moved since the review is refused before anything runs."""
+    repo = act_repo
+    git(repo, "checkout", "-q", "-b", "fork-leaves", "main")
+    set_param(repo, "train", "hist_gradient_boosting.max_leaf_nodes", 8)
+    git(repo, "commit", "-qam", "Fewer leaves (from a fork)")
+    reviewed = git(repo, "rev-parse", "HEAD").stdout.strip()
+    git(repo, "update-ref", "refs/pull/7/head", reviewed)  # GitHub's ref for the fork's head
+    git(repo, "checkout", "-q", "main")
+    heads_before = git(repo, "ls-remote", "--heads", "origin").stdout
+
+    def dispatch(head: str, reviewed_sha: str, work: str) -> ActRun:
+        httpserver.clear_all_handlers()
+        expect_pull_request(
+            httpserver, 7, head_ref="leaves", head_sha=head, base="main", head_repository=FORK
+        )
+        expect_statuses(httpserver)
+        return run_act(
+            repo,
+            "workflow_dispatch",
+            "propose.yml",
+            None,
+            _dispatch_payload({"pr": 7, "sha": reviewed_sha}),
+            tmp_path / work,
+            env=act_environment(httpserver),
+            secrets={"GITHUB_TOKEN": TOKEN},
+        )
+
+    first = dispatch(reviewed, reviewed, "act-1")
+    assert first.returncode != 0  # the status says why: the fork's dvc.lock is stale
+    assert first.jobs() == {RESOLVE}
+    assert first.jobs("failed") == {BUILD}
+    assert "Running stage 'train'" in first.output
+    outputs = first.artifacts / "gitml-outputs"
+    lock = yaml.safe_load((outputs / "dvc.lock").read_text())
+    md5 = next(o["md5"] for o in lock["stages"]["train"]["outs"] if o["path"].endswith(".skops"))
+    assert _stored(tmp_path, md5)
+    assert statuses(httpserver) == [
+        Status(
+            reviewed,
+            "failure",
+            "gitml/check",
+            "dvc.lock does not name the reproduced outputs: commit them",
+        )
+    ]
+    ((args, report),) = first.cml_calls
+    assert args[2] == "--target=pr/7"
+    assert "## gitml report" in report
+    assert git(repo, "ls-remote", "--heads", "origin").stdout == heads_before  # no push
+
+    # The author commits exactly the handed-over outputs; the maintainer reviews again.
+    git(repo, "checkout", "-q", "fork-leaves")
+    for path in sorted(p for p in outputs.rglob("*") if p.is_file()):
+        target = repo / path.relative_to(outputs)
+        target.write_bytes(path.read_bytes())
+    git(repo, "commit", "-qam", "Commit the reproduced outputs")
+    head = git(repo, "rev-parse", "HEAD").stdout.strip()
+    git(repo, "update-ref", "refs/pull/7/head", head)
+    git(repo, "checkout", "-q", "main")
+    httpserver.clear_log()
+    second = dispatch(head, head, "act-2")
+    assert second.returncode == 0, second.output[-5000:]
+    assert second.jobs() == {RESOLVE, BUILD}
+    assert "Running stage" not in second.output
+    assert "outputs match what the branch committed" in second.output
+    assert statuses(httpserver) == [Status(head, "success", "gitml/check", "gitml gate for main")]
+
+    # The fork pushes again after the review: the old review builds nothing.
+    httpserver.clear_log()
+    moved = dispatch("e" * 40, head, "act-3")
+    assert moved.returncode != 0
+    assert "head moved to eeeeeeeeeeee since" in moved.output
+    assert moved.jobs("failed") == {RESOLVE}
+    assert moved.cml_calls == []
+    assert statuses(httpserver) == []

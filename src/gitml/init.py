@@ -30,7 +30,12 @@ NEXT_STEPS = (
     "AWS_SECRET_ACCESS_KEY, or use OIDC: aws-actions/configure-aws-credentials with a role).",
     "Create the stage branches when you first promote: `gitml promote MODEL --to staging`.",
     "Protect main and each stage branch: require pull requests, require the `gitml/check` "
-    "and `propose` status checks, and 'require branches to be up to date before merging'.",
+    "status (every kind of pull request gets it; the job checks 'reproduce, report and gate "
+    "(trusted)', 'report (fork, untrusted, no secrets)' and 'verify and gate a promotion (no "
+    "retraining)' each run for one kind only, so do not require them), and 'require "
+    "branches to be up to date before merging'.",
+    "Build a reviewed fork's pull request with secrets by running propose.yml by hand "
+    "(workflow_dispatch) with its number and the reviewed head commit (sha).",
     "Put production behind a GitHub environment named `production` with required reviewers, "
     "and add a CODEOWNERS entry for gitml.yaml and the stage branches' owners.",
     "Allow GitHub Actions to create pull requests (Settings → Actions) if `gitml promote` "

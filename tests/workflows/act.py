@@ -14,6 +14,8 @@ from pathlib import Path
 
 from tests.helpers import BIN_DIR
 
+REPOSITORY = "acme/credit"
+
 STANDINS_DIR = Path(__file__).parent / "standins"
 STANDINS = {
     "actions/setup-python@5fda3b95a4ea91299a34e894583c3862153e4b97": "setup-python",
@@ -46,19 +48,25 @@ class ActRun:
     cml_calls: list[tuple[list[str], str]]
     artifacts: Path
 
+    def jobs(self, outcome: str = "succeeded") -> set[str]:
+        """Names of the jobs that ``succeeded`` (or ``failed``) in this run."""
+        pattern = re.compile(rf"^\[[^/\]]+/([^\]]+)\] +🏁 +Job {outcome}$", re.MULTILINE)
+        return {name.strip() for name in pattern.findall(self.output)}
+
 
 def run_act(
     repo: Path,
     event: str,
     workflow: str,
-    job: str,
+    job: str | None,
     payload: dict[str, object],
     work: Path,
     env: dict[str, str] | None = None,
     secrets: dict[str, str] | None = None,
     timeout: int = 300,
 ) -> ActRun:
-    """Run one job of ``workflow`` on ``event`` with ``payload``; collect what it produced."""
+    """Run one job of ``workflow`` (with the jobs it needs; every job when None) on
+    ``event`` with ``payload``; collect what it produced."""
     cml_dir = work / "cml"
     artifacts = work / "artifacts"
     cml_dir.mkdir(parents=True, exist_ok=True)
@@ -70,8 +78,7 @@ def run_act(
         event,
         "-W",
         f".github/workflows/{workflow}",
-        "-j",
-        job,
+        *(["-j", job] if job else []),
         "-e",
         str(event_file),
         "-P",
@@ -102,3 +109,24 @@ def run_act(
     for args_file in sorted(cml_dir.glob("call-*.args")):
         calls.append((args_file.read_text().splitlines(), args_file.with_suffix(".md").read_text()))
     return ActRun(result.returncode, result.stdout + result.stderr, calls, artifacts)
+
+
+def pull_request_payload(
+    number: int, head: str, base: str, sha: str, head_repository: str = REPOSITORY
+) -> dict[str, object]:
+    """A ``pull_request`` event payload (the fields the workflows read)."""
+
+    def repo(full_name: str) -> dict[str, object]:
+        owner, name = full_name.split("/")
+        return {"full_name": full_name, "name": name, "owner": {"login": owner}}
+
+    return {
+        "action": "synchronize",
+        "number": number,
+        "pull_request": {
+            "number": number,
+            "head": {"ref": head, "sha": sha, "repo": repo(head_repository)},
+            "base": {"ref": base, "repo": repo(REPOSITORY)},
+        },
+        "repository": repo(REPOSITORY),
+    }

@@ -1,11 +1,12 @@
-"""``gitml commit-status``: the one GitHub call a workflow makes besides commenting."""
+"""``gitml commit-status`` and ``gitml pull-request``: the GitHub calls workflows make
+besides commenting (the status on a judged commit; a dispatched run's pull request)."""
 
 from __future__ import annotations
 
 import os
 from typing import TYPE_CHECKING
 
-from gitml.cli.output import emit
+from gitml.cli.output import add_format_options, emit, emit_json
 from gitml.errors import EXIT_OK, UsageError
 
 if TYPE_CHECKING:
@@ -13,22 +14,34 @@ if TYPE_CHECKING:
 
 
 def register(commands: argparse._SubParsersAction) -> None:
+    """Add the ``commit-status`` and ``pull-request`` commands."""
+    register_commit_status(commands)
+    register_pull_request(commands)
+
+
+def register_commit_status(commands: argparse._SubParsersAction) -> None:
     """Add the ``commit-status`` command."""
     p = commands.add_parser(
         "commit-status",
         help="set a GitHub commit status (for commits a workflow pushed itself)",
         description=(
             "POST a commit status through GitHub's REST API (GITHUB_TOKEN, GITHUB_REPOSITORY, "
-            "GITHUB_API_URL). A push made with GITHUB_TOKEN triggers no workflow, so the "
-            "run that commits reproduced outputs back sets the required status itself."
+            "GITHUB_API_URL). The propose jobs set gitml/check on every commit they judge "
+            "(a push made with GITHUB_TOKEN triggers no workflow, and a pull request whose "
+            "outputs already match pushes nothing): give --state, or --exit-code of the "
+            "gitml command that judged (0 success; 3 gate failed and 5 verification failed: "
+            "failure; anything else: error)."
         ),
     )
     p.add_argument("--sha", required=True, help="commit to set the status on")
-    p.add_argument(
-        "--state",
-        required=True,
-        choices=("success", "failure", "error", "pending"),
-        help="status state",
+    state = p.add_mutually_exclusive_group(required=True)
+    state.add_argument(
+        "--state", choices=("success", "failure", "error", "pending"), help="status state"
+    )
+    state.add_argument(
+        "--exit-code",
+        type=int,
+        help="derive the state from a gitml exit code (0, 3, 5 or other)",
     )
     p.add_argument("--context", default="gitml/check", help="status name (default: gitml/check)")
     p.add_argument("--description", default="", help="short text shown next to the status")
@@ -45,8 +58,59 @@ def run(args: argparse.Namespace) -> int:
     repository = args.repository or os.environ.get("GITHUB_REPOSITORY")
     if client is None or not repository:
         raise UsageError("commit-status needs GITHUB_TOKEN and GITHUB_REPOSITORY (or --repository)")
+    from gitml.github.client import state_for_exit_code
+
+    state = args.state or state_for_exit_code(args.exit_code)
     create_commit_status(
-        client, repository, args.sha, args.state, args.context, args.description, args.target_url
+        client, repository, args.sha, state, args.context, args.description, args.target_url
     )
-    emit(f"{args.context}: {args.state} on {args.sha[:12]}")
+    emit(f"{args.context}: {state} on {args.sha[:12]}")
+    return EXIT_OK
+
+
+def register_pull_request(commands: argparse._SubParsersAction) -> None:
+    """Add the ``pull-request`` command."""
+    import argparse
+
+    p = commands.add_parser(
+        "pull-request",
+        help="resolve a pull request number for a trusted build (base, head, fork or not)",
+        description=(
+            "GET the open pull request NUMBER through GitHub's REST API (GITHUB_TOKEN, "
+            "GITHUB_REPOSITORY, GITHUB_API_URL) and print what a dispatched propose run "
+            "checks out and judges, as key=value lines for $GITHUB_OUTPUT: number, base, "
+            "head_ref, head_sha, head_repository, fork (true/false) and checkout (the head "
+            "branch, or refs/pull/N/head for a fork). A fork's pull request needs "
+            "--expect-sha, the head commit that was reviewed; a head that moved away from "
+            "--expect-sha is refused (exit 5)."
+        ),
+        epilog="JSON (--json): {number, base, head_ref, head_sha, head_repository, fork, "
+        "checkout} (all strings)",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("number", type=int, help="the pull request number")
+    p.add_argument(
+        "--expect-sha",
+        default="",
+        help="the reviewed head commit (required for a fork's pull request; empty: none)",
+    )
+    p.add_argument("--repository", help="OWNER/NAME (default: $GITHUB_REPOSITORY)")
+    add_format_options(p, ("table", "json"))
+    p.set_defaults(run=run_pull_request)
+
+
+def run_pull_request(args: argparse.Namespace) -> int:
+    """Resolve and print the pull request."""
+    from gitml.github.client import GitHubClient
+    from gitml.github.pulls import resolve
+
+    client = GitHubClient.from_environment()
+    repository = args.repository or os.environ.get("GITHUB_REPOSITORY")
+    if client is None or not repository:
+        raise UsageError("pull-request needs GITHUB_TOKEN and GITHUB_REPOSITORY (or --repository)")
+    resolved = resolve(client, repository, args.number, args.expect_sha)
+    if args.format == "json":
+        emit_json(resolved.outputs())
+    else:
+        emit("\n".join(f"{key}={value}" for key, value in resolved.outputs().items()))
     return EXIT_OK

@@ -49,6 +49,9 @@ COMMAND_MODULES = {
     "demo": "demo",
     "validate": "validate",
     "commit-status": "github",
+    "pull-request": "github",
+    "outputs": "pipeline",
+    "run-cache": "pipeline",
 }
 MODULES = (
     "report",
@@ -62,6 +65,7 @@ MODULES = (
     "demo",
     "validate",
     "github",
+    "pipeline",
 )
 
 

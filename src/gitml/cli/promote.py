@@ -117,7 +117,8 @@ def _emit_prepared(prepared: PreparedBranch, fmt: str, remote: str) -> None:
     if not prepared.pushed:
         emit(f"  push it: git push {remote} {prepared.branch}")
     if prepared.pull_request:
-        emit(f"  pull request: {prepared.pull_request}")
+        dispatched = " (propose dispatched)" if prepared.dispatched else ""
+        emit(f"  pull request: {prepared.pull_request}{dispatched}")
     elif prepared.command:
         emit(f"  open the pull request: {prepared.command}")
 

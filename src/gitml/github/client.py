@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from gitml import __version__
-from gitml.errors import GitmlError
+from gitml.errors import EXIT_GATE_FAILED, EXIT_OK, EXIT_VERIFICATION_FAILED, GitmlError
 
 DEFAULT_API_URL = "https://api.github.com"
+PROPOSE_WORKFLOW = "propose.yml"
 API_VERSION = "2022-11-28"
 TIMEOUT_SECONDS = 30
 
@@ -33,6 +34,18 @@ class PullRequest:
     number: int
     url: str
     created: bool
+
+
+@dataclass(frozen=True)
+class PullRequestHead:
+    """Where an existing pull request comes from and goes to (``GET .../pulls/{n}``)."""
+
+    number: int
+    state: str
+    base: str
+    head_ref: str
+    head_sha: str
+    head_repository: str | None  # None when the fork was deleted
 
 
 class GitHubClient:
@@ -96,6 +109,37 @@ class GitHubClient:
             return PullRequest(existing[0]["number"], existing[0]["html_url"], created=False)
         return PullRequest(answer["number"], answer["html_url"], created=True)
 
+    def default_branch(self, repository: str) -> str:
+        """``GET /repos/{owner}/{repo}``: the repository's default branch."""
+        if repository.count("/") != 1:
+            raise GitHubError(f"repository {repository!r}: expected OWNER/NAME")
+        answer = self.request("GET", f"/repos/{repository}")
+        branch = answer.get("default_branch") if isinstance(answer, dict) else None
+        if not isinstance(branch, str) or not branch:
+            raise GitHubError(f"GitHub API: {repository}: no default_branch in the answer")
+        return branch
+
+    def get_pull_request(self, repository: str, number: int) -> PullRequestHead:
+        """``GET /repos/{owner}/{repo}/pulls/{pull_number}``: base, head branch and commit."""
+        if repository.count("/") != 1:
+            raise GitHubError(f"repository {repository!r}: expected OWNER/NAME")
+        answer = self.request("GET", f"/repos/{repository}/pulls/{int(number)}")
+        try:
+            head, base = answer["head"], answer["base"]
+            return PullRequestHead(
+                number=int(answer["number"]),
+                state=str(answer["state"]),
+                base=str(base["ref"]),
+                head_ref=str(head["ref"]),
+                head_sha=str(head["sha"]),
+                head_repository=(head.get("repo") or {}).get("full_name"),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise GitHubError(
+                f"GitHub API: pull request #{number} of {repository}: unexpected answer "
+                f"({type(exc).__name__}: {exc})"
+            ) from None
+
     def dispatch_workflow(
         self, repository: str, workflow: str, ref: str, inputs: dict[str, str]
     ) -> None:
@@ -120,6 +164,15 @@ class GitHubClient:
                     f"{error}; dispatching {workflow} needs `permissions: actions: write`"
                 ) from None
             raise
+
+
+def state_for_exit_code(code: int) -> str:
+    """The commit status for a gitml exit code: a judged "no" is ``failure``, a crash ``error``."""
+    if code == EXIT_OK:
+        return "success"
+    if code in (EXIT_GATE_FAILED, EXIT_VERIFICATION_FAILED):
+        return "failure"
+    return "error"
 
 
 def create_commit_status(

@@ -205,6 +205,7 @@ class PreparedBranch:
     pull_request: str | None = None
     command: str | None = None
     note: str = ""
+    dispatched: bool = False  # propose.yml started for the pull request (opened from CI)
 
     def to_dict(self) -> dict[str, object]:
         """JSON shape of a prepared branch."""
@@ -244,7 +245,23 @@ def _open_pull_request(
     if client is None or not repository or not prepared.pushed:
         return PreparedBranch(**{**prepared.__dict__, "command": command})
     pull = client.create_pull_request(repository, prepared.branch, prepared.base, title, body)
-    return PreparedBranch(**{**prepared.__dict__, "pull_request": pull.url})
+    opened = PreparedBranch(**{**prepared.__dict__, "pull_request": pull.url})
+    if os.environ.get("GITHUB_ACTIONS") != "true":
+        return opened  # a person's token: GitHub starts the pull request's workflows itself
+    # A pull request opened with GITHUB_TOKEN triggers no workflow: start its checks. The
+    # default branch's propose.yml runs (the stage branch may carry an older copy) and
+    # resolves the number to the stage job (verify, gate, report; no retraining).
+    from gitml.github.client import PROPOSE_WORKFLOW, GitHubError
+
+    try:
+        ref = client.default_branch(repository)
+        client.dispatch_workflow(repository, PROPOSE_WORKFLOW, ref, {"pr": str(pull.number)})
+    except GitHubError as error:
+        raise GitHubError(
+            f"pull request #{pull.number} ({pull.url}) is open, but starting "
+            f"{PROPOSE_WORKFLOW} failed: {error}; run it by hand with input pr={pull.number}"
+        ) from None
+    return PreparedBranch(**{**opened.__dict__, "dispatched": True})
 
 
 def prepare_promotion(
