@@ -84,7 +84,10 @@ def copy_project(dest: Path) -> Path:
     for name in project_files():
         target = dest / name
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(PROJECT_ROOT / name, target)
+        try:
+            shutil.copy2(PROJECT_ROOT / name, target)
+        except FileNotFoundError:
+            continue  # an untracked file removed since git listed it (another process's)
     return dest
 
 
