@@ -1,4 +1,4 @@
-"""Benchmark: gitml's drift detection against Evidently's data drift report.
+"""Benchmark: ``gitml drift`` against Evidently's data drift report.
 
 Run from the repository root with the project's virtualenv:
 
@@ -6,15 +6,23 @@ Run from the repository root with the project's virtualenv:
                                     [--evidently-python PATH]
 
 It generates, with numpy, a reference and a "shifted" copy of ``--rows`` rows (default
-1,000,000) by 20 features (14 numeric, 6 categorical; seven of them changed on purpose,
+1,000,000) by 20 features (14 numeric, 6 categorical; nine columns changed on purpose,
 the rest redrawn from the same distributions) plus a model score, and writes them once
-as Parquet. Then, each as a subprocess timed by wall clock with its peak resident memory:
+as Parquet (the shifted copy also as CSV). ``gitml baseline`` summarises the reference
+into the baseline file of a model version ``bench@v0.1.0`` registered in a scratch git
+repository (its signature and baseline committed, an annotated GTO-format tag). Then,
+each as a subprocess timed by wall clock with its peak resident memory:
 
-* ``gitml drift``: the baseline JSON and the shifted Parquet file through
-  ``read_baseline`` and ``detect_drift_file``, which reads the batch one column at a
-  time (what ``gitml drift`` runs); and the same through ``read_batch`` and
-  ``detect_drift``, the whole batch first loaded as a DataFrame (the Python API). Both
-  must give the same report;
+* ``gitml drift bench@v0.1.0 --data current.parquet --json``: the command users run,
+  console script, registry lookup, baseline and signature read from the tag's commit,
+  the batch read a column at a time; and the same on the CSV copy, read in row chunks.
+  The batch has a ``score`` column, like a prediction log, so no model is loaded;
+* ``gitml drift`` on the Parquet batch without its ``score`` column: the version's model
+  (a small scikit-learn pipeline trained on 50,000 reference rows, a DVC output of the
+  scratch repository) is fetched from the DVC cache and scores the batch in row chunks.
+  Evidently scores nothing, so this row does more work than Evidently's;
+* the Python API on a DataFrame (``read_batch`` + ``detect_drift``: the whole batch in
+  memory first), for contrast. All three must give the same report;
 * ``gitml baseline``: ``compute_baseline`` on the reference Parquet file (once per model
   version, in the evaluate stage), shown alone and added to ``gitml drift`` for a
   like-for-like start from raw data;
@@ -25,9 +33,14 @@ as Parquet. Then, each as a subprocess timed by wall clock with its peak residen
 Peak memory is ``ru_maxrss`` of ``RUSAGE_CHILDREN`` read by a fresh wrapper process per
 run, so each figure is that one command's peak. A figure is the median of ``--repeats``
 runs (Evidently: of ``--evidently-repeats`` runs, 1 by default: a run takes minutes).
-Goals: gitml drift (``detect_drift_file``) at least 10x faster and 5x leaner than
-Evidently. It also lists the
-features each tool flags. The exit code is 0 either way (a benchmark reports).
+Goals: ``gitml drift`` (the CLI on the Parquet batch) at least 10x faster and 5x leaner
+than Evidently.
+
+Flagged features are compared like with like: Evidently tests only the distribution of
+the values present, so gitml runs once more (untimed) with its missing-rate check turned
+off in ``gitml.yaml`` (``drift: {missing_warn: 2.0, missing_drift: 2.0}``, beyond any
+possible change). Both lists are printed, and any difference is named. The exit code is
+0 either way (a benchmark reports).
 """
 
 from __future__ import annotations
@@ -42,12 +55,25 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from tests.conftest import isolated_environment  # noqa: E402
+from tests.helpers import dvc, git  # noqa: E402
+
 PYTHON = sys.executable
+GITML = str(Path(sys.executable).parent / "gitml")
+MODEL = "bench"
+VERSION = "v0.1.0"
+# Evidently tests only the values present: with these, gitml's missing-rate check can
+# never fire (a rate changes by at most 1), leaving its distribution checks.
+DISTRIBUTION_ONLY = {"missing_warn": 2.0, "missing_drift": 2.0}
 DEFAULT_EVIDENTLY_PYTHON = os.environ.get("EVIDENTLY_PYTHON", "/tmp/evidently-venv/bin/python")
 GOAL_SPEEDUP = 10.0
 GOAL_MEMORY = 5.0
@@ -77,21 +103,6 @@ seconds = time.perf_counter() - start
 peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
 print(json.dumps({"seconds": seconds, "peak_kib": peak_kib, "rc": proc.returncode,
                   "stderr": proc.stderr[-3000:]}))
-"""
-
-# What `gitml drift` runs: the batch file read column by column (Parquet).
-GITML_DRIFT = """\
-import json, sys
-from pathlib import Path
-from gitml.monitor.baseline import read_baseline
-from gitml.monitor.drift import DriftThresholds, detect_drift_file
-from gitml.signature import signature_from_text
-
-signature_file, baseline_file, batch_file, out = sys.argv[1:5]
-signature = signature_from_text(Path(signature_file).read_text(), signature_file)
-baseline = read_baseline(Path(baseline_file).read_text(), baseline_file)
-report = detect_drift_file(batch_file, baseline, signature, DriftThresholds())
-Path(out).write_text(json.dumps(report.to_dict()))
 """
 
 # The Python API on a DataFrame: the whole batch in memory first.
@@ -238,6 +249,74 @@ def signature_document() -> dict[str, object]:
     return {"name": "bench", "target": "label", "threshold": 0.5, "features": features}
 
 
+# --- the registered version -------------------------------------------------------------
+
+
+def gitml_yaml(drift: dict[str, float] | None = None) -> str:
+    lines = [
+        "version: 1",
+        "models:",
+        f"  {MODEL}:",
+        f"    artifact: models/{MODEL}.skops",
+        f"    metrics: [metrics/{MODEL}.json]",
+        f"    signature: models/{MODEL}.signature.json",
+        f"    baseline: models/{MODEL}.baseline.json",
+    ]
+    if drift:
+        lines += ["drift:", *(f"  {key}: {value}" for key, value in drift.items())]
+    return "\n".join(lines) + "\n"
+
+
+def train_model(reference: Path, out: Path, rows: int = 50_000) -> None:
+    """A small model of the reference's outcome (drawn from its score), saved by gitml."""
+    from sklearn.compose import make_column_transformer
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OrdinalEncoder
+
+    from gitml.signature import feature_frame, signature_from_text
+    from gitml.storage import save_model
+
+    signature = signature_from_text(json.dumps(signature_document()), "bench signature")
+    frame = pd.read_parquet(reference).iloc[:rows]
+    outcome = np.random.default_rng(3).random(len(frame)) < frame["score"].to_numpy()
+    encoder = OrdinalEncoder(
+        handle_unknown="use_encoded_value", unknown_value=-1, encoded_missing_value=-2
+    )
+    model = make_pipeline(
+        make_column_transformer((encoder, list(CATEGORICAL)), remainder="passthrough"),
+        HistGradientBoostingClassifier(max_iter=50, random_state=0),
+    )
+    model.fit(feature_frame(signature, frame), outcome)
+    save_model(model, out)
+
+
+def registered_repo(repo: Path, signature: Path, baseline: Path, reference: Path) -> None:
+    """A git + DVC repository whose ``bench@v0.1.0`` is a model with its signature and baseline.
+
+    The version is an annotated tag in GTO's format on the commit that holds them; the
+    model is a DVC output (``dvc.lock``) in the repository's cache, loaded only when a
+    batch has no scores.
+    """
+    models = repo / "models"
+    models.mkdir(parents=True)
+    (repo / "metrics").mkdir()
+    (repo / "metrics" / f"{MODEL}.json").write_text("{}\n")
+    (repo / "gitml.yaml").write_text(gitml_yaml())
+    (models / signature.name).write_bytes(signature.read_bytes())
+    (models / baseline.name).write_bytes(baseline.read_bytes())
+    train_model(reference, models / f"{MODEL}.skops")
+    (repo / "dvc.yaml").write_text(
+        f"stages:\n  train:\n    cmd: 'true'\n    outs:\n      - models/{MODEL}.skops\n"
+    )
+    git(repo, "init", "-q", "-b", "main")
+    dvc(repo, "init", "-q")
+    dvc(repo, "commit", "-q", "-f", "train")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "The bench model, its signature and baseline")
+    git(repo, "tag", "-a", f"{MODEL}@{VERSION}", "-m", f"Registering {MODEL} {VERSION}")
+
+
 # --- main ---------------------------------------------------------------------------------
 
 
@@ -278,37 +357,71 @@ def main() -> None:
     missing = evidently_available(args.evidently_python)
     with tempfile.TemporaryDirectory(prefix="gitml-bench-drift-") as tmp:
         work = Path(tmp)
+        home = work / "_home"
+        home.mkdir()
+        os.environ.update(isolated_environment(home))
         started = time.perf_counter()
         reference, current = work / "reference.parquet", work / "current.parquet"
+        current_csv, unscored = work / "current.csv", work / "current-unscored.parquet"
         make_frame(args.rows, seed=1, shifted=False).to_parquet(reference)
-        make_frame(args.rows, seed=2, shifted=True).to_parquet(current)
-        signature = work / "bench.signature.json"
+        shifted = make_frame(args.rows, seed=2, shifted=True)
+        shifted.to_parquet(current)
+        shifted.to_csv(current_csv, index=False)
+        shifted.drop(columns=["score"]).to_parquet(unscored)
+        del shifted
+        signature = work / f"{MODEL}.signature.json"
         signature.write_text(json.dumps(signature_document()))
         print(
             f"data: {args.rows:,} rows x {len(NUMERIC) + len(CATEGORICAL)} features "
             f"({len(NUMERIC)} numeric, {len(CATEGORICAL)} categorical) + score, "
             f"reference and shifted copy as Parquet "
             f"({reference.stat().st_size / 2**20:.0f} + {current.stat().st_size / 2**20:.0f} "
-            f"MB), made in {time.perf_counter() - started:.1f} s"
+            f"MB), the shifted copy also as CSV ({current_csv.stat().st_size / 2**20:.0f} MB), "
+            f"made in {time.perf_counter() - started:.1f} s"
         )
 
-        baseline, report = work / "bench.baseline.json", work / "report.json"
+        baseline = work / f"{MODEL}.baseline.json"
         baseline_argv = [PYTHON, "-c", GITML_BASELINE, str(signature), str(reference),
                          str(baseline)]  # fmt: skip
-        drift_argv = [PYTHON, "-c", GITML_DRIFT, str(signature), str(baseline), str(current),
-                      str(report)]  # fmt: skip
         baseline_run = median_run(
             [measure(baseline_argv, "gitml baseline") for _ in range(args.repeats)]
         )
-        frame_argv = [PYTHON, "-c", GITML_DRIFT_FRAME, *drift_argv[3:6], str(work / "frame.json")]
-        drift_runs, frame_runs = [], []
-        for _ in range(args.repeats):  # taking turns: machine load hits both alike
-            drift_runs.append(measure(drift_argv, "gitml drift"))
+        repo = work / "repo"
+        registered_repo(repo, signature, baseline, reference)
+
+        def cli(data: Path, out: Path) -> list[str]:
+            ref = f"{MODEL}@{VERSION}"
+            return [GITML, "drift", ref, "--data", str(data), "--json", "-o", str(out),
+                    "--root", str(repo)]  # fmt: skip
+
+        reports = {
+            "parquet": work / "report.json",
+            "csv": work / "report-csv.json",
+            "frame": work / "report-frame.json",
+            "scored": work / "report-scored.json",
+        }
+        frame_argv = [PYTHON, "-c", GITML_DRIFT_FRAME, str(signature), str(baseline),
+                      str(current), str(reports["frame"])]  # fmt: skip
+        drift_runs, csv_runs, frame_runs, scored_runs = [], [], [], []
+        for _ in range(args.repeats):  # taking turns: machine load hits all alike
+            drift_runs.append(measure(cli(current, reports["parquet"]), "gitml drift"))
+            csv_runs.append(measure(cli(current_csv, reports["csv"]), "gitml drift (CSV)"))
             frame_runs.append(measure(frame_argv, "gitml drift (DataFrame)"))
-        drift_run, frame_run = median_run(drift_runs), median_run(frame_runs)
-        gitml_report = json.loads(report.read_text())
-        if json.loads((work / "frame.json").read_text()) != gitml_report:
-            raise SystemExit("detect_drift_file and detect_drift disagree")
+            scored_runs.append(measure(cli(unscored, reports["scored"]), "gitml drift (model)"))
+        drift_run, csv_run, frame_run, scored_run = map(
+            median_run, (drift_runs, csv_runs, frame_runs, scored_runs)
+        )
+        gitml_report = json.loads(reports["parquet"].read_text())
+        for name in ("csv", "frame"):
+            if json.loads(reports[name].read_text()) != gitml_report:
+                raise SystemExit(f"gitml drift on Parquet and the {name} path disagree")
+        # Scored by the model, the features are judged exactly alike (the score differs).
+        if json.loads(reports["scored"].read_text())["features"] != gitml_report["features"]:
+            raise SystemExit("gitml drift with and without a score column disagree on features")
+        # Like with like: the same command, the missing-rate check off (not timed).
+        (repo / "gitml.yaml").write_text(gitml_yaml(DISTRIBUTION_ONLY))
+        measure(cli(current, work / "distribution.json"), "gitml drift (distribution only)")
+        distribution_report = json.loads((work / "distribution.json").read_text())
 
         evidently_run: Run | None = None
         evidently_result: list[dict[str, object]] = []
@@ -324,7 +437,22 @@ def main() -> None:
             evidently_result = json.loads(evidently_out.read_text())
 
     print_results(
-        args, baseline_run, drift_run, frame_run, evidently_run, gitml_report, evidently_result
+        args,
+        {
+            "gitml drift (CLI, Parquet batch, column by column)": drift_run,
+            "gitml drift (CLI, CSV copy, row chunks)": csv_run,
+            "gitml drift (CLI, Parquet without scores: the model scores it)": scored_run,
+            "read_batch + detect_drift (API, whole DataFrame)": frame_run,
+            "gitml baseline (reference Parquet; once per model version)": baseline_run,
+            "gitml baseline + drift (from raw data, like Evidently)": Run(
+                baseline_run.seconds + drift_run.seconds,
+                max(baseline_run.peak_mb, drift_run.peak_mb),
+            ),
+        },
+        evidently_run,
+        gitml_report,
+        distribution_report,
+        evidently_result,
     )
     if missing is not None:
         print(
@@ -336,21 +464,13 @@ def main() -> None:
 
 def print_results(
     args: argparse.Namespace,
-    baseline_run: Run,
-    drift_run: Run,
-    frame_run: Run,
+    runs: dict[str, Run],
     evidently_run: Run | None,
-    gitml_report: dict[str, object],
-    evidently_result: list[dict[str, object]],
+    gitml_report: dict[str, Any],
+    distribution_report: dict[str, Any],
+    evidently_result: list[dict[str, Any]],
 ) -> None:
-    both = Run(baseline_run.seconds + drift_run.seconds, max(baseline_run.peak_mb,
-               drift_run.peak_mb))  # fmt: skip
-    rows_out: list[tuple[str, Run]] = [
-        ("gitml drift: detect_drift_file (column by column)", drift_run),
-        ("gitml drift: read_batch + detect_drift (whole DataFrame)", frame_run),
-        ("gitml baseline (reference Parquet; once per model version)", baseline_run),
-        ("gitml baseline + drift (from raw data, like Evidently)", both),
-    ]
+    rows_out = list(runs.items())
     if evidently_run:
         rows_out.append(("Evidently DataDriftPreset (reference + shifted Parquet)", evidently_run))
     cells = []
@@ -360,11 +480,12 @@ def print_results(
             speed = f"{evidently_run.seconds / run.seconds:.1f}x"
             memory = f"{evidently_run.peak_mb / run.peak_mb:.1f}x"
         cells.append([label, f"{run.seconds:.2f}", f"{run.peak_mb:.0f}", speed, memory])
-    runs = f"median of {args.repeats} run(s) for gitml, {args.evidently_repeats} for Evidently"
-    print(f"\nwall clock and peak RSS per command, as a subprocess ({runs})")
-    print(table(["tool", "seconds", "peak MB", "Evidently/tool time", "Evidently/tool memory"],
+    repeats = f"median of {args.repeats} run(s) for gitml, {args.evidently_repeats} for Evidently"
+    print(f"\nwall clock and peak RSS per command, as a subprocess ({repeats})")
+    print(table(["command", "seconds", "peak MB", "Evidently/tool time", "Evidently/tool memory"],
                 cells))  # fmt: skip
     if evidently_run:
+        drift_run = rows_out[0][1]
         speedup = evidently_run.seconds / drift_run.seconds
         leaner = evidently_run.peak_mb / drift_run.peak_mb
         print(
@@ -373,10 +494,22 @@ def print_results(
             f">= {GOAL_MEMORY:g}x less memory: {leaner:.1f}x "
             f"{'PASS' if leaner >= GOAL_MEMORY else 'FAIL'}"
         )
+    print_flagged(gitml_report, distribution_report, evidently_result)
 
-    features = {f["name"]: f for f in gitml_report["features"]}  # type: ignore[index,union-attr]
+
+def print_flagged(
+    gitml_report: dict[str, Any],
+    distribution_report: dict[str, Any],
+    evidently_result: list[dict[str, Any]],
+) -> None:
+    """Per feature, each tool's verdict; then both lists, like with like, and the difference."""
+    features = {f["name"]: f for f in gitml_report["features"]}
+    distribution = {f["name"]: f for f in distribution_report["features"]}
     evidently = {str(e["column"]): e for e in evidently_result}
-    print("\nflagged features (gitml: status with its KS or JS; Evidently: its default test)")
+    print(
+        "\nflagged features (gitml: status with all checks, then with its distribution checks "
+        "only, with its KS or JS; Evidently: its default test)"
+    )
     rows = []
     for name in (*NUMERIC, *CATEGORICAL):
         mine = features[name]
@@ -384,35 +517,55 @@ def print_results(
         theirs = "–"
         if name in evidently:
             e = evidently[name]
-            flagged = float(e["value"]) >= float(e["threshold"])  # type: ignore[arg-type]
             short = "Wasserstein" if "Wasserstein" in str(e["method"]) else "JS"
-            theirs = f"{'drift' if flagged else 'ok'} ({short} {float(e['value']):.3f})"  # type: ignore[arg-type]
-        rows.append([name, CHANGES.get(name, "-"), f"{mine['status']} ({distance})", theirs])
-    print(table(["feature", "change", "gitml", "Evidently"], rows))
+            theirs = f"{'drift' if _flagged(e) else 'ok'} ({short} {float(e['value']):.3f})"
+        rows.append(
+            [
+                name,
+                CHANGES.get(name, "-"),
+                f"{mine['status']} ({distance})",
+                distribution[name]["status"],
+                theirs,
+            ]
+        )
+    print(table(["feature", "change", "gitml", "gitml (distribution)", "Evidently"], rows))
     score = gitml_report.get("score")
     if isinstance(score, dict):
         print(
             f"score (gitml only): {score['status']} (KS {score['ks']:.3f}, PSI {score['psi']:.3f})"
         )
-    gitml_drift = [n for n in gitml_report["drifted"]]  # type: ignore[union-attr]
-    gitml_warn = [n for n in gitml_report["warned"]]  # type: ignore[union-attr]
-    print(f"gitml verdict: {gitml_report['verdict']}")
-    print(f"gitml drift:     {', '.join(sorted(gitml_drift)) or '-'}")
-    print(f"gitml warn:      {', '.join(sorted(gitml_warn)) or '-'}")
-    if evidently_result:
-        flagged = sorted(
-            str(e["column"])
-            for e in evidently_result
-            if float(e["value"]) >= float(e["threshold"])  # type: ignore[arg-type]
+    all_checks = sorted(gitml_report["drifted"])
+    gitml_distribution = sorted(distribution_report["drifted"])
+    print(f"\ngitml verdict: {gitml_report['verdict']}")
+    print(f"gitml, all checks, at drift ({len(all_checks)}): {', '.join(all_checks) or '-'}")
+    print(f"gitml, all checks, at warn: {', '.join(sorted(gitml_report['warned'])) or '-'}")
+    print(
+        f"gitml, distribution checks only ({len(gitml_distribution)}): "
+        f"{', '.join(gitml_distribution) or '-'}"
+    )
+    extra = sorted(set(all_checks) - set(gitml_distribution))
+    if extra:
+        why = "; ".join(
+            f"{name}: missing rate {100 * features[name]['missing_rate_reference']:.0f}% -> "
+            f"{100 * features[name]['missing_rate_batch']:.0f}%"
+            for name in extra
         )
-        print(f"Evidently drift: {', '.join(flagged) or '-'}")
-        same = set(flagged) == set(gitml_drift)
-        print(f"same features at drift level: {'yes' if same else 'no'}")
-        if not same:
-            only_gitml = sorted(set(gitml_drift) - set(flagged))
-            only_evidently = sorted(set(flagged) - set(gitml_drift))
-            print(f"  only gitml: {', '.join(only_gitml) or '-'}")
-            print(f"  only Evidently: {', '.join(only_evidently) or '-'}")
+        print(f"  flagged only by the missing-rate check (Evidently has none): {why}")
+    if not evidently_result:
+        return
+    flagged = sorted(str(e["column"]) for e in evidently_result if _flagged(e))
+    print(f"Evidently, distribution checks ({len(flagged)}): {', '.join(flagged) or '-'}")
+    same = set(flagged) == set(gitml_distribution)
+    print(f"same features flagged, distribution checks on both sides: {'yes' if same else 'no'}")
+    if not same:
+        only_gitml = sorted(set(gitml_distribution) - set(flagged))
+        only_evidently = sorted(set(flagged) - set(gitml_distribution))
+        print(f"  only gitml: {', '.join(only_gitml) or '-'}")
+        print(f"  only Evidently: {', '.join(only_evidently) or '-'}")
+
+
+def _flagged(result: dict[str, Any]) -> bool:
+    return float(result["value"]) >= float(result["threshold"])
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ from gitml.config import config_from_document
 from gitml.errors import ConfigError
 from gitml.hooks import HookFailed
 from gitml.monitor.source import MonitorData, open_batch, save_batch
-from tests.helpers import PROJECT_ROOT, dvc, example
+from tests.helpers import PROJECT_ROOT, dvc, example, git
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -166,3 +166,55 @@ def test_monitor_data_dvc_tracked_file_is_restored_from_the_cache(repo: Path) ->
     (repo / "live.csv").unlink()
     with open_batch(repo, None, MonitorData("dvc", "live.csv")) as batch:
         assert batch.read_bytes() == expected
+
+
+def _dvc_project(path: Path) -> Path:
+    path.mkdir(parents=True)
+    git(path, "init", "-q", "-b", "main")
+    dvc(path, "init", "-q")
+    return path
+
+
+@pytest.mark.slow
+def test_monitor_data_dvc_import_url_follows_its_source(tmp_path: Path) -> None:
+    source = tmp_path / "exports" / "live.csv"
+    source.parent.mkdir()
+    write_csv(source, 120, 31, 0.0)
+    repo = _dvc_project(tmp_path / "repo")
+    dvc(repo, "import-url", "-q", str(source), "live.csv")
+    first = (repo / "live.csv").read_bytes()
+    setting = MonitorData("dvc", "live.csv")
+    with open_batch(repo, None, setting) as batch:
+        assert batch.read_bytes() == first
+    # A new batch at the source: the check reads it, not the bytes pinned at import.
+    write_csv(source, 150, 32, 1.0)
+    with open_batch(repo, None, setting) as batch:
+        assert batch.read_bytes() == source.read_bytes() != first
+    assert yaml.safe_load((repo / "live.csv.dvc").read_text())["deps"][0]["size"] == len(
+        source.read_bytes()
+    )
+
+
+@pytest.mark.slow
+def test_monitor_data_dvc_import_follows_the_source_repository(tmp_path: Path) -> None:
+    upstream = _dvc_project(tmp_path / "upstream")
+    dvc(upstream, "remote", "add", "-q", "-d", "store", str(tmp_path / "upstream-remote"))
+    write_csv(upstream / "live.csv", 120, 33, 0.0)
+    dvc(upstream, "add", "-q", "live.csv")
+    git(upstream, "add", "-A")
+    git(upstream, "commit", "-qm", "First batch")
+    dvc(upstream, "push", "-q")
+    repo = _dvc_project(tmp_path / "repo")
+    dvc(repo, "import", "-q", str(upstream), "live.csv", "-o", "batch.csv")
+    pinned = yaml.safe_load((repo / "batch.csv.dvc").read_text())["deps"][0]["repo"]["rev_lock"]
+    setting = MonitorData("dvc", "batch.csv")
+    # The next batch is committed upstream: the check updates the import first.
+    write_csv(upstream / "live.csv", 150, 34, 1.0)
+    dvc(upstream, "add", "-q", "live.csv")
+    git(upstream, "add", "-A")
+    git(upstream, "commit", "-qm", "Next batch")
+    dvc(upstream, "push", "-q")
+    with open_batch(repo, None, setting) as batch:
+        assert batch.read_bytes() == (upstream / "live.csv").read_bytes()
+    lock = yaml.safe_load((repo / "batch.csv.dvc").read_text())["deps"][0]["repo"]["rev_lock"]
+    assert lock == git(upstream, "rev-parse", "HEAD").stdout.strip() != pinned

@@ -613,6 +613,97 @@ def test_detect_drift_file_errors(
     assert run("indexed.parquet").ignored_columns == ()
 
 
+def test_a_file_is_read_in_chunks_and_scored_after_its_values_are_checked(
+    baseline: dict[str, Any], signature: Signature, tmp_path: Path
+) -> None:
+    rows, seed, shift = 1_000, 22, 0.7
+    write_csv(tmp_path / "batch.csv", rows, seed=seed, shift=shift)
+    frame = batch(rows, seed, shift)
+    frame.to_parquet(tmp_path / "batch.parquet")
+    expected = detect_drift(
+        frame, baseline, signature, oracle(frame), DriftThresholds(), frame[TARGET].to_numpy()
+    ).to_dict()
+    scored: list[int] = []
+
+    def scorer(chunk: pd.DataFrame) -> np.ndarray:
+        scored.append(len(chunk))
+        return oracle(chunk)
+
+    def run(name: str) -> DriftReport:
+        scored.clear()
+        return detect_drift_file(
+            tmp_path / name, baseline, signature, DriftThresholds(), scorer=scorer, chunk_rows=300
+        )
+
+    for name in ("batch.csv", "batch.parquet"):
+        assert run(name).to_dict() == expected, name
+        assert scored == [300, 300, 300, 100], name
+    # A bad value in the last chunk is named by its row in the file, and no model sees it:
+    # a CSV chunk is checked before it is scored, a Parquet file's columns before any chunk.
+    lines = (tmp_path / "batch.csv").read_text().splitlines(keepends=True)
+    header = lines[0].rstrip("\n").split(",")
+    cells = lines[950].rstrip("\n").split(",")
+    cells[header.index("annual_income")] = "lots"
+    lines[950] = ",".join(cells) + "\n"
+    (tmp_path / "bad.csv").write_text("".join(lines))
+    with pytest.raises(ConfigError) as error:
+        run("bad.csv")
+    assert _one_line(error).endswith(
+        "bad.csv: column 'annual_income': expected a number, row 950 holds 'lots'"
+    )
+    assert scored == [300, 300, 300]
+    text = frame.copy()
+    text["annual_income"] = [("" if math.isnan(v) else f"{v:.0f}") for v in frame["annual_income"]]
+    text.loc[949, "annual_income"] = "lots"
+    text.to_parquet(tmp_path / "bad.parquet")
+    with pytest.raises(ConfigError, match="'annual_income': expected a number, row 950 holds"):
+        run("bad.parquet")
+    assert scored == []
+    infinite = frame.copy()
+    infinite.loc[949, "loan_amount"] = -np.inf
+    infinite.to_parquet(tmp_path / "infinite.parquet")
+    infinite.to_csv(tmp_path / "infinite.csv", index=False)
+    for name in ("infinite.parquet", "infinite.csv"):
+        with pytest.raises(ConfigError) as error:
+            run(name)
+        assert _one_line(error).endswith(
+            f"{name}: column 'loan_amount': expected a finite number, row 950 holds -inf"
+        )
+        assert scored == ([] if name.endswith("parquet") else [300, 300, 300])
+
+
+def test_a_prediction_log_of_another_version_is_refused(
+    baseline: dict[str, Any], signature: Signature, tmp_path: Path
+) -> None:
+    frame = batch(50, seed=23)
+    lines = _jsonl_lines(frame, oracle(frame))  # every line: credit v0.2.0
+    log = tmp_path / "log.jsonl"
+    log.write_text("\n".join(lines) + "\n")
+
+    def run(checked: tuple[str, str] | None) -> DriftReport:
+        return detect_drift_file(log, baseline, signature, DriftThresholds(), checked=checked)
+
+    assert run(("credit", "v0.2.0")).to_dict() == run(None).to_dict()
+    with pytest.raises(ConfigError) as error:
+        run(("credit", "v0.1.0"))
+    assert _one_line(error) == (
+        f"{log}: line 1 (and 49 more of 50 records) logs a prediction of credit@v0.2.0, not "
+        "of credit@v0.1.0, the version checked: check credit@v0.2.0 instead, or keep only "
+        "credit@v0.1.0's lines"
+    )
+    lines[2] = lines[2].replace('"model": "credit"', '"model": "debit"')
+    log.write_text("\n".join(lines) + "\n")
+    with pytest.raises(ConfigError, match=r"line 3 logs a prediction of debit@v0\.2\.0, not of"):
+        run(("credit", "v0.2.0"))
+    # Lines that do not say which model scored them are taken as the checked one's.
+    unnamed = [
+        json.dumps({k: v for k, v in json.loads(x).items() if k != "version"}) for x in lines
+    ]
+    unnamed[2] = unnamed[2].replace('"model": "debit", ', "")
+    log.write_text("\n".join(unnamed) + "\n")
+    assert run(("credit", "v0.1.0")).rows == 50
+
+
 # --- rendering --------------------------------------------------------------------------
 
 

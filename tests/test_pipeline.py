@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import json
 import shutil
-from typing import TYPE_CHECKING
+from pathlib import Path
 
 import pytest
 import yaml
 
 from tests.helpers import BIN_DIR, PROJECT_ROOT, dvc, example, git, lock_hashes, run
-
-if TYPE_CHECKING:
-    from pathlib import Path
 
 pytestmark = pytest.mark.slow
 
@@ -125,3 +122,37 @@ def test_committed_data_dvc_is_regenerated_byte_for_byte(tmp_path: Path) -> None
     dvc(work, "add", "-q", "data")
     assert (work / "data.dvc").read_bytes() == (PROJECT_ROOT / "data.dvc").read_bytes()
     assert json.loads(dvc(work, "status", "--json", "data.dvc").stdout) == {}
+
+
+# Modules the evaluate stage imports that cannot change what it writes: package markers,
+# error messages, atomic writes, a user cache, schema checks (they pass or raise), and
+# train.py's file paths (the model it trains is a dependency itself).
+EVALUATE_IMPORTS_NOT_SHAPING_OUTPUTS = {
+    "src/credit_example/__init__.py",
+    "src/credit_example/train.py",
+    "src/gitml/__init__.py",
+    "src/gitml/errors.py",
+    "src/gitml/fsutil.py",
+    "src/gitml/monitor/__init__.py",
+    "src/gitml/usercache.py",
+    "src/gitml/validation.py",
+}
+
+
+def test_evaluate_depends_on_every_module_that_shapes_its_outputs() -> None:
+    """A change to any module the baseline, signature or metrics bytes come from reruns it."""
+    listing = run(
+        BIN_DIR / "python",
+        "-c",
+        "import sys, credit_example.evaluate\n"
+        "for m in list(sys.modules.values()):\n"
+        "    if m.__name__.split('.')[0] in ('gitml', 'credit_example'):\n"
+        "        print(m.__file__)",
+        cwd=PROJECT_ROOT,
+    ).stdout.split()
+    imported = {str(Path(f).resolve().relative_to(PROJECT_ROOT)) for f in listing}
+    assert "src/gitml/monitor/baseline_file.py" in imported
+    stages = yaml.safe_load((PROJECT_ROOT / "dvc.yaml").read_text())["stages"]
+    deps = set(stages["evaluate"]["deps"])
+    assert sorted(imported - EVALUATE_IMPORTS_NOT_SHAPING_OUTPUTS - deps) == []
+    assert sorted(EVALUATE_IMPORTS_NOT_SHAPING_OUTPUTS & deps) == []

@@ -9,8 +9,10 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
+import pandas as pd
 import pytest
 import yaml
+from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
 
 from gitml import api
 from tests.helpers import dvc, example, git, gitml
@@ -18,6 +20,7 @@ from tests.helpers import dvc, example, git, gitml
 if TYPE_CHECKING:
     from pathlib import Path
 
+    import numpy as np
     from pytest_httpserver import HTTPServer
 
     from tests.conftest import Clock
@@ -139,6 +142,32 @@ def test_drift_to_retrain_loop(origin_repo: Path, clock: Clock, tmp_path: Path) 
     assert same["roc_auc"]["head"] > same["roc_auc"]["base"]
     markdown = gitml(repo, "report", "--base", "main").stdout
     assert "evaluation rows" in markdown
+
+    # On the downturn alone (a fresh batch neither model saw), the retrained model beats
+    # production: both models rescore exactly the same shifted rows.
+    shifted = tmp_path / "shifted.csv"
+    example(
+        tmp_path, "batch", "--rows", "3000", "--seed", "777", "--shift", "1", "-o", str(shifted)
+    )
+    old, new = _scores_on(repo, shifted)
+    labels = pd.read_csv(shifted)["default"].to_numpy()
+    assert log_loss(labels, new) < log_loss(labels, old)
+    assert brier_score_loss(labels, new) < brier_score_loss(labels, old)
+    assert roc_auc_score(labels, new) > roc_auc_score(labels, old)
+
+
+def _scores_on(repo: Path, batch: Path) -> tuple[np.ndarray, np.ndarray]:
+    """Scores of ``batch`` by production's model and by the workspace's retrained one."""
+    from gitml.registry.fetch import load
+    from gitml.signature import feature_frame, signature_from_text
+    from gitml.storage import load_model
+
+    signature_file = repo / "models" / "credit.signature.json"
+    signature = signature_from_text(signature_file.read_text(), str(signature_file))
+    rows = feature_frame(signature, pd.read_csv(batch))
+    production = load("credit@production", root=repo)
+    retrained = load_model(repo / "models" / "credit.skops")
+    return production.predict_proba(rows)[:, 1], retrained.predict_proba(rows)[:, 1]
 
 
 def test_fresh_clone_regenerates_the_retrain_branch_data(origin_repo: Path, tmp_path: Path) -> None:

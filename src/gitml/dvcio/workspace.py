@@ -99,6 +99,33 @@ def restore(tree_root: Path, target: str) -> None:
         raise _dvc_error(f"pull {target}", exc) from None
 
 
+def refresh(tree_root: Path, target: str) -> bool:
+    """Bring ``target`` (a tracked file or its ``.dvc`` file) up to date before it is read.
+
+    An import (``dvc import``, ``dvc import-url``) is updated from its source, like
+    ``dvc update``: its ``.dvc`` file records the bytes of the last update, so reading
+    without updating would check the same batch again and again. Any other tracked file
+    is checked out (pulled when the cache lacks it), as :func:`restore`. Returns whether
+    ``target`` was an import. The updated ``.dvc`` file stays in the workspace, to be
+    committed or discarded like any ``dvc update``.
+    """
+    try:
+        from dvc.repo import Repo
+
+        with _quiet(), Repo(str(tree_root)) as repo:
+            path = str(tree_root / target)
+            stages = [info.stage for info in repo.index.collect_targets([path])]
+            if stages and all(stage.is_import for stage in stages):
+                repo.update(targets=[path])
+                return True
+    except GitmlError:
+        raise
+    except Exception as exc:
+        raise _dvc_error(f"update {target}", exc) from None
+    restore(tree_root, target)
+    return False
+
+
 def add(tree_root: Path, target: str) -> None:
     """``dvc add TARGET`` in ``tree_root``: hash it, store it in the cache, rewrite its .dvc."""
     try:

@@ -2,7 +2,8 @@
 
 The baseline, the signature (features, types, threshold) and the model come from the
 version being checked, never from the workspace. When the batch has no ``score`` column
-(a prediction log has one), the version's model scores it.
+(a prediction log has one), the version's model scores it, in row chunks and only after
+every feature's values were checked. A prediction log must be the checked version's.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from gitml.registry.reader import RegistryReader
 from gitml.registry.refs import parse_ref
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from gitml.monitor.drift import DriftReport, DriftThresholds
     from gitml.signature import Signature
 
@@ -85,20 +88,27 @@ def _check_batch(
     thresholds: DriftThresholds,
     local: bool,
 ) -> DriftReport:
-    from gitml.monitor.drift import SCORE_COLUMN, detect_drift, detect_drift_file, read_batch
-    from gitml.signature import feature_frame
+    from gitml.monitor.drift import detect_drift_file
 
-    batch = read_batch(path)
-    if SCORE_COLUMN in batch.columns:
-        return detect_drift_file(path, baseline, signature, thresholds)
-    missing = [name for name in signature.feature_names if name not in batch.columns]
-    if missing:
-        raise ConfigError(
-            f"{path}: missing column(s) {', '.join(missing)} that {model}@{version} expects"
-        )
-    fitted = load(f"{model}@{version}", root=root, local=local)
-    scores = fitted.predict_proba(feature_frame(signature, batch))[:, 1]
-    labels = batch[signature.target].to_numpy() if signature.target in batch.columns else None
-    return detect_drift(
-        batch, baseline, signature, scores, thresholds, labels, source=Path(path).name
+    scorer = _VersionScorer(f"{model}@{version}", root, local, signature)
+    return detect_drift_file(
+        path, baseline, signature, thresholds, scorer=scorer, checked=(model, version)
     )
+
+
+class _VersionScorer:
+    """Scores rows with a registered version's model, loaded the first time it is needed.
+
+    A batch with a ``score`` column (a prediction log) never loads the model at all.
+    """
+
+    def __init__(self, ref: str, root: Path | str, local: bool, signature: Signature) -> None:
+        self._ref, self._root, self._local, self._signature = ref, root, local, signature
+        self._model: Any = None
+
+    def __call__(self, rows: pd.DataFrame) -> Any:
+        from gitml.signature import feature_frame
+
+        if self._model is None:
+            self._model = load(self._ref, root=self._root, local=self._local)
+        return self._model.predict_proba(feature_frame(self._signature, rows))[:, 1]

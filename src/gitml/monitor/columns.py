@@ -54,10 +54,13 @@ class CategoricalColumn:
 Column = NumericColumn | CategoricalColumn
 
 
-def check_columns(names: Sequence[str], rows: int, signature: Signature, source: str) -> None:
+def check_columns(
+    names: Sequence[str], rows: int | None, signature: Signature, source: str
+) -> None:
     """Raise ConfigError naming ``source`` unless every feature is present and rows exist.
 
-    All missing features are named at once; a name listed twice is an error too.
+    All missing features are named at once; a name listed twice is an error too. ``rows``
+    is None when the row count is not known yet (a file read in chunks).
     """
     absent = [name for name in signature.feature_names if name not in names]
     if absent:
@@ -80,7 +83,7 @@ def check_columns(names: Sequence[str], rows: int, signature: Signature, source:
 def feature_column(column: pd.Series, feature: Feature, source: str) -> Column:
     """One feature's values as the statistics need them (errors as in :func:`feature_columns`)."""
     if feature.type == "category":
-        return CategoricalColumn(feature.name, _category_counts(column), len(column))
+        return CategoricalColumn(feature.name, category_counts(column), len(column))
     values = numeric_values(column, feature.name, source)
     present = np.sort(values[~np.isnan(values)])
     return NumericColumn(feature.name, present, len(column))
@@ -99,11 +102,12 @@ def feature_columns(frame: pd.DataFrame, signature: Signature, source: str) -> d
     return {f.name: feature_column(frame[f.name], f, source) for f in signature.features}
 
 
-def numeric_values(column: pd.Series, name: str, source: str) -> np.ndarray:
+def numeric_values(column: pd.Series, name: str, source: str, *, start: int = 0) -> np.ndarray:
     """The column as float64 with NaN for missing values.
 
     Text that is not a number, and infinite values, raise ConfigError naming ``source``,
-    the column, the first offending row (1-based) and its value.
+    the column, the first offending row and its value. Rows count from 1 after ``start``
+    earlier rows, so a chunk of a file names the row of the file.
     """
     import pandas as pd
     from pandas.api import types
@@ -117,18 +121,18 @@ def numeric_values(column: pd.Series, name: str, source: str) -> np.ndarray:
         if bad.any():
             row = int(np.argmax(bad))
             example = column.iloc[row]
-            message = f"expected a number, row {row + 1} holds {str(example)[:60]!r}"
+            message = f"expected a number, row {start + row + 1} holds {str(example)[:60]!r}"
             raise ConfigError(f"{source}: column {name!r}: {message}", [(source, name, message)])
         values = coerced.to_numpy(dtype=np.float64, na_value=np.nan)
     infinite = np.isinf(values)
     if infinite.any():
         row = int(np.argmax(infinite))
-        message = f"expected a finite number, row {row + 1} holds {values[row]!r}"
+        message = f"expected a finite number, row {start + row + 1} holds {float(values[row])!r}"
         raise ConfigError(f"{source}: column {name!r}: {message}", [(source, name, message)])
     return values
 
 
-def _category_counts(column: pd.Series) -> dict[str, int]:
+def category_counts(column: pd.Series) -> dict[str, int]:
     """Rows per category string; missing values and empty strings are not counted."""
     counts: dict[str, int] = {}
     # value_counts hashes the column once in C; only the distinct values reach Python.

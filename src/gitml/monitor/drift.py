@@ -2,25 +2,13 @@
 
 Reading batches
 ---------------
-:func:`read_batch` reads a file by its extension:
-
-* ``.csv`` (also ``.csv.gz``): a header row with the feature names;
-* ``.parquet`` / ``.pq``: one column per feature (needs ``pyarrow``);
-* ``.jsonl`` / ``.ndjson`` (also ``.gz``): the prediction log, one JSON object per line::
-
-      {"ts": "2025-01-31T12:00:00Z", "model": "credit", "version": "v0.2.0",
-       "features": {"age": 41, "annual_income": 52000, ..., "region": "north"},
-       "score": 0.12, "decision": 0}
-
-  Each line's ``features`` object becomes one row (a feature absent from a line is
-  missing there); ``score``, when any line has one, becomes the column ``score``
-  (null or absent: missing). ``ts``, ``model``, ``version`` and ``decision`` are not
-  read. Blank lines are skipped.
-
-:func:`batch_scores` and :func:`batch_labels` take the ``score`` and target columns out
-of a batch; neither is a feature, so :func:`detect_drift` never lists them as ignored.
-:func:`detect_drift_file` does both steps for a file and reads Parquet one column at a
-time, so a wide or long batch never sits in memory whole.
+:func:`read_batch` (:mod:`gitml.monitor.batchfile`) reads a CSV, Parquet or JSONL
+prediction-log file whole; :func:`batch_scores` and :func:`batch_labels` take the
+``score`` and target columns out of it; neither is a feature, so :func:`detect_drift`
+never lists them as ignored. :func:`detect_drift_file` reads a file in pieces instead
+(:mod:`gitml.monitor.scan`: Parquet a column at a time, CSV in row chunks) and, given a
+scorer, has the model score a batch without a ``score`` column chunk by chunk, after
+its features were checked: this is what ``gitml drift`` runs.
 
 What is compared
 ----------------
@@ -92,26 +80,19 @@ row and value named), an empty batch; extra columns are reported, not fatal.
 
 from __future__ import annotations
 
-import gzip
-import io
-import json
 import math
 from dataclasses import dataclass, fields
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from gitml.errors import ConfigError
 from gitml.monitor.baseline import QUANTILE_STEPS, check_matches_signature, rounded
+from gitml.monitor.batchfile import SCORE_COLUMN as SCORE_COLUMN
+from gitml.monitor.batchfile import read_batch as read_batch
 from gitml.monitor.checks import LEVEL_RANK, LEVELS, FeatureChecks
-from gitml.monitor.columns import (
-    CategoricalColumn,
-    NumericColumn,
-    check_columns,
-    feature_column,
-    numeric_values,
-)
+from gitml.monitor.columns import CategoricalColumn, NumericColumn, numeric_values
+from gitml.monitor.scan import frame_scan, scan_file
 from gitml.monitor.stats import (
     bin_counts,
     chi_squared_2samp,
@@ -126,14 +107,14 @@ from gitml.monitor.stats import (
 from gitml.monitor.thresholds import DriftThresholds as DriftThresholds  # noqa: TC001 (re-export)
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from pathlib import Path
 
     import pandas as pd
 
+    from gitml.monitor.scan import Scan, Scorer
     from gitml.signature import Signature
 
 REPORT_VERSION = 1
-SCORE_COLUMN = "score"
 STATUSES = LEVELS
 MAX_UNSEEN_LISTED = 20
 
@@ -448,21 +429,16 @@ def detect_drift(
     :func:`~gitml.monitor.baseline.read_baseline` one. ``source`` names the batch in
     error messages. Rules and the report's shape: see the module docstring.
     """
-    names = [str(c) for c in batch.columns]
-    check_columns(names, len(batch), signature, source)
-    score_values = None if scores is None else _float_vector(scores, "scores", len(batch), source)
-    label_values = None if labels is None else _float_vector(labels, "labels", len(batch), source)
-    return _compare(
-        lambda name: batch[name],
-        names,
-        len(batch),
-        baseline,
-        signature,
-        score_values,
-        label_values,
-        thresholds,
-        source,
-    )
+    if labels is not None and scores is None:
+        raise ConfigError(
+            f"{source}: labels given without scores: live ROC AUC and calibration need both",
+            [(source, "labels", "given without scores")],
+        )
+    rows = len(batch)
+    score_values = None if scores is None else _float_vector(scores, "scores", rows, source)
+    label_values = None if labels is None else _float_vector(labels, "labels", rows, source)
+    scan = frame_scan(batch, signature, score_values, label_values, source)
+    return _compare(scan, baseline, signature, thresholds, source)
 
 
 def detect_drift_file(
@@ -472,79 +448,57 @@ def detect_drift_file(
     thresholds: DriftThresholds,
     *,
     scores: np.ndarray | None = None,
+    scorer: Scorer | None = None,
+    checked: tuple[str, str] | None = None,
+    chunk_rows: int | None = None,
 ) -> DriftReport:
     """Read a batch file and compare it with ``baseline``, holding little of it in memory.
 
     The scores are ``scores`` when given, else the file's ``score`` column if it has
-    one; the labels are the file's target column if it has one (live ROC AUC and
-    calibration then need scores too). A Parquet file is read one column at a time, and
-    only the columns drift needs, so memory stays near one column's size however wide
-    or long the batch; CSV and JSONL files go through :func:`read_batch` and
-    :func:`detect_drift`. Errors as for those two, naming ``path``.
+    one, else ``scorer(rows)`` on row chunks of the raw batch (a callable returning one
+    score per row, e.g. the model's positive-class probability of
+    :func:`~gitml.signature.feature_frame`), called only after the features were checked.
+    The labels are the file's target column if it has one and there are scores (live
+    ROC AUC and calibration). A prediction log must not name another model version than
+    ``checked`` ``(model, version)``. Parquet is read a column at a time, CSV in chunks
+    of ``chunk_rows`` rows (:mod:`gitml.monitor.scan`), so memory stays near one column's
+    or one chunk's size however long the batch. Errors as for :func:`read_batch` and
+    :func:`detect_drift`, naming ``path``.
     """
-    file = Path(path)
-    if _format(file, str(path))[0] != "parquet":
-        frame = read_batch(file)
-        if scores is None:
-            scores = batch_scores(frame)
-        labels = batch_labels(frame, signature)
-        return detect_drift(
-            frame,
-            baseline,
-            signature,
-            scores,
-            thresholds,
-            labels if scores is not None else None,
-            source=str(path),
-        )
-    name = str(path)
-    reader = _parquet_reader(file, name)
-    names, rows = reader.names, reader.rows
-    check_columns(names, rows, signature, name)
-    if scores is None and SCORE_COLUMN in names:
-        scores = numeric_values(reader.column(SCORE_COLUMN), SCORE_COLUMN, name)
-    score_values = None if scores is None else _float_vector(scores, "scores", rows, name)
-    label_values = None
-    if score_values is not None and signature.target in names:
-        labels = numeric_values(reader.column(signature.target), signature.target, name)
-        label_values = _float_vector(labels, "labels", rows, name)
-    return _compare(
-        reader.column,
-        names,
-        rows,
-        baseline,
+    from gitml.monitor.scan import CHUNK_ROWS
+
+    scan = scan_file(
+        path,
         signature,
-        score_values,
-        label_values,
-        thresholds,
-        name,
+        scores=scores,
+        scorer=scorer,
+        chunk_rows=chunk_rows or CHUNK_ROWS,
+        checked=checked,
     )
+    return _compare(scan, baseline, signature, thresholds, str(path))
 
 
 def _compare(
-    column: Callable[[str], pd.Series],
-    names: list[str],
-    rows: int,
+    scan: Scan,
     baseline: dict[str, Any],
     signature: Signature,
-    scores: np.ndarray | None,
-    labels: np.ndarray | None,
     thresholds: DriftThresholds,
     source: str,
 ) -> DriftReport:
-    """The comparison itself; ``column(name)`` fetches one column when it is needed."""
+    """The comparison itself: each feature in turn, then the scores and the labels."""
     check_matches_signature(baseline, signature, "baseline")
     baseline_rows = int(baseline["rows"])
+    rows = scan.rows
     known = {*signature.feature_names, SCORE_COLUMN, signature.target}
-    ignored = tuple(name for name in names if name not in known)
+    ignored = tuple(name for name in scan.names if name not in known)
     # Bonferroni: two tests per feature (distribution, missing rate) and one for the score
     # share ``p_value``, so a clean batch rarely passes any by chance, however many.
-    tests = 2 * len(signature.features) + (scores is not None)
+    tests = 2 * len(signature.features) + scan.scored
     alpha = thresholds.p_value / tests
     results = []
     for feature in signature.features:
         # One column at a time: its converted copy is dropped before the next is made.
-        values = feature_column(column(feature.name), feature, source)
+        values = scan.column(feature)
         reference = baseline["features"][feature.name]
         if isinstance(values, NumericColumn):
             results.append(
@@ -561,9 +515,12 @@ def _compare(
             )
         elif isinstance(values, CategoricalColumn):
             results.append(_categorical_drift(values, reference, baseline_rows, thresholds, alpha))
+        del values
     results.sort(key=lambda f: (-LEVEL_RANK[f.status], -f.severity, f.name))
     score_drift = performance = None
-    if scores is not None:
+    if scan.scored:
+        # Asked for only now: every feature was checked before a model scores the rows.
+        scores = _float_vector(scan.scores(), "scores", rows, source)
         present = np.sort(scores[~np.isnan(scores)])
         score_drift = _numeric_drift(
             SCORE_COLUMN,
@@ -575,13 +532,10 @@ def _compare(
             thresholds,
             alpha,
         )
+        labels = scan.labels()
         if labels is not None:
-            performance = _performance(scores, labels, baseline, source)
-    elif labels is not None:
-        raise ConfigError(
-            f"{source}: labels given without scores: live ROC AUC and calibration need both",
-            [(source, "labels", "given without scores")],
-        )
+            label_values = _float_vector(labels, "labels", rows, source)
+            performance = _performance(scores, label_values, baseline, source)
     levels = [f.status for f in results] + ([score_drift.status] if score_drift else [])
     verdict = max(levels, key=LEVEL_RANK.__getitem__, default="ok")
     return DriftReport(
@@ -597,165 +551,7 @@ def _compare(
     )
 
 
-# --- reading batches ------------------------------------------------------------------
-
-_FORMATS = {
-    ".csv": "csv",
-    ".parquet": "parquet",
-    ".pq": "parquet",
-    ".jsonl": "jsonl",
-    ".ndjson": "jsonl",
-}
-
-
-def _format(file: Path, name: str) -> tuple[str, bool]:
-    """The batch format by extension and whether it is gzip-compressed; checks the file."""
-    suffixes = [s.lower() for s in file.suffixes]
-    compressed = bool(suffixes) and suffixes[-1] == ".gz"
-    suffix = suffixes[-2] if compressed and len(suffixes) > 1 else (suffixes or [""])[-1]
-    fmt = _FORMATS.get(suffix)
-    if fmt is None or (compressed and fmt == "parquet"):
-        message = "unknown batch format (expected .csv, .parquet, .pq, .jsonl or .ndjson)"
-        raise ConfigError(f"{name}: {message}", [(name, "", message)])
-    if not file.is_file():
-        raise ConfigError(f"{name}: file not found", [(name, "", "file not found")])
-    if file.stat().st_size == 0:
-        raise ConfigError(f"{name}: empty file", [(name, "", "empty file")])
-    return fmt, compressed
-
-
-def read_batch(path: str | Path) -> pd.DataFrame:
-    """Read a CSV, Parquet or JSONL prediction-log batch (formats in the module docstring).
-
-    A missing or unreadable file, an unknown extension, an empty file, a file without
-    rows and a malformed line raise ConfigError naming the file (and the line).
-    """
-    file = Path(path)
-    name = str(path)
-    fmt, compressed = _format(file, name)
-    try:
-        if fmt == "csv":
-            frame = _read_csv(file)
-        elif fmt == "parquet":
-            frame = _read_parquet(file, name)
-        else:
-            frame = _read_jsonl(file, name, compressed)
-    except ConfigError:
-        raise
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        _unreadable(name, exc)
-    if len(frame) == 0:
-        raise ConfigError(f"{name}: no rows", [(name, "", "no rows")])
-    return frame
-
-
-def _unreadable(name: str, exc: Exception) -> NoReturn:
-    detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    raise ConfigError(f"{name}: cannot read: {detail}", [(name, "", detail)]) from None
-
-
-def _read_csv(file: Path) -> pd.DataFrame:
-    import pandas as pd
-
-    try:
-        return pd.read_csv(file)
-    except pd.errors.EmptyDataError:
-        return pd.DataFrame()
-
-
-def _require_pyarrow(name: str) -> None:
-    try:
-        import pyarrow  # noqa: F401
-    except ImportError:
-        raise ConfigError(
-            f"{name}: reading Parquet needs pyarrow (pip install pyarrow)",
-            [(name, "", "pyarrow not installed")],
-        ) from None
-
-
-def _read_parquet(file: Path, name: str) -> pd.DataFrame:
-    import pandas as pd
-
-    _require_pyarrow(name)
-    from pyarrow import ArrowException
-
-    try:
-        return pd.read_parquet(file)
-    except ArrowException as exc:
-        _unreadable(name, exc)
-
-
-class _ParquetColumns:
-    """A Parquet file read one column at a time (the pandas index columns left out)."""
-
-    def __init__(self, file: Path, name: str) -> None:
-        _require_pyarrow(name)
-        import pyarrow.parquet as pq
-        from pyarrow import ArrowException
-
-        self._name = name
-        try:
-            self._file = pq.ParquetFile(file)
-        except (ArrowException, OSError) as exc:
-            _unreadable(name, exc)
-        schema = self._file.schema_arrow
-        metadata = schema.pandas_metadata or {}
-        index = {c for c in metadata.get("index_columns", []) if isinstance(c, str)}
-        self.names = [n for n in schema.names if n not in index]
-        self.rows = int(self._file.metadata.num_rows)
-
-    def column(self, column: str) -> pd.Series:
-        """One column as a pandas Series, read from the file now."""
-        from pyarrow import ArrowException
-
-        try:
-            table = self._file.read(columns=[column])
-        except (ArrowException, OSError) as exc:
-            _unreadable(self._name, exc)
-        series: pd.Series = table.column(0).to_pandas()
-        return series
-
-
-def _parquet_reader(file: Path, name: str) -> _ParquetColumns:
-    _format(file, name)
-    return _ParquetColumns(file, name)
-
-
-def _read_jsonl(file: Path, name: str, compressed: bool) -> pd.DataFrame:
-    import pandas as pd
-
-    raw = file.read_bytes()
-    text = (gzip.decompress(raw) if compressed else raw).decode("utf-8")
-    records: list[dict[str, Any]] = []
-    scores: list[float] = []
-    has_score = False
-    for number, line in enumerate(io.StringIO(text), start=1):
-        if not line.strip():
-            continue
-        try:
-            entry = json.loads(line)
-        except ValueError as exc:
-            _line_error(name, number, f"not valid JSON: {exc}")
-        if not isinstance(entry, dict) or not isinstance(entry.get("features"), dict):
-            _line_error(name, number, "expected an object with a 'features' object")
-        score = entry.get(SCORE_COLUMN)
-        if score is not None:
-            if isinstance(score, bool) or not isinstance(score, int | float):
-                _line_error(name, number, f"'score' must be a number, got {score!r}")
-            has_score = True
-        records.append(entry["features"])
-        scores.append(math.nan if score is None else float(score))
-    frame = pd.DataFrame.from_records(records) if records else pd.DataFrame()
-    if has_score:
-        if SCORE_COLUMN in frame.columns:
-            message = f"a feature is named {SCORE_COLUMN!r}, like the prediction's score"
-            raise ConfigError(f"{name}: {message}", [(name, "", message)])
-        frame[SCORE_COLUMN] = np.asarray(scores, dtype=np.float64)
-    return frame
-
-
-def _line_error(name: str, number: int, message: str) -> NoReturn:
-    raise ConfigError(f"{name}: line {number}: {message}", [(name, f"line {number}", message)])
+# --- the score and label columns of a frame ---------------------------------------
 
 
 def batch_scores(frame: pd.DataFrame) -> np.ndarray | None:

@@ -4,8 +4,11 @@ Three shapes (schema: ``gitml/schemas/gitml.schema.json``, ``monitor.data``)::
 
     monitor:
       data: live/batch.csv                     # a file in the workspace (= {path: ...})
-      data: {dvc: live/batch.csv}              # DVC-tracked (a .dvc file, `dvc import`):
-                                               #   checked out, pulled when missing
+      data: {dvc: live/batch.csv}              # DVC-tracked: an import (`dvc import`,
+                                               #   `dvc import-url`) is updated from its
+                                               #   source first (`dvc update`), any other
+                                               #   tracked file checked out (pulled when
+                                               #   missing)
       data: {command: "make-batch -o {output}", format: csv}
                                                # a command that writes the batch to {output}
 
@@ -84,9 +87,9 @@ def open_batch(root: Path, data: str | None, setting: MonitorData | None) -> Ite
         yield root / setting.value
         return
     if setting.kind == "dvc":
-        from gitml.dvcio.workspace import restore
+        from gitml.dvcio.workspace import refresh
 
-        restore(root, setting.value)
+        refresh(root, setting.value)
         yield root / setting.value
         return
     from gitml.hooks import run_command
