@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from gitml import api
-from gitml.github.client import API_VERSION, GitHubClient, GitHubError
+from gitml.github.client import API_VERSION, GitHubClient, GitHubError, PullRequest
 from tests.helpers import gitml
 
 if TYPE_CHECKING:
@@ -76,6 +76,32 @@ def test_errors_are_one_line_with_a_hint(httpserver: HTTPServer) -> None:
     )
     with pytest.raises(GitHubError, match="expected OWNER/NAME"):
         client.create_pull_request("credit", "a", "b", "T", "B")
+
+
+def test_start_checks_dispatches_the_workflow_or_says_how_to(httpserver: HTTPServer) -> None:
+    pull = PullRequest(number=12, url="https://github.example/acme/credit/pull/12", created=True)
+    httpserver.expect_oneshot_request(
+        "/repos/acme/credit/actions/workflows/propose.yml/dispatches",
+        method="POST",
+        headers=HEADERS,
+        json={"ref": "main", "inputs": {"pr": "12"}},
+    ).respond_with_data("", status=204)
+    client = GitHubClient("t0ken", api_url=httpserver.url_for("/"))
+    client.start_checks("acme/credit", "propose.yml", "main", pull)
+    httpserver.check_assertions()
+    httpserver.expect_oneshot_request(
+        "/repos/acme/credit/actions/workflows/propose.yml/dispatches", method="POST"
+    ).respond_with_json({"message": "Resource not accessible by integration"}, status=403)
+    with pytest.raises(GitHubError) as error:
+        client.start_checks("acme/credit", "propose.yml", "main", pull)
+    message = str(error.value)
+    assert message.startswith(
+        "pull request #12 (https://github.example/acme/credit/pull/12) is open, but starting "
+        "propose.yml failed: GitHub API 403: Resource not accessible by integration"
+    )
+    assert "`permissions: actions: write`" in message
+    assert message.endswith("run it by hand with input pr=12")
+    assert "\n" not in message
 
 
 @pytest.mark.slow

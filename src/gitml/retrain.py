@@ -314,15 +314,7 @@ def retrain(
         delete_remote_branch(repo, remote, name)
         delete_branch(repo, name)
         raise
-    from gitml.github.client import GitHubError
-
-    try:
-        client.dispatch_workflow(repository, workflow, pr_base, {"pr": str(pull.number)})
-    except GitHubError as error:
-        raise GitHubError(
-            f"pull request #{pull.number} ({pull.url}) is open, but starting {workflow} "
-            f"failed: {error}; run it by hand with input pr={pull.number}"
-        ) from None
+    client.start_checks(repository, workflow, pr_base, pull)
     return RetrainResult(
         **{**result.__dict__, "pull_request": (pull.number, pull.url), "dispatched": True}
     )

@@ -165,6 +165,18 @@ class GitHubClient:
                 ) from None
             raise
 
+    def start_checks(self, repository: str, workflow: str, ref: str, pull: PullRequest) -> None:
+        """Dispatch ``workflow`` on ``ref`` with input ``pr`` for a pull request opened with
+        ``GITHUB_TOKEN`` (which triggers no workflow itself); a failure says the pull
+        request is open and how to start its checks by hand."""
+        try:
+            self.dispatch_workflow(repository, workflow, ref, {"pr": str(pull.number)})
+        except GitHubError as error:
+            raise GitHubError(
+                f"pull request #{pull.number} ({pull.url}) is open, but starting {workflow} "
+                f"failed: {error}; run it by hand with input pr={pull.number}"
+            ) from None
+
 
 def state_for_exit_code(code: int) -> str:
     """The commit status for a gitml exit code: a judged "no" is ``failure``, a crash ``error``."""

@@ -255,12 +255,13 @@ def _open_pull_request(
 
     try:
         ref = client.default_branch(repository)
-        client.dispatch_workflow(repository, PROPOSE_WORKFLOW, ref, {"pr": str(pull.number)})
     except GitHubError as error:
         raise GitHubError(
-            f"pull request #{pull.number} ({pull.url}) is open, but starting "
-            f"{PROPOSE_WORKFLOW} failed: {error}; run it by hand with input pr={pull.number}"
+            f"pull request #{pull.number} ({pull.url}) is open, but finding the default "
+            f"branch to start {PROPOSE_WORKFLOW} on failed: {error}; run it by hand with "
+            f"input pr={pull.number}"
         ) from None
+    client.start_checks(repository, PROPOSE_WORKFLOW, ref, pull)
     return PreparedBranch(**{**opened.__dict__, "dispatched": True})
 
 
