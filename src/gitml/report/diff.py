@@ -40,8 +40,8 @@ def metric_diff(name: str, base: Scalar, head: Scalar, direction: str | None) ->
     finite = math.isfinite(base_number) and math.isfinite(head_number)
     relative = delta / abs(base_number) if finite and base_number != 0 else None
     if not finite or math.isnan(delta):
-        delta = delta if not math.isnan(delta) else None
-        return MetricDiff(name, base, head, Change.CHANGED, delta, None, direction)
+        shown = None if math.isnan(delta) else delta  # inf - inf has no delta to show
+        return MetricDiff(name, base, head, Change.CHANGED, shown, None, direction)
     if direction == "higher":
         change = Change.BETTER if delta > 0 else Change.WORSE
     elif direction == "lower":
