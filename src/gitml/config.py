@@ -1,14 +1,16 @@
 """``gitml.yaml`` → a frozen :class:`Config`, validated against the shipped JSON Schema.
 
 The rest of gitml never sees the raw dictionaries: it gets :class:`Config` and
-:class:`ModelConfig` values. Config is loaded when a command runs, never at import.
+:class:`ModelConfig` values (named tuples: a registry query builds them, and importing
+``dataclasses`` would cost more than its work). Config is loaded when a command runs,
+never at import.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from gitml.errors import ConfigError
 from gitml.files import CONFIG_FILE
@@ -33,8 +35,7 @@ DEFAULT_STAGE_BRANCH = "{stage}"
 Direction = Literal["higher", "lower"]
 
 
-@dataclass(frozen=True)
-class ModelConfig:
+class ModelConfig(NamedTuple):
     """One model of the registry, as declared in ``gitml.yaml``."""
 
     name: str
@@ -46,8 +47,8 @@ class ModelConfig:
     card: str | None = None
     signature: str | None = None
     description: str = ""
-    directions: Mapping[str, Direction] = field(default_factory=dict)
-    gates: Mapping[str, Policy] = field(default_factory=dict)
+    directions: Mapping[str, Direction] = MappingProxyType({})
+    gates: Mapping[str, Policy] = MappingProxyType({})
     data_schema: str | None = None
     baseline: str | None = None
 
@@ -56,8 +57,7 @@ class ModelConfig:
         return self.gates.get(stage)
 
 
-@dataclass(frozen=True)
-class RetrainConfig:
+class RetrainConfig(NamedTuple):
     """``retrain:`` in ``gitml.yaml``: where new batches go and how a project adopts one.
 
     ``data`` is the DVC-tracked directory (``<data>.dvc``) a batch joins; ``adopt`` is an
@@ -69,8 +69,7 @@ class RetrainConfig:
     adopt: str | None = None
 
 
-@dataclass(frozen=True)
-class Config:
+class Config(NamedTuple):
     """The whole registry configuration of one repository."""
 
     models: Mapping[str, ModelConfig]
@@ -78,7 +77,7 @@ class Config:
     stage_branch: str = DEFAULT_STAGE_BRANCH
     params_file: str | None = None
     params_schema: str | None = None
-    drift: Mapping[str, float] = field(default_factory=dict)
+    drift: Mapping[str, float] = MappingProxyType({})
     monitor_data: MonitorData | None = None
     retrain: RetrainConfig | None = None
 

@@ -6,8 +6,7 @@ model's content hash), which params each stage read, and what DVC-tracked data i
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from gitml.errors import ConfigError
 from gitml.validation import parse_text
@@ -15,8 +14,7 @@ from gitml.validation import parse_text
 DVC_LOCK = "dvc.lock"
 
 
-@dataclass(frozen=True)
-class Output:
+class Output(NamedTuple):
     """One DVC-tracked output or data pointer: path and content hash (md5 or .dir md5)."""
 
     path: str

@@ -27,9 +27,8 @@ from __future__ import annotations
 import shutil
 import tempfile
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from gitml.errors import ConfigError
 
@@ -40,8 +39,7 @@ RECIPE_SUFFIX = ".recipe.json"
 FORMATS = ("csv", "parquet", "jsonl")
 
 
-@dataclass(frozen=True)
-class MonitorData:
+class MonitorData(NamedTuple):
     """The validated ``monitor.data`` setting: ``kind`` is path, dvc or command."""
 
     kind: str

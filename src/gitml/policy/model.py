@@ -1,15 +1,21 @@
-"""Gate policies as frozen values, parsed once from ``gitml.yaml``."""
+"""Gate policies as frozen values, parsed once from ``gitml.yaml``.
+
+Named tuples, not dataclasses: every registry query that reads ``gitml.yaml`` builds
+these, and ``import dataclasses`` (through ``inspect``) costs more than the query's work.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 NoBaseline = Literal["pass", "warn", "fail"]
 
 
-@dataclass(frozen=True)
-class Tolerance:
+class Tolerance(NamedTuple):
     """Allowed regression: ``atol + rtol * |baseline|`` in the metric's bad direction."""
 
     atol: float = 0.0
@@ -20,8 +26,7 @@ class Tolerance:
         return self.atol + self.rtol * abs(baseline)
 
 
-@dataclass(frozen=True)
-class MetricRule:
+class MetricRule(NamedTuple):
     """Absolute bounds and an allowed regression for one metric."""
 
     min: float | None = None
@@ -29,14 +34,13 @@ class MetricRule:
     max_regression: Tolerance | None = None
 
 
-@dataclass(frozen=True)
-class Policy:
+class Policy(NamedTuple):
     """The gate of one stage for one model."""
 
     required: bool = True
     no_baseline: NoBaseline = "pass"
-    metrics: dict[str, MetricRule] = field(default_factory=dict)
-    operational: dict[str, MetricRule] = field(default_factory=dict)
+    metrics: Mapping[str, MetricRule] = MappingProxyType({})
+    operational: Mapping[str, MetricRule] = MappingProxyType({})
     required_metrics: tuple[str, ...] = ()
     model_card: bool = False
     data: bool = False

@@ -7,9 +7,8 @@ a stage, ``credit#prod!#4`` unassigns, ``credit@deprecated`` deprecates the mode
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from enum import StrEnum
-from functools import total_ordering
+from typing import NamedTuple
 
 
 class Action(StrEnum):
@@ -38,10 +37,12 @@ _VERSION = re.compile(rf"^v{_SEMVER}$")
 _PLAIN_VERSION = re.compile(r"v(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\Z")
 
 
-@total_ordering
-@dataclass(frozen=True)
-class SemVer:
-    """A ``vMAJOR.MINOR.PATCH[-pre][+build]`` version, compared as numbers."""
+class SemVer(NamedTuple):
+    """A ``vMAJOR.MINOR.PATCH[-pre][+build]`` version, compared as numbers.
+
+    A named tuple whose orderings are semantic-version precedence, not the tuple's
+    (equality stays field by field, so builds differ while neither sorts first).
+    """
 
     major: int
     minor: int
@@ -67,10 +68,25 @@ class SemVer:
         )
         return (self.major, self.minor, self.patch, 0 if self.prerelease else 1, pre)
 
-    def __lt__(self, other: object) -> bool:
+    def __lt__(self, other: object) -> bool:  # type: ignore[override]
         if not isinstance(other, SemVer):
             return NotImplemented
         return self._key() < other._key()
+
+    def __le__(self, other: object) -> bool:  # type: ignore[override]
+        if not isinstance(other, SemVer):
+            return NotImplemented
+        return self._key() < other._key() or self == other
+
+    def __gt__(self, other: object) -> bool:  # type: ignore[override]
+        if not isinstance(other, SemVer):
+            return NotImplemented
+        return other._key() < self._key()
+
+    def __ge__(self, other: object) -> bool:  # type: ignore[override]
+        if not isinstance(other, SemVer):
+            return NotImplemented
+        return other._key() < self._key() or self == other
 
     def bump(self, part: str) -> SemVer:
         """The next ``major``, ``minor`` or ``patch`` release."""
@@ -107,8 +123,7 @@ def semver_key(version: str) -> tuple[int, int, int, int, tuple[tuple[int, int |
     return parsed._key() if parsed else _ZERO_KEY
 
 
-@dataclass(frozen=True)
-class TagName:
+class TagName(NamedTuple):
     """A parsed registry tag name."""
 
     model: str

@@ -13,8 +13,7 @@ pass over its tags, not one pass per question.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar
 
 from gitml.registry.events import Event, event_from_tag
 from gitml.registry.names import Action, SemVer, semver_key
@@ -125,13 +124,16 @@ class VersionState:
         return event.created_at if event is not None and event.action == Action.ASSIGN else None
 
 
-@dataclass(eq=False)
 class ModelState:
     """Every version and event of one model (events oldest first)."""
 
-    name: str
-    versions: dict[str, VersionState] = field(default_factory=dict)
-    events: list[Event] = field(default_factory=list)
+    def __init__(self, name: str):
+        self.name = name
+        self.versions: dict[str, VersionState] = {}
+        self.events: list[Event] = []
+
+    def __repr__(self) -> str:
+        return f"ModelState({self.name!r}, {len(self.versions)} versions)"
 
     @property
     def deprecated(self) -> bool:
@@ -209,12 +211,11 @@ class ModelState:
         return max((e.counter or 0 for e in self.events), default=0)
 
 
-@dataclass
-class RegistryState:
+class RegistryState(NamedTuple):
     """All models, plus the tags that looked like registry tags but were skipped."""
 
     models: dict[str, ModelState]
-    skipped: list[str] = field(default_factory=list)
+    skipped: list[str]
 
 
 def build_state(refs: RefSnapshot) -> RegistryState:
