@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from gitml.dvcio.workspace import _dvc_error, _quiet
+from gitml.dvcio.workspace import dvc_error, quiet_dvc
 from gitml.errors import GitmlError
 
 LOCK_NAME = "dvc.lock"
@@ -28,7 +28,7 @@ def git_tracked_outputs(root: Path | str = ".") -> list[str]:
     try:
         from dvc.repo import Repo
 
-        with _quiet(), Repo(str(root)) as repo:
+        with quiet_dvc(), Repo(str(root)) as repo:
             for stage in repo.index.stages:
                 if stage.dvcfile.path.endswith((".yaml", ".yml")):
                     candidates.add(Path(stage.dvcfile.path).with_name(LOCK_NAME))
@@ -40,7 +40,7 @@ def git_tracked_outputs(root: Path | str = ".") -> list[str]:
     except GitmlError:
         raise
     except Exception as exc:  # DVC's own errors: one line, not a traceback
-        raise _dvc_error("index", exc) from None
+        raise dvc_error("index", exc) from None
     found = []
     for path in candidates:
         if path.exists():
@@ -60,12 +60,12 @@ def fetch_run_cache(root: Path | str = ".", remote: str | None = None) -> int:
     try:
         from dvc.repo import Repo
 
-        with _quiet(), Repo(str(Path(root).resolve())) as repo:
+        with quiet_dvc(), Repo(str(Path(root).resolve())) as repo:
             return len(repo.stage_cache.pull(remote))
     except GitmlError:
         raise
     except Exception as exc:  # no remote, unreachable remote...: one line, not a traceback
-        raise _dvc_error("fetch --run-cache", exc) from None
+        raise dvc_error("fetch --run-cache", exc) from None
 
 
 def push_run_cache(root: Path | str = ".", remote: str | None = None) -> tuple[int, int]:
@@ -79,7 +79,7 @@ def push_run_cache(root: Path | str = ".", remote: str | None = None) -> tuple[i
     try:
         from dvc.repo import Repo
 
-        with _quiet(), Repo(str(Path(root).resolve())) as repo:
+        with quiet_dvc(), Repo(str(Path(root).resolve())) as repo:
             entries = repo.stage_cache.push(remote)
             objects = 0
             for wanted in repo.stage_cache.get_used_objs(entries).values():
@@ -89,4 +89,4 @@ def push_run_cache(root: Path | str = ".", remote: str | None = None) -> tuple[i
     except GitmlError:
         raise
     except Exception as exc:  # no remote, unreachable remote...: one line, not a traceback
-        raise _dvc_error("push --run-cache", exc) from None
+        raise dvc_error("push --run-cache", exc) from None

@@ -22,7 +22,8 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 
-def _dvc_error(action: str, exc: Exception) -> DvcError:
+def dvc_error(action: str, exc: Exception) -> DvcError:
+    """DVC's exception as one line (``dvc ACTION: Name: first line``), with a hint when known."""
     detail = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     name = type(exc).__name__
     hint = ""
@@ -32,7 +33,7 @@ def _dvc_error(action: str, exc: Exception) -> DvcError:
 
 
 @contextmanager
-def _quiet() -> Iterator[None]:
+def quiet_dvc() -> Iterator[None]:
     """Keep DVC's progress and hints (``To track the changes with git...``) off stdout,
     which belongs to gitml's own output (``--json``)."""
     logger = logging.getLogger("dvc")
@@ -77,7 +78,7 @@ def share_cache_and_remotes(main_root: Path, tree_root: Path) -> None:
     except GitmlError:
         raise
     except Exception as exc:  # DVC's errors share no useful base class
-        raise _dvc_error("config", exc) from None
+        raise dvc_error("config", exc) from None
 
 
 def restore(tree_root: Path, target: str) -> None:
@@ -86,7 +87,7 @@ def restore(tree_root: Path, target: str) -> None:
         from dvc.exceptions import CheckoutError
         from dvc.repo import Repo
 
-        with _quiet(), Repo(str(tree_root)) as repo:
+        with quiet_dvc(), Repo(str(tree_root)) as repo:
             # DVC resolves targets against the process's cwd, not the repository: absolute.
             path = str(tree_root / target)
             try:
@@ -96,7 +97,7 @@ def restore(tree_root: Path, target: str) -> None:
     except GitmlError:
         raise
     except Exception as exc:
-        raise _dvc_error(f"pull {target}", exc) from None
+        raise dvc_error(f"pull {target}", exc) from None
 
 
 def refresh(tree_root: Path, target: str) -> bool:
@@ -112,7 +113,7 @@ def refresh(tree_root: Path, target: str) -> bool:
     try:
         from dvc.repo import Repo
 
-        with _quiet(), Repo(str(tree_root)) as repo:
+        with quiet_dvc(), Repo(str(tree_root)) as repo:
             path = str(tree_root / target)
             stages = [info.stage for info in repo.index.collect_targets([path])]
             if stages and all(stage.is_import for stage in stages):
@@ -121,7 +122,7 @@ def refresh(tree_root: Path, target: str) -> bool:
     except GitmlError:
         raise
     except Exception as exc:
-        raise _dvc_error(f"update {target}", exc) from None
+        raise dvc_error(f"update {target}", exc) from None
     restore(tree_root, target)
     return False
 
@@ -131,10 +132,10 @@ def add(tree_root: Path, target: str) -> None:
     try:
         from dvc.repo import Repo
 
-        with _quiet(), Repo(str(tree_root)) as repo:
+        with quiet_dvc(), Repo(str(tree_root)) as repo:
             repo.add(str(tree_root / target))
     except Exception as exc:
-        raise _dvc_error(f"add {target}", exc) from None
+        raise dvc_error(f"add {target}", exc) from None
 
 
 def push(tree_root: Path, target: str, remote: str | None = None) -> int:
@@ -142,10 +143,10 @@ def push(tree_root: Path, target: str, remote: str | None = None) -> int:
     try:
         from dvc.repo import Repo
 
-        with _quiet(), Repo(str(tree_root)) as repo:
+        with quiet_dvc(), Repo(str(tree_root)) as repo:
             return int(repo.push(targets=[str(tree_root / target)], remote=remote))
     except Exception as exc:
-        raise _dvc_error(f"push {target}", exc) from None
+        raise dvc_error(f"push {target}", exc) from None
 
 
 def read_pointer(text: str, file: str) -> tuple[str, int | None]:
