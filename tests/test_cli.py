@@ -111,6 +111,7 @@ def test_registry_queries_import_no_parser_library_once_files_are_cached(tmp_pat
         "jsonschema",
         "dataclasses",
         "subprocess",
+        "shutil",
         "gitml.config",
         "gitml.registry.state",
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
+from gitml.cli.help import RawDescriptionFormatter
 from gitml.cli.output import add_format_options, emit, emit_json
 from gitml.errors import EXIT_OK, UsageError
 
@@ -70,7 +71,6 @@ def run(args: argparse.Namespace) -> int:
 
 def register_pull_request(commands: argparse._SubParsersAction) -> None:
     """Add the ``pull-request`` command."""
-    import argparse
 
     p = commands.add_parser(
         "pull-request",
@@ -86,7 +86,7 @@ def register_pull_request(commands: argparse._SubParsersAction) -> None:
         ),
         epilog="JSON (--json): {number, base, head_ref, head_sha, head_repository, fork, "
         "checkout} (all strings)",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=RawDescriptionFormatter,
     )
     p.add_argument("number", type=int, help="the pull request number")
     p.add_argument(

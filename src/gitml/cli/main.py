@@ -8,6 +8,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from gitml import __version__
+from gitml.cli.help import Parser, RawDescriptionFormatter
 from gitml.errors import EXIT_INTERNAL, EXIT_USAGE, GitmlError
 
 if TYPE_CHECKING:
@@ -75,16 +76,12 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 
     module_name = COMMAND_MODULES.get(command or "")
     names = (module_name,) if module_name else MODULES
-    parser = argparse.ArgumentParser(
-        prog="gitml",
-        description=DESCRIPTION,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = Parser(prog="gitml", description=DESCRIPTION, formatter_class=RawDescriptionFormatter)
     parser.add_argument("--version", action="version", version=f"gitml {__version__}")
     parser.add_argument(
         "--traceback", action="store_true", help=argparse.SUPPRESS
     )  # for bug reports: show the full traceback of an error
-    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND", parser_class=Parser)
     for name in names:
         import_module(f"gitml.cli.{name}").register(commands)
     return parser

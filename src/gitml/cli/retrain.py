@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from gitml.cli.help import RawDescriptionFormatter
 from gitml.cli.output import add_format_options, emit, emit_json
 from gitml.errors import EXIT_OK
 
@@ -25,7 +26,6 @@ exit codes: 0 branch created (or already there: status "exists"); 1 bad input (m
 
 def register(commands: argparse._SubParsersAction) -> None:
     """Add the ``retrain`` command."""
-    import argparse
 
     p = commands.add_parser(
         "retrain",
@@ -41,7 +41,7 @@ def register(commands: argparse._SubParsersAction) -> None:
             "opened with GITHUB_TOKEN trigger no workflow)."
         ),
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=RawDescriptionFormatter,
     )
     p.add_argument("model", help="the model the data is for, e.g. credit")
     p.add_argument("--data", required=True, help="the batch (e.g. from gitml drift --save-batch)")

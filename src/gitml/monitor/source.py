@@ -24,8 +24,6 @@ so ``gitml retrain --data PATH`` adds exactly the bytes that were checked.
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -90,6 +88,8 @@ def open_batch(root: Path, data: str | None, setting: MonitorData | None) -> Ite
         refresh(root, setting.value)
         yield root / setting.value
         return
+    import tempfile  # here, as shutil below: gitml.yaml's reader imports this module
+
     from gitml.hooks import run_command
 
     with tempfile.TemporaryDirectory(prefix="gitml-batch-") as tmp:
@@ -104,6 +104,8 @@ def open_batch(root: Path, data: str | None, setting: MonitorData | None) -> Ite
 
 def save_batch(batch: Path, dest: Path) -> list[Path]:
     """Copy ``batch`` (and its recipe, if any) to ``dest``; return the files written."""
+    import shutil
+
     written = []
     for source, target in ((batch, dest), (recipe_of(batch), recipe_of(dest))):
         if source == batch or source.is_file():
