@@ -37,6 +37,20 @@ def test_every_command_and_option_has_help() -> None:
                 assert action.help, f"{name} {action.option_strings or action.dest}"
 
 
+@pytest.mark.parametrize("columns", [60, 120])
+def test_help_follows_the_terminal_width(columns: int) -> None:
+    env = {**os.environ, "COLUMNS": str(columns)}
+    # (The top level and retrain keep their descriptions' own line breaks.)
+    for argv in (["registry", "--help"], ["history", "--help"]):
+        shown = subprocess.run(
+            [sys.executable, "-m", "gitml", *argv], capture_output=True, text=True, env=env
+        )
+        assert shown.returncode == 0, shown.stderr
+        widest = max(len(line) for line in shown.stdout.splitlines())
+        # argparse's layout: two columns left free, paragraphs filled close to the edge.
+        assert columns - 20 < widest <= columns - 2, (argv, widest)
+
+
 def test_no_command_prints_help_and_exits_usage(capsys: pytest.CaptureFixture[str]) -> None:
     assert main([]) == EXIT_CODES["usage"]
     assert "usage: gitml" in capsys.readouterr().out
