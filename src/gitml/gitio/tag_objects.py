@@ -33,52 +33,64 @@ def read_tag_objects(repo: Path, oids: list[str]) -> dict[str, TagFields]:
         return {}
     import tempfile
 
-    # The ids go in through a file and the objects come back through files: through
-    # pipes, subprocess moves them in small chunks with a poll each, and at 16,000 tags
-    # that costs more than git's reading. --buffer stops git flushing after every object.
-    with (
-        tempfile.TemporaryFile() as request,
-        tempfile.TemporaryFile() as output,
-        tempfile.TemporaryFile() as errors,
-    ):
+    # The ids go in through a file (through a pipe, subprocess writes them in small
+    # chunks, a poll each), and --buffer stops git flushing after every object. The
+    # objects are parsed as they arrive, in large reads: on two cores, parsing 16,000
+    # tags overlaps git's reading them instead of waiting for it.
+    with tempfile.TemporaryFile() as request, tempfile.TemporaryFile() as errors:
         request.write("".join(f"{oid}\n" for oid in oids).encode("ascii"))
         request.seek(0)
         try:
-            returncode = subprocess.call(
+            process = subprocess.Popen(
                 ["git", "cat-file", "--batch", "--buffer"],
                 cwd=repo,
                 stdin=request,
-                stdout=output,
+                stdout=subprocess.PIPE,
                 stderr=errors,
             )
         except OSError as exc:
             raise GitError(f"cannot run git: {exc}") from None
-        if returncode != 0:
+        found: list[TagFields] = []
+        pending = b""
+        with process:
+            assert process.stdout is not None
+            read = process.stdout.read1
+            while chunk := read(_READ_SIZE):
+                data = pending + chunk if pending else chunk
+                pending = data[parse_objects(data, found) :]
+        if process.returncode != 0:
             errors.seek(0)
             message = errors.read().decode("utf-8", "replace").strip().splitlines()
             raise GitError(f"git cat-file: {message[-1] if message else 'failed'}")
-        output.seek(0)
-        found = output.read()
-    return dict(zip(oids, _parse_batch(found), strict=True))
+    if pending or len(found) != len(oids):
+        raise GitError(f"git cat-file: {len(found)} of {len(oids)} objects, then the output ended")
+    return dict(zip(oids, found, strict=True))
 
 
-def _parse_batch(output: bytes) -> list[TagFields]:
-    """Each object of ``cat-file --batch`` output, in order, as :data:`TagFields`."""
-    found: list[TagFields] = []
+_READ_SIZE = 1 << 20
+
+
+def parse_objects(data: bytes, found: list[TagFields]) -> int:
+    """Append each whole object of ``cat-file --batch`` output in ``data`` to ``found``, as
+    :data:`TagFields`; return where the first incomplete one starts (``len(data)`` when
+    none is), so output read in pieces parses piece by piece."""
     position = 0
-    end = len(output)
+    end = len(data)
     while position < end:
-        newline = output.index(b"\n", position)
-        header = output[position:newline].split()
-        position = newline + 1
+        newline = data.find(b"\n", position)
+        if newline < 0:
+            break
+        header = data[position:newline].split()
         if len(header) != 3:  # "<oid> missing": a ref to an object the repository lacks
             found.append(None)
+            position = newline + 1
             continue
-        size = int(header[2])
-        content = output[position : position + size]
-        position += size + 1  # the object, then a newline
-        found.append(_tag_fields(content) if header[1] == b"tag" else None)
-    return found
+        stop = newline + 1 + int(header[2])
+        if stop >= end:  # the object, then its newline, are not all here yet
+            break
+        found.append(_tag_fields(data[newline + 1 : stop]) if header[1] == b"tag" else None)
+        position = stop + 1
+    return position
 
 
 def _tag_fields(content: bytes) -> TagFields:
