@@ -54,7 +54,7 @@ def read_tag_objects(repo: Path, oids: list[str]) -> dict[str, TagFields]:
         pending = b""
         with process:
             assert process.stdout is not None
-            read = process.stdout.read1
+            read = process.stdout.read1  # type: ignore[attr-defined]  # a BufferedReader
             while chunk := read(_READ_SIZE):
                 data = pending + chunk if pending else chunk
                 pending = data[parse_objects(data, found) :]
