@@ -99,6 +99,10 @@ def test_each_command_builds_only_its_module_parser() -> None:
         subcommands = next(a for a in only._actions if a.choices)
         assert name in subcommands.choices
         assert len(subcommands.choices) < len(commands.choices)
+    # The registry's read commands build only their own parser (part of their start-up).
+    for name in ("registry", "show", "history"):
+        only = build_parser(name)
+        assert list(next(a for a in only._actions if a.choices).choices) == [name]
 
 
 def test_registry_queries_import_no_parser_library_once_files_are_cached(tmp_path) -> None:  # type: ignore[no-untyped-def]

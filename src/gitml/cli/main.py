@@ -83,7 +83,13 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     )  # for bug reports: show the full traceback of an error
     commands = parser.add_subparsers(title="commands", metavar="COMMAND", parser_class=Parser)
     for name in names:
-        import_module(f"gitml.cli.{name}").register(commands)
+        module = import_module(f"gitml.cli.{name}")
+        # A module that names its commands' parsers (COMMANDS) builds only the one asked.
+        single = getattr(module, "COMMANDS", {}).get(command or "")
+        if single is not None:
+            single(commands)
+        else:
+            module.register(commands)
     return parser
 
 

@@ -27,8 +27,7 @@ def _read_options(parser: argparse.ArgumentParser, repo: bool = True) -> None:
         )
 
 
-def register(commands: argparse._SubParsersAction) -> None:
-    """Add the registry commands."""
+def _add_register(commands: argparse._SubParsersAction) -> None:
     p = commands.add_parser(
         "register",
         help="register every model artefact on main that has no version yet",
@@ -53,6 +52,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     add_format_options(p, ("table", "json"))
     p.set_defaults(run=run_register)
 
+
+def _add_registry(commands: argparse._SubParsersAction) -> None:
     p = commands.add_parser(
         "registry",
         help="every model with its latest version and the version in each stage",
@@ -71,6 +72,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     add_format_options(p)
     p.set_defaults(run=run_registry)
 
+
+def _add_show(commands: argparse._SubParsersAction) -> None:
     p = commands.add_parser(
         "show",
         help="one version: hash, commit, registration, metrics, params, card, stages",
@@ -81,6 +84,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     add_format_options(p)
     p.set_defaults(run=run_show)
 
+
+def _add_history(commands: argparse._SubParsersAction) -> None:
     p = commands.add_parser(
         "history",
         help="registrations, promotions and rollbacks of a model in time order",
@@ -92,6 +97,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     add_format_options(p)
     p.set_defaults(run=run_history)
 
+
+def _add_get(commands: argparse._SubParsersAction) -> None:
     p = commands.add_parser(
         "get",
         help="fetch a model artefact from the DVC remote, hash-verified",
@@ -107,6 +114,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     add_format_options(p, ("table", "json"))
     p.set_defaults(run=run_get)
 
+
+def _add_verify(commands: argparse._SubParsersAction) -> None:
     p = commands.add_parser(
         "verify",
         help="check stage tips are registered, artefacts stored and tags well formed",
@@ -119,6 +128,24 @@ def register(commands: argparse._SubParsersAction) -> None:
     _read_options(p, repo=False)
     add_format_options(p, ("table", "json"))
     p.set_defaults(run=run_verify)
+
+
+# Each command's parser on its own: running one builds only its own (a registry query
+# answers in a few tens of ms, and the six parsers cost about 2 of them).
+COMMANDS = {
+    "register": _add_register,
+    "registry": _add_registry,
+    "show": _add_show,
+    "history": _add_history,
+    "get": _add_get,
+    "verify": _add_verify,
+}
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    """Add the registry commands."""
+    for add in COMMANDS.values():
+        add(commands)
 
 
 def _root(args: argparse.Namespace) -> str:
