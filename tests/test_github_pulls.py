@@ -86,3 +86,20 @@ def test_resolve_asks_github_for_the_pull_request(httpserver: HTTPServer) -> Non
     httpserver.check_assertions()
     with pytest.raises(UsageError, match="--expect-sha 'abc': expected a full 40-hex"):
         resolve(client, "acme/credit", 9, expect_sha="abc")
+
+
+@pytest.mark.parametrize(
+    "argv", [["pull-request", "9"], ["commit-status", "--sha", "a" * 40, "--exit-code", "0"]]
+)
+def test_github_commands_say_what_they_need(
+    argv: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gitml.cli.main import main
+    from gitml.errors import EXIT_USAGE
+
+    for name in ("GITHUB_TOKEN", "GH_TOKEN", "GITHUB_REPOSITORY"):
+        monkeypatch.delenv(name, raising=False)
+    assert main(argv) == EXIT_USAGE
+    assert capsys.readouterr().err == (
+        f"gitml: error: {argv[0]} needs GITHUB_TOKEN and GITHUB_REPOSITORY (or --repository)\n"
+    )

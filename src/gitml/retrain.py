@@ -19,13 +19,12 @@ batch is reported as such (``status: "exists"``), not rebuilt.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gitml.config import CONFIG_FILE, config_from_text
-from gitml.errors import ConfigError, GitError, UsageError
+from gitml.errors import ConfigError, GitError
 from gitml.gitio.repo import GitRepo
 from gitml.gitio.worktree import (
     changed_paths,
@@ -199,11 +198,7 @@ def _github(open_pr: bool, repository: str | None) -> tuple[GitHubClient | None,
         return None, None
     from gitml.github.client import GitHubClient
 
-    client = GitHubClient.from_environment()
-    repository = repository or os.environ.get("GITHUB_REPOSITORY")
-    if client is None or not repository:
-        raise UsageError("--open-pr needs GITHUB_TOKEN and GITHUB_REPOSITORY (or --repository)")
-    return client, repository
+    return GitHubClient.for_repository(repository, "--open-pr")
 
 
 def retrain(

@@ -3,12 +3,11 @@ besides commenting (the status on a judged commit; a dispatched run's pull reque
 
 from __future__ import annotations
 
-import os
 from typing import TYPE_CHECKING
 
 from gitml.cli.help import RawDescriptionFormatter
 from gitml.cli.output import add_format_options, emit, emit_json
-from gitml.errors import EXIT_OK, UsageError
+from gitml.errors import EXIT_OK
 
 if TYPE_CHECKING:
     import argparse
@@ -53,13 +52,9 @@ def register_commit_status(commands: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Set the status."""
-    from gitml.github.client import GitHubClient, create_commit_status
+    from gitml.github.client import GitHubClient, create_commit_status, state_for_exit_code
 
-    client = GitHubClient.from_environment()
-    repository = args.repository or os.environ.get("GITHUB_REPOSITORY")
-    if client is None or not repository:
-        raise UsageError("commit-status needs GITHUB_TOKEN and GITHUB_REPOSITORY (or --repository)")
-    from gitml.github.client import state_for_exit_code
+    client, repository = GitHubClient.for_repository(args.repository, "commit-status")
 
     state = args.state or state_for_exit_code(args.exit_code)
     create_commit_status(
@@ -71,7 +66,6 @@ def run(args: argparse.Namespace) -> int:
 
 def register_pull_request(commands: argparse._SubParsersAction) -> None:
     """Add the ``pull-request`` command."""
-
     p = commands.add_parser(
         "pull-request",
         help="resolve a pull request number for a trusted build (base, head, fork or not)",
@@ -104,10 +98,7 @@ def run_pull_request(args: argparse.Namespace) -> int:
     from gitml.github.client import GitHubClient
     from gitml.github.pulls import resolve
 
-    client = GitHubClient.from_environment()
-    repository = args.repository or os.environ.get("GITHUB_REPOSITORY")
-    if client is None or not repository:
-        raise UsageError("pull-request needs GITHUB_TOKEN and GITHUB_REPOSITORY (or --repository)")
+    client, repository = GitHubClient.for_repository(args.repository, "pull-request")
     resolved = resolve(client, repository, args.number, args.expect_sha)
     if args.format == "json":
         emit_json(resolved.outputs())

@@ -15,7 +15,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from gitml import __version__
-from gitml.errors import EXIT_GATE_FAILED, EXIT_OK, EXIT_VERIFICATION_FAILED, GitmlError
+from gitml.errors import (
+    EXIT_GATE_FAILED,
+    EXIT_OK,
+    EXIT_VERIFICATION_FAILED,
+    GitmlError,
+    UsageError,
+)
 
 DEFAULT_API_URL = "https://api.github.com"
 PROPOSE_WORKFLOW = "propose.yml"
@@ -60,6 +66,18 @@ class GitHubClient:
         """A client from ``GITHUB_TOKEN`` (None when no token is set)."""
         token = os.environ.get("GITHUB_TOKEN") or os.environ.get("GH_TOKEN")
         return cls(token) if token else None
+
+    @classmethod
+    def for_repository(cls, repository: str | None, needed_by: str) -> tuple[GitHubClient, str]:
+        """A client from the environment and ``repository`` (else ``$GITHUB_REPOSITORY``);
+        a UsageError naming ``needed_by`` when the token or the repository is missing."""
+        client = cls.from_environment()
+        repository = repository or os.environ.get("GITHUB_REPOSITORY")
+        if client is None or not repository:
+            raise UsageError(
+                f"{needed_by} needs GITHUB_TOKEN and GITHUB_REPOSITORY (or --repository)"
+            )
+        return client, repository
 
     def request(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
         """Send one API request; return the decoded JSON answer."""
