@@ -98,15 +98,14 @@ class RegistryReader:
                         self.root, self._refs.listing, self._config_text, options, listing=True
                     )
                     return self._memo
-                fingerprint = ref_fingerprint(self.root)
-                if fingerprint is None:
+                refs = ref_fingerprint(self.root)
+                listing = refs is None
+                if refs is None:  # ref files git's files backend would not read directly
                     from gitml.gitio.refs import ref_listing
+
+                    refs = ref_listing(self.root)
                 self._memo = QueryMemo.for_state(
-                    self.root,
-                    ref_listing(self.root) if fingerprint is None else fingerprint,
-                    self._config_text,
-                    options,
-                    listing=fingerprint is None,
+                    self.root, refs, self._config_text, options, listing=listing
                 )
         return self._memo
 
