@@ -19,7 +19,8 @@ from gitml.gitio.refs import TagRecord, read_refs, ref_listing
 from gitml.registry.events import event_from_tag, parse_fields
 from gitml.registry.reader import RegistryReader
 from gitml.usercache import cache_dir
-from tests.helpers import git
+from tests.helpers import REGISTRY_CONFIG as CONFIG
+from tests.helpers import git, tag_at
 from tests.helpers import gitml as gitml_cli
 
 if TYPE_CHECKING:
@@ -27,37 +28,10 @@ if TYPE_CHECKING:
 
     from tests.conftest import Clock
 
-CONFIG = """\
-models:
-  credit:
-    artifact: models/credit.skops
-    metrics: [metrics/credit.json]
-stages: [{stages}]
-stage_branch: "{{stage}}"
-"""
-
 
 def _tag(repo: Path, clock: Clock, name: str, rev: str) -> None:
     clock.tick()
-    git(repo, "tag", "-a", "-m", f"{name}\n\nmd5: {name.split('@')[-1]}", name, rev)
-
-
-@pytest.fixture
-def registry(tmp_path: Path, clock: Clock) -> tuple[Path, list[str]]:
-    """A small GTO-style registry: three versions, production and staging assigned."""
-    repo = tmp_path / "registry"
-    repo.mkdir()
-    git(repo, "init", "-q", "-b", "main")
-    (repo / "gitml.yaml").write_text(CONFIG.format(stages="staging, production"))
-    commits = []
-    for number in range(3):
-        clock.tick()
-        git(repo, "commit", "-q", "--allow-empty", "-m", f"train {number}")
-        commits.append(git(repo, "rev-parse", "HEAD").stdout.strip())
-        _tag(repo, clock, f"credit@v0.{number + 1}.0", commits[-1])
-    _tag(repo, clock, "credit#production#1", commits[0])
-    _tag(repo, clock, "credit#staging#2", commits[1])
-    return repo, commits
+    tag_at(repo, name, rev)
 
 
 def _answers(repo: Path) -> dict[str, Any]:

@@ -9,8 +9,15 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
-from typing import Any
+
+# Not ``typing.TYPE_CHECKING``: a replayed query (gitml.cli.replay) imports neither typing
+# nor pathlib, about 8 ms of its start-up. Type checkers treat the name the same way.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pathlib import Path
+    from typing import Any
+
+    StrPath = str | os.PathLike[str]
 
 NO_CACHE_VARIABLE = "GITML_NO_CACHE"
 
@@ -22,8 +29,15 @@ def enabled() -> bool:
 
 def cache_dir(kind: str) -> Path:
     """``$XDG_CACHE_HOME/gitml/KIND`` (default ``~/.cache/gitml/KIND``)."""
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "gitml" / kind
+    from pathlib import Path
+
+    return Path(cache_path(kind))
+
+
+def cache_path(kind: str, name: str = "") -> str:
+    """``cache_dir(kind) / name`` as a string, without importing pathlib."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "gitml", kind, name) if name else os.path.join(base, "gitml", kind)
 
 
 def digest(data: bytes | str) -> str:
@@ -59,7 +73,7 @@ def write_json(path: Path, document: Any) -> None:
     write_bytes(path, data)
 
 
-def read_marshal(path: Path, format_name: str) -> Any:
+def read_marshal(path: StrPath, format_name: str) -> Any:
     """What :func:`write_marshal` wrote at ``path`` under ``format_name``, or None.
 
     marshal (Python's format for ``.pyc`` files) loads large caches several times faster
@@ -69,7 +83,8 @@ def read_marshal(path: Path, format_name: str) -> Any:
     import marshal
 
     try:
-        stored = marshal.loads(path.read_bytes())
+        with open(path, "rb") as stored_file:
+            stored = marshal.loads(stored_file.read())
     except (OSError, EOFError, ValueError, TypeError):
         return None
     if type(stored) is tuple and len(stored) == 2 and stored[0] == _header(format_name):
@@ -77,7 +92,7 @@ def read_marshal(path: Path, format_name: str) -> Any:
     return None
 
 
-def write_marshal(path: Path, format_name: str, payload: Any) -> None:
+def write_marshal(path: StrPath, format_name: str, payload: Any) -> None:
     """Write ``payload`` (plain data) atomically for :func:`read_marshal`; failures are ignored."""
     import marshal
 
@@ -92,12 +107,17 @@ def _header(format_name: str) -> str:
     return f"{format_name} {sys.implementation.cache_tag}"
 
 
-def write_bytes(path: Path, data: bytes) -> None:
+def write_bytes(path: StrPath, data: bytes) -> None:
     """Write ``data`` atomically (temp file, then rename); failures are ignored."""
+    folder, name = os.path.split(os.fspath(path))
+    temporary = os.path.join(folder, f".{name}.{os.getpid()}.tmp")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        temporary.write_bytes(data)
+        os.makedirs(folder, exist_ok=True)
+        with open(temporary, "wb") as temporary_file:
+            temporary_file.write(data)
         os.replace(temporary, path)  # readers see the whole entry or none
-    except OSError:
-        pass  # a cache only costs speed
+    except OSError:  # a cache only costs speed
+        try:  # noqa: SIM105 - not contextlib.suppress: its import slows replayed queries
+            os.unlink(temporary)
+        except OSError:
+            pass

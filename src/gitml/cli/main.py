@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
-from typing import TYPE_CHECKING
 
-from gitml import __version__
-from gitml.cli.help import Parser, RawDescriptionFormatter
-from gitml.errors import EXIT_INTERNAL, EXIT_USAGE, GitmlError
+from gitml.cli import replay
+from gitml.errors import EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, GitmlError
+from gitml.gcpause import without_cyclic_gc
 
+# Not typing.TYPE_CHECKING; argparse imported where the parser is built: a replayed
+# registry query (gitml.cli.replay) needs neither, and they are most of its start-up.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import argparse
     from collections.abc import Sequence
 
 DESCRIPTION = """\
@@ -72,7 +74,11 @@ MODULES = (
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     """The argument parser: every command's, or only ``command``'s module's when given."""
+    import argparse
     from importlib import import_module
+
+    from gitml import __version__
+    from gitml.cli.help import Parser, RawDescriptionFormatter
 
     module_name = COMMAND_MODULES.get(command or "")
     names = (module_name,) if module_name else MODULES
@@ -96,13 +102,23 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``gitml`` with ``argv``; return the exit code (see :mod:`gitml.errors`)."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    if replay.replay(argv):
+        return EXIT_OK
+    if argv and argv[0] in replay.COMMANDS:
+        # A query builds and prints tens of thousands of small acyclic objects, then exits.
+        return without_cyclic_gc(lambda: _run(argv))
+    return _run(argv)
+
+
+def _run(argv: list[str]) -> int:
     parser = build_parser(argv[0] if argv else None)
     args = parser.parse_args(argv)
     if not hasattr(args, "run"):
         parser.print_help()
         return EXIT_USAGE
     try:
-        code: int = args.run(args)
+        recording = replay.recording(argv, args)
+        code: int = args.run(args) if recording is None else recording.run(lambda: args.run(args))
     except GitmlError as error:
         if args.traceback:
             raise

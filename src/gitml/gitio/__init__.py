@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
+# Not typing.TYPE_CHECKING: a replayed query imports this package, and not typing.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from gitml.gitio.catfile import CatFile
     from gitml.gitio.repo import GitRepo
 

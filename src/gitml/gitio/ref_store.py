@@ -15,36 +15,44 @@ returns None and callers fall back to :func:`gitml.gitio.refs.ref_listing`.
 from __future__ import annotations
 
 import os
-from pathlib import Path
+
+# Not typing.TYPE_CHECKING, and os.path rather than pathlib: this module is on the path of a
+# replayed query (gitml.cli.replay), which imports neither.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    StrPath = str | os.PathLike[str]
 
 # More loose ref files than this (a repository whose refs were never packed) cost more to
 # read one by one than git's own listing.
 MAX_LOOSE_REFS = 256
 
 
-def git_dirs(root: Path) -> tuple[Path, Path] | None:
+def git_dirs(root: StrPath) -> tuple[str, str] | None:
     """The git directory of the work tree (or bare repository) at ``root`` and its common
     directory (where shared refs live: they differ in a linked worktree), or None."""
-    dot_git = root / ".git"
-    if dot_git.is_dir():
+    root = os.fspath(root)
+    dot_git = os.path.join(root, ".git")
+    if os.path.isdir(dot_git):
         git_dir = dot_git
-    elif dot_git.is_file():  # a linked worktree: "gitdir: <path>"
-        text = dot_git.read_text(encoding="utf-8", errors="replace").strip()
+    elif os.path.isfile(dot_git):  # a linked worktree: "gitdir: <path>"
+        with open(dot_git, encoding="utf-8", errors="replace") as link:
+            text = link.read().strip()
         if not text.startswith("gitdir: "):
             return None
-        git_dir = (root / text[8:]).resolve()
-    elif (root / "HEAD").is_file() and (root / "refs").is_dir():
+        git_dir = os.path.realpath(os.path.join(root, text[8:]))
+    elif os.path.isfile(os.path.join(root, "HEAD")) and os.path.isdir(os.path.join(root, "refs")):
         git_dir = root  # a bare repository
     else:
         return None
     common = git_dir
-    commondir = git_dir / "commondir"
-    if commondir.is_file():
-        common = (git_dir / commondir.read_text(encoding="utf-8").strip()).resolve()
+    commondir = os.path.join(git_dir, "commondir")
+    if os.path.isfile(commondir):
+        with open(commondir, encoding="utf-8") as pointer:
+            common = os.path.realpath(os.path.join(git_dir, pointer.read().strip()))
     return git_dir, common
 
 
-def ref_fingerprint(root: Path) -> bytes | None:
+def ref_fingerprint(root: StrPath) -> bytes | None:
     """The bytes of the shared ref store at ``root`` (packed-refs, then each loose ref's
     name and content), or None when they cannot be read directly."""
     if os.environ.get("GIT_DIR") or os.environ.get("GIT_COMMON_DIR"):
@@ -54,13 +62,14 @@ def ref_fingerprint(root: Path) -> bytes | None:
         if dirs is None:
             return None
         common = dirs[1]
-        if (common / "reftable").exists():
+        if os.path.exists(os.path.join(common, "reftable")):
             return None
         try:
-            packed = (common / "packed-refs").read_bytes()
+            with open(os.path.join(common, "packed-refs"), "rb") as packed_file:
+                packed = packed_file.read()
         except FileNotFoundError:
             packed = b""
-        loose = _loose_refs(common / "refs")
+        loose = _loose_refs(os.path.join(common, "refs"))
     except (OSError, UnicodeDecodeError):
         return None
     if loose is None:
@@ -71,7 +80,7 @@ def ref_fingerprint(root: Path) -> bytes | None:
     return b"".join(parts)
 
 
-def _loose_refs(refs_dir: Path) -> list[tuple[str, bytes]] | None:
+def _loose_refs(refs_dir: str) -> list[tuple[str, bytes]] | None:
     """(relative name, content) of every loose ref file, or None past MAX_LOOSE_REFS."""
     found: list[tuple[str, bytes]] = []
     pending = [refs_dir]
@@ -80,7 +89,7 @@ def _loose_refs(refs_dir: Path) -> list[tuple[str, bytes]] | None:
         with os.scandir(folder) as entries:
             for entry in entries:
                 if entry.is_dir(follow_symlinks=False):
-                    pending.append(Path(entry.path))
+                    pending.append(entry.path)
                     continue
                 if entry.name.endswith(".lock"):
                     continue  # an update in flight; its result shows in the next read

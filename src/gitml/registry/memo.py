@@ -17,35 +17,54 @@ Entries are marshal files (see :func:`gitml.usercache.read_marshal`).
 from __future__ import annotations
 
 import os
-from pathlib import Path
-from typing import Any
 
 from gitml import usercache
+from gitml.files import CONFIG_FILE
+from gitml.gitio.ref_store import ref_fingerprint
+
+# Not typing.TYPE_CHECKING, and os.path rather than pathlib: a replayed query
+# (gitml.cli.replay) keys its answer here and imports neither.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    StrPath = str | os.PathLike[str]
 
 # Bump when the shape of a remembered answer changes.
 _FORMAT = "registry-memo/2"
 _KIND = "registry"
 
 
+_code_stamp: str | None = None
+
+
 def code_stamp() -> str:
     """Size and modification time of the modules that compute registry answers.
 
     Keeps a memo from outliving the code that wrote it (an upgrade, or an edit in a
-    development checkout), for a few ``stat`` calls.
+    development checkout), for a few ``stat`` calls. Read once per process: the code a
+    process runs is the code it loaded, whatever happens to the files afterwards.
     """
-    package = Path(__file__).resolve().parents[1]
+    global _code_stamp
+    if _code_stamp is None:
+        _code_stamp = _read_code_stamp()
+    return _code_stamp
+
+
+def _read_code_stamp() -> str:
+    package = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
     parts = []
-    # The packages an answer is computed by (report/ for show's flattened metrics).
-    folders = ("", "registry", "gitio", "dvcio", "report")
-    for folder in (package / name for name in folders):
+    # The packages an answer is computed by (report/ for show's flattened metrics), and
+    # cli/ for the printed answers gitml.cli.replay remembers.
+    for name in ("", "registry", "gitio", "dvcio", "report", "cli"):
+        folder = os.path.join(package, name)
+        label = name or os.path.basename(package)
         try:
             with os.scandir(folder) as entries:
                 for entry in entries:
                     if entry.name.endswith(".py"):
                         stat = entry.stat()
-                        parts.append(
-                            f"{folder.name}/{entry.name}:{stat.st_size}:{stat.st_mtime_ns}"
-                        )
+                        parts.append(f"{label}/{entry.name}:{stat.st_size}:{stat.st_mtime_ns}")
         except OSError:
             continue
     return "\n".join(sorted(parts))
@@ -54,16 +73,24 @@ def code_stamp() -> str:
 class QueryMemo:
     """Remembered answers for the repository at ``root`` in the state ``key`` identifies."""
 
-    def __init__(self, root: Path, key: str, refs: bytes, listing: bytes | None = None):
-        self._root = str(root.resolve())
+    def __init__(
+        self,
+        root: StrPath,
+        key: str,
+        refs: bytes,
+        listing: bytes | None = None,
+        config_text: bytes | None = None,
+    ):
+        self._root = os.path.realpath(root)
         self._key = key
         self.refs = refs  # what identified the refs: ref files' bytes or a listing
         self.listing = listing  # the ``git show-ref`` listing, when that identified them
+        self.config_text = config_text  # the gitml.yaml bytes of the key (None: none)
 
     @classmethod
     def for_state(
         cls,
-        root: Path,
+        root: StrPath,
         refs: bytes,
         config_text: bytes | None,
         options: str,
@@ -86,15 +113,37 @@ class QueryMemo:
                     options.encode(),
                     config_part,
                     b"listing" if listing else b"files",
-                    refs,
+                    _refs_digest(refs).encode(),
                 )
             )
         )
-        return cls(root, key, refs, refs if listing else None)
+        return cls(root, key, refs, refs if listing else None, config_text)
 
-    def _file(self, query: str) -> Path:
+    @classmethod
+    def from_files(cls, root: StrPath, options: str) -> QueryMemo | None:
+        """A memo keyed by what git's ref files and ``gitml.yaml`` at ``root`` hold now,
+        read without running git.
+
+        None when caching is off, or when the refs cannot be read from their files (see
+        :func:`gitml.gitio.ref_store.ref_fingerprint`) or the working tree has no
+        ``gitml.yaml``: the caller then asks git (:class:`gitml.registry.reader.RegistryReader`).
+        """
+        if not usercache.enabled():
+            return None
+        state = _files_state(root)
+        if state is None:
+            return None
+        refs, config_text = state
+        return cls.for_state(root, refs, config_text, options)
+
+    def files_unchanged(self, root: StrPath) -> bool:
+        """Whether the ref files and ``gitml.yaml`` at ``root`` still hold this key's bytes
+        (the code is the process's own, so it cannot have changed)."""
+        return self.listing is None and _files_state(root) == (self.refs, self.config_text)
+
+    def _file(self, query: str) -> str:
         name = usercache.digest(self._root + "\0" + query)
-        return usercache.cache_dir(_KIND) / f"{name}.marshal"
+        return usercache.cache_path(_KIND, f"{name}.marshal")
 
     def get(self, query: str) -> Any:
         """The remembered answer to ``query`` in this state, or None."""
@@ -106,3 +155,28 @@ class QueryMemo:
     def put(self, query: str, answer: Any) -> None:
         """Remember ``answer`` (plain data: lists, dicts, strings, numbers) to ``query``."""
         usercache.write_marshal(self._file(query), _FORMAT, (self._key, answer))
+
+
+_last_refs_digest: tuple[bytes, str] | None = None
+
+
+def _refs_digest(refs: bytes) -> str:
+    """``usercache.digest(refs)``, kept for the last refs seen: the replay's key and the
+    reader's digest the same ref files (1.7 MB at 10,000 versions, ~2 ms each), and
+    comparing them costs a tenth of that."""
+    global _last_refs_digest
+    if _last_refs_digest is None or _last_refs_digest[0] != refs:
+        _last_refs_digest = (refs, usercache.digest(refs))
+    return _last_refs_digest[1]
+
+
+def _files_state(root: StrPath) -> tuple[bytes, bytes] | None:
+    """The ref files' bytes and ``gitml.yaml``'s at ``root``, or None when either cannot be
+    read directly."""
+    try:
+        with open(os.path.join(root, CONFIG_FILE), "rb") as config_file:
+            config_text = config_file.read()
+    except OSError:
+        return None
+    refs = ref_fingerprint(root)
+    return None if refs is None else (refs, config_text)

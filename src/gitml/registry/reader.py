@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from gitml.errors import ConfigError, RegistryError
 from gitml.files import CONFIG_FILE
+from gitml.gcpause import without_cyclic_gc
 from gitml.gitio.ref_store import ref_fingerprint
 from gitml.registry.memo import QueryMemo
 from gitml.registry.records import HistoryEntry, ModelSummary, StageInfo, VersionInfo
@@ -125,7 +126,7 @@ class RegistryReader:
                     return decode(data)
                 except (KeyError, TypeError, ValueError, IndexError):
                     pass  # an entry of another shape: compute it again
-        answer = compute()
+        answer = without_cyclic_gc(compute)
         if memo is not None and self._refs_unchanged(memo):
             memo.put(query, encode(answer))
         return answer
