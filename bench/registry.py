@@ -23,10 +23,11 @@ included. It is the least a Python tool that reads tags has to spend.
 Every command is a subprocess, timed by wall clock; a figure is the median of
 ``--repeats`` runs after one warm-up that also checks the command's output, with the
 commands taking turns within each round. gitml is timed three ways: warm (its registry
-memo holds the answer for this state of the refs, as for any repeated question), cold
-(the memo emptied before each run, as after a new tag or a moved branch: every tag is
-indexed again, their objects coming from the tag cache) and first (the tag cache emptied
-too, as in a fresh clone: every tag object is read from git).
+memo holds the answer, and the printed answer, for this state of the refs, as for any
+repeated question), cold (the memo emptied before each run, as after a new tag or a
+moved branch: every tag is indexed again, their objects coming from the tag cache) and
+first (the tag cache and the kept digest of packed-refs emptied too, as in a fresh
+clone: every tag object is read from git).
 gitml's modules are byte-compiled first, as a pip install leaves them. GTO is slow at
 1,000 versions (3 runs at most there) and takes minutes at 10,000, where each GTO
 command runs once, killed after 10 minutes. The script also counts the git processes
@@ -634,7 +635,8 @@ def measure_size(
 
 
 def forget_answers(*, tag_objects: bool = False) -> None:
-    """Empty gitml's registry memo, and with ``tag_objects`` its tag cache.
+    """Empty gitml's registry memo, and with ``tag_objects`` its tag cache and the digest
+    it keeps of ``packed-refs`` (a fresh clone writes a new one).
 
     Its YAML and validation caches stay: a new tag or a fresh clone of a known project
     leaves them valid.
@@ -642,6 +644,7 @@ def forget_answers(*, tag_objects: bool = False) -> None:
     shutil.rmtree(cache_dir("registry"), ignore_errors=True)
     if tag_objects:
         shutil.rmtree(cache_dir("tags"), ignore_errors=True)
+        shutil.rmtree(cache_dir("refs"), ignore_errors=True)
 
 
 # ---------------------------------------------------------------------------------------
@@ -698,7 +701,8 @@ def print_tables(results: dict[int, SizeResult], repeats: int) -> None:
         )
         print(
             f"(gitml: {pair.gitml.label}, warm; cold: its registry memo emptied first; first: "
-            f"its tag cache too; gto: {pair.gto.label}; medians of {repeats} runs)"
+            f"its tag cache and packed-refs digest too; gto: {pair.gto.label}; "
+            f"medians of {repeats} runs)"
         )
 
 
@@ -773,7 +777,8 @@ def print_goals(results: dict[int, SizeResult]) -> None:
         f"{'grows' if grows else 'does not grow'} (tolerance x{GROWTH_TOLERANCE}): "
         f"{'FAIL' if grows else 'PASS'}"
     )
-    for tool, what in (("cold", "memo emptied"), ("first", "memo and tag cache emptied")):
+    emptied = (("cold", "memo emptied"), ("first", "memo, tag and packed-refs caches emptied"))
+    for tool, what in emptied:
         tool_low, tool_high = (results[s].seconds["show"][tool] for s in (low, high))
         print(
             f"  {tool} ({what}), the same lookup goes {tool_low:.3f} -> "

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from gitml import api
+from gitml import api, usercache
+from gitml.gitio import ref_store
 from gitml.gitio.ref_store import MAX_LOOSE_REFS, ref_fingerprint
 from gitml.gitio.refs import TagRecord, read_refs, ref_listing
 from gitml.registry.events import event_from_tag, parse_fields
@@ -253,6 +254,33 @@ def test_ref_fingerprint_follows_the_ref_files(
         git(repo, "update-ref", f"refs/tags/many-{number}", commits[0])
     assert ref_fingerprint(repo) is None  # unpacked refs: git's listing is cheaper
     assert api.registry(root=repo, local=True) == api.registry(root=repo, local=True)
+
+
+def test_a_settled_packed_refs_is_digested_once_per_change(
+    registry: tuple[Path, list[str]], clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo, commits = registry
+    git(repo, "pack-refs", "--all")
+    packed = repo / ".git" / "packed-refs"
+    kept = cache_dir("refs")
+    first = ref_fingerprint(repo)
+    assert first is not None
+    assert not kept.exists()  # written just now ("racy"): read and digested every time
+    monkeypatch.setattr(ref_store, "SETTLED_NS", 0)  # as if written well before the read
+    assert ref_fingerprint(repo) == first
+    (entry,) = kept.iterdir()
+    header, (signature, digest) = marshal.loads(entry.read_bytes())
+    assert digest == usercache.digest(packed.read_bytes())
+    assert signature[1:3] == (packed.stat().st_ino, packed.stat().st_size)
+    # While the file's stat signature holds, the kept digest stands for its bytes ...
+    entry.write_bytes(marshal.dumps((header, (signature, "0" * 40))))
+    assert ref_fingerprint(repo) != first
+    # ... and once git rewrites the file, its bytes count again.
+    _tag(repo, clock, "credit#production#7", commits[2])
+    git(repo, "pack-refs", "--all")
+    repacked = ref_fingerprint(repo)
+    monkeypatch.setenv("GITML_NO_CACHE", "1")
+    assert ref_fingerprint(repo) == repacked != first
 
 
 def test_ref_fingerprint_steps_aside_for_git_dir(

@@ -2,13 +2,14 @@
 
 A read query's answer is a function of four things only: the repository's refs, its
 ``gitml.yaml``, the reading options (``--local``, the remote) and gitml's own code. The
-refs are identified by the bytes of git's ref files (:mod:`gitml.gitio.ref_store`), or
+refs are identified by git's ref files (:mod:`gitml.gitio.ref_store`), or
 where those cannot be read directly by ``git show-ref``'s listing of names and object ids;
 git objects are immutable, so equal refs mean equal tags, tag messages, branch tips and
 files at those commits. The memo key digests all four, and an entry is used only when
 its key matches: a new tag, a moved branch, an edited config or changed code recomputes
-the answer. Asking "what is in production?" again then costs reading the ref files and
-one small file, however many versions the registry holds.
+the answer. Asking "what is in production?" again then costs a ``stat`` of packed-refs,
+reading the loose ref files and two small files, however many versions the registry
+holds.
 
 One entry per repository and query, overwritten on change, so the cache stays small.
 Entries are marshal files (see :func:`gitml.usercache.read_marshal`).
@@ -113,7 +114,7 @@ class QueryMemo:
                     options.encode(),
                     config_part,
                     b"listing" if listing else b"files",
-                    _refs_digest(refs).encode(),
+                    refs,
                 )
             )
         )
@@ -155,19 +156,6 @@ class QueryMemo:
     def put(self, query: str, answer: Any) -> None:
         """Remember ``answer`` (plain data: lists, dicts, strings, numbers) to ``query``."""
         usercache.write_marshal(self._file(query), _FORMAT, (self._key, answer))
-
-
-_last_refs_digest: tuple[bytes, str] | None = None
-
-
-def _refs_digest(refs: bytes) -> str:
-    """``usercache.digest(refs)``, kept for the last refs seen: the replay's key and the
-    reader's digest the same ref files (1.7 MB at 10,000 versions, ~2 ms each), and
-    comparing them costs a tenth of that."""
-    global _last_refs_digest
-    if _last_refs_digest is None or _last_refs_digest[0] != refs:
-        _last_refs_digest = (refs, usercache.digest(refs))
-    return _last_refs_digest[1]
 
 
 def _files_state(root: StrPath) -> tuple[bytes, bytes] | None:
