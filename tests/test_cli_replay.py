@@ -38,6 +38,15 @@ READS = [
 ]
 
 
+@pytest.fixture
+def inside(
+    registry: tuple[Path, list[str]], monkeypatch: pytest.MonkeyPatch
+) -> tuple[Path, list[str]]:
+    """The ``registry`` fixture's repository, made the working directory."""
+    monkeypatch.chdir(registry[0])
+    return registry
+
+
 def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
     assert main(argv) == 0
     return capsys.readouterr().out
@@ -53,15 +62,11 @@ def _replayed(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str | None
     return out
 
 
+@pytest.mark.usefixtures("inside")
 @pytest.mark.parametrize("argv", READS, ids=" ".join)
 def test_a_replayed_answer_is_the_computed_one(
-    argv: list[str],
-    registry: tuple[Path, list[str]],
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
+    argv: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    repo, _ = registry
-    monkeypatch.chdir(repo)
     assert _replayed(argv, capsys) is None  # nothing filed yet
     computed = _run(argv, capsys)
     assert computed.strip()
@@ -95,13 +100,9 @@ def test_the_root_option_names_the_repository(
 
 
 def test_every_change_of_the_registry_runs_the_command_again(
-    registry: tuple[Path, list[str]],
-    clock: Clock,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
+    inside: tuple[Path, list[str]], clock: Clock, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    repo, commits = registry
-    monkeypatch.chdir(repo)
+    repo, commits = inside
     argv = ["registry", "--local"]
 
     def changed() -> str:
@@ -135,13 +136,9 @@ def test_every_change_of_the_registry_runs_the_command_again(
     ids=" ".join,
 )
 def test_other_command_lines_always_run(
-    argv: list[str],
-    registry: tuple[Path, list[str]],
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
+    argv: list[str], inside: tuple[Path, list[str]], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    repo, _ = registry
-    monkeypatch.chdir(repo)
+    repo, _ = inside
     argv = [str(repo) if word == "REPO" else word for word in argv]
     first = _run(argv, capsys)
     assert "v0.1.0" in first
@@ -158,15 +155,10 @@ def test_other_command_lines_always_run(
         (["show", "credit@canary", "--local"], "canary"),
     ],
 )
+@pytest.mark.usefixtures("inside")
 def test_errors_are_never_filed(
-    argv: list[str],
-    message: str,
-    registry: tuple[Path, list[str]],
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    repo, _ = registry
-    monkeypatch.chdir(repo)
     for _ in range(2):
         assert main(argv) == 1
         captured = capsys.readouterr()
@@ -176,13 +168,9 @@ def test_errors_are_never_filed(
 
 
 def test_an_answer_computed_while_the_refs_moved_is_not_filed(
-    registry: tuple[Path, list[str]],
-    clock: Clock,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
+    inside: tuple[Path, list[str]], clock: Clock, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    repo, commits = registry
-    monkeypatch.chdir(repo)
+    repo, commits = inside
     argv = ["history", "credit", "--local"]
     args = build_parser("history").parse_args(argv)
     recording = replay.recording(argv, args)
