@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from typing import TYPE_CHECKING
 
@@ -67,16 +68,26 @@ def test_output_parses_the_same_in_pieces_of_any_size(
     assert "" in kinds  # a tag with an empty message
 
 
+@pytest.mark.parametrize("memfd", [True, False], ids=["memfd", "tempfile"])
 def test_read_tag_objects_streams_what_git_prints(
-    tagged: tuple[Path, list[str]], monkeypatch: pytest.MonkeyPatch
+    tagged: tuple[Path, list[str]], monkeypatch: pytest.MonkeyPatch, memfd: bool
 ) -> None:
     repo, oids = tagged
     expected: list[TagFields] = []
     parse_objects(_batch(repo, oids), expected)
+    if not memfd:  # as on a platform without memfd_create: ids go through a temporary file
+        monkeypatch.delattr(os, "memfd_create", raising=False)
     monkeypatch.setattr(tag_objects, "_READ_SIZE", 5)  # objects straddle every read
     assert read_tag_objects(repo, oids) == dict(zip(oids, expected, strict=True))
+    monkeypatch.undo()  # the default read size, and a pipe widened to it
+    assert read_tag_objects(repo, oids * 200) == dict(zip(oids, expected, strict=True))
 
 
-def test_git_failing_is_one_line(tmp_path: Path) -> None:
+@pytest.mark.parametrize("memfd", [True, False], ids=["memfd", "tempfile"])
+def test_git_failing_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, memfd: bool
+) -> None:
+    if not memfd:
+        monkeypatch.delattr(os, "memfd_create", raising=False)
     with pytest.raises(GitError, match=r"^git cat-file: .*not a git repository"):
         read_tag_objects(tmp_path, [MISSING])
