@@ -175,8 +175,10 @@ exec {git} "$@"
 
 # The gitml console script's work in one interpreter, timed from before the first gitml
 # import; with a file name as first argument, under cProfile, its stats written there.
-RUN_SCRIPT = """\
+IMPORTS_MARK = "gitml-bench: imports from here"  # -X importtime lines after it are gitml's
+RUN_SCRIPT = f"""\
 import contextlib, io, sys, time
+sys.stderr.write({IMPORTS_MARK!r} + "\\n")
 start = time.perf_counter()
 profile = None
 if sys.argv[1] != "-":
@@ -806,9 +808,13 @@ def in_process(argv: tuple[str, ...], repo: Path) -> tuple[float, str] | None:
 
 
 def top_level_imports(importtime: str) -> list[tuple[int, str]]:
-    """(cumulative µs, module) of each top-level import in ``-X importtime`` output."""
+    """(cumulative µs, module) of each top-level import in ``-X importtime`` output, after
+    ``RUN_SCRIPT``'s mark (the interpreter's own start-up imports come before it)."""
     found = []
-    for line in importtime.splitlines():
+    lines = importtime.splitlines()
+    if IMPORTS_MARK in lines:
+        lines = lines[lines.index(IMPORTS_MARK) + 1 :]
+    for line in lines:
         parts = line.split("|")
         if not line.startswith("import time:") or len(parts) != 3:
             continue
@@ -818,27 +824,40 @@ def top_level_imports(importtime: str) -> list[tuple[int, str]]:
     return sorted(found, reverse=True)
 
 
+STATES = ("warm", "cold")  # profiled: a repeated question, and one after a new tag
+
+
+def prepare_state(state: str, pair: Pair, repo: Path) -> None:
+    """Leave gitml's caches as ``state`` has them for ``pair``'s command."""
+    if state == "warm":
+        run(pair.gitml.argv, repo, capture=False)  # files the answer, if it was not
+    else:
+        forget_answers()
+
+
 def profile_gitml(result: SizeResult, repo: Path, work: Path) -> None:
     """Where ``gitml``'s time goes: start-up, imports, then the work by function."""
     startup = statistics.median(run((PYTHON, "-c", "pass"), repo)[0] for _ in range(5))
     print(f"interpreter start-up (python -c pass): {startup * 1000:.0f} ms")
-    for pair in pairs_for(result.synthetic):
+    for pair, state in ((pair, state) for pair in pairs_for(result.synthetic) for state in STATES):
         args = pair.gitml.argv[1:]
+        prepare_state(state, pair, repo)
         timed = in_process((PYTHON, "-X", "importtime", "-c", RUN_SCRIPT, "-", *args), repo)
         if timed is None:
             continue
         total, importtime = timed
         imports = top_level_imports(importtime)
         import_s = sum(micros for micros, _ in imports) / 1e6
+        median = result.seconds[pair.key]["gitml" if state == "warm" else state]
         print(
-            f"\n{pair.gitml.label}: {result.seconds[pair.key]['gitml'] * 1000:.0f} ms wall "
-            f"(median above); in-process {total * 1000:.0f} ms, of which imports "
-            f"{import_s * 1000:.0f} ms (-X importtime, which inflates them) and the work "
-            f"{(total - import_s) * 1000:.0f} ms"
+            f"\n{pair.gitml.label}, {state}: {median * 1000:.0f} ms wall (median above); "
+            f"in-process {total * 1000:.0f} ms, of which imports {import_s * 1000:.0f} ms "
+            "(-X importtime, which inflates them)"
         )
         slowest = ", ".join(f"{name} {micros / 1000:.0f}" for micros, name in imports[:6])
-        print(f"  slowest top-level imports (cumulative ms): {slowest}")
-        stats_file = work / f"{pair.key}.prof"
+        print(f"  slowest top-level imports (cumulative ms): {slowest or 'none'}")
+        stats_file = work / f"{pair.key}-{state}.prof"
+        prepare_state(state, pair, repo)
         if in_process((PYTHON, "-c", RUN_SCRIPT, str(stats_file), *args), repo) is None:
             continue
         stream = io.StringIO()
