@@ -84,7 +84,7 @@ class QueryMemo:
     ):
         self._root = os.path.realpath(root)
         self._key = key
-        self.refs = refs  # what identified the refs: ref files' bytes or a listing
+        self.refs = refs  # what identified the refs: their fingerprint, or a listing
         self.listing = listing  # the ``git show-ref`` listing, when that identified them
         self.config_text = config_text  # the gitml.yaml bytes of the key (None: none)
 
@@ -138,8 +138,8 @@ class QueryMemo:
         return cls.for_state(root, refs, config_text, options)
 
     def files_unchanged(self, root: StrPath) -> bool:
-        """Whether the ref files and ``gitml.yaml`` at ``root`` still hold this key's bytes
-        (the code is the process's own, so it cannot have changed)."""
+        """Whether the ref files and ``gitml.yaml`` at ``root`` still hold what this key was
+        made of (the code is the process's own, so it cannot have changed)."""
         return self.listing is None and _files_state(root) == (self.refs, self.config_text)
 
     def _file(self, query: str) -> str:
@@ -159,12 +159,12 @@ class QueryMemo:
 
 
 def _files_state(root: StrPath) -> tuple[bytes, bytes] | None:
-    """The ref files' bytes and ``gitml.yaml``'s at ``root``, or None when either cannot be
-    read directly."""
+    """The ref fingerprint (:func:`~gitml.gitio.ref_store.ref_fingerprint`) and the bytes of
+    ``gitml.yaml`` at ``root``, or None when either cannot be read directly."""
     try:
         with open(os.path.join(root, CONFIG_FILE), "rb") as config_file:
             config_text = config_file.read()
-    except OSError:
+    except (OSError, ValueError):  # ValueError: a NUL in the path
         return None
     refs = ref_fingerprint(root)
     return None if refs is None else (refs, config_text)
