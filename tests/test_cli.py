@@ -110,7 +110,7 @@ def test_registry_queries_import_no_parser_library_once_files_are_cached(tmp_pat
     and a remembered answer skips the config and the registry's indexing code too."""
     import shutil
 
-    from tests.helpers import PROJECT_ROOT, git
+    from tests.helpers import PROJECT_ROOT, git, modules_after_main
 
     repo = tmp_path / "repo"
     repo.mkdir()
@@ -133,18 +133,10 @@ def test_registry_queries_import_no_parser_library_once_files_are_cached(tmp_pat
         "gitml.config",
         "gitml.registry.state",
     )
-    code = (
-        "import json, sys\nfrom gitml.cli.main import main\n"
-        f"assert main(['registry', '--local', '--root', {str(repo)!r}]) == 0\n"
-        f"print(json.dumps(sorted(m for m in {watched!r} if m in sys.modules)))"
-    )
-    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    argv = ["registry", "--local", "--root", str(repo)]
 
     def imported() -> list[str]:
-        run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
-        assert run.returncode == 0, run.stderr
-        assert "v0.1.0" in run.stdout
-        return json.loads(run.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+        return modules_after_main(argv, watched, tmp_path / "cache", "v0.1.0")
 
     assert "yaml" in imported()  # the first run parsed YAML
     shutil.rmtree(tmp_path / "cache" / "gitml" / "registry")  # as after a new tag

@@ -4,10 +4,7 @@ the command runs in full after any change of the registry or for any other comma
 
 from __future__ import annotations
 
-import ast
 import os
-import subprocess
-import sys
 from typing import TYPE_CHECKING
 
 import pytest
@@ -16,7 +13,7 @@ from hypothesis import strategies as st
 
 from gitml.cli import replay
 from gitml.cli.main import build_parser, main
-from tests.helpers import REGISTRY_CONFIG, git, tag_at
+from tests.helpers import REGISTRY_CONFIG, git, modules_after_main, tag_at
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -243,18 +240,10 @@ def test_a_replayed_query_imports_neither_the_registry_nor_argparse(
         "json",
         "gitml.registry.reader",
     )
-    code = (
-        "import sys\nfrom gitml.cli.main import main\n"
-        f"assert main(['history', 'credit', '--local', '--root', {str(repo)!r}]) == 0\n"
-        f"print(sorted(m for m in {watched!r} if m in sys.modules))"
-    )
-    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    argv = ["history", "credit", "--local", "--root", str(repo)]
 
     def imported() -> list[str]:
-        run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
-        assert run.returncode == 0, run.stderr
-        assert "v0.3.0" in run.stdout
-        return ast.literal_eval(run.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+        return modules_after_main(argv, watched, tmp_path / "cache", "v0.3.0")
 
     assert "argparse" in imported()  # computed and filed
     assert imported() == []  # replayed
