@@ -51,7 +51,7 @@ def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
 
 def _replayed(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str | None:
     """The replayed text, or None when ``argv`` was not replayed."""
-    done = replay.replay(argv)
+    done = replay.replay(argv, replay.filed_state(argv))
     out = capsys.readouterr().out
     if not done:
         assert out == ""  # nothing printed: the caller runs the command
@@ -170,7 +170,7 @@ def test_an_answer_computed_while_the_refs_moved_is_not_filed(
     repo, commits = inside
     argv = ["history", "credit", "--local"]
     args = build_parser("history").parse_args(argv)
-    recording = replay.recording(argv, args)
+    recording = replay.recording(argv, args, replay.filed_state(argv))
     assert recording is not None
 
     def push_lands_meanwhile() -> int:

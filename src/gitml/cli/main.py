@@ -16,6 +16,8 @@ if TYPE_CHECKING:
     import argparse
     from collections.abc import Sequence
 
+    from gitml.registry.memo import QueryMemo
+
 DESCRIPTION = """\
 gitml: the git repository is the model registry. Pull requests get a metric-diff
 report, merges to main register versions, merges to stage branches promote them.
@@ -102,22 +104,23 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``gitml`` with ``argv``; return the exit code (see :mod:`gitml.errors`)."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    if replay.replay(argv):
+    state = replay.filed_state(argv)
+    if replay.replay(argv, state):
         return EXIT_OK
     if argv and argv[0] in replay.COMMANDS:
         # A query builds and prints tens of thousands of small acyclic objects, then exits.
-        return without_cyclic_gc(lambda: _run(argv))
-    return _run(argv)
+        return without_cyclic_gc(lambda: _run(argv, state))
+    return _run(argv, state)
 
 
-def _run(argv: list[str]) -> int:
+def _run(argv: list[str], state: QueryMemo | None) -> int:
     parser = build_parser(argv[0] if argv else None)
     args = parser.parse_args(argv)
     if not hasattr(args, "run"):
         parser.print_help()
         return EXIT_USAGE
     try:
-        recording = replay.recording(argv, args)
+        recording = replay.recording(argv, args, state)
         code: int = args.run(args) if recording is None else recording.run(lambda: args.run(args))
     except GitmlError as error:
         if args.traceback:

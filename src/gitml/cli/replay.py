@@ -64,16 +64,23 @@ def _query(argv: Sequence[str]) -> str:
     return "printed\0" + "\0".join(argv)
 
 
-def replay(argv: Sequence[str]) -> bool:
-    """Print the filed answer to ``argv`` when the registry is as it was; False otherwise
-    (nothing printed: the caller runs the command)."""
+def filed_state(argv: Sequence[str]) -> QueryMemo | None:
+    """The registry state, read now, that ``argv``'s answer is filed under: None when
+    ``argv`` is no replayable command line or the state cannot be read from files.
+
+    Read once per command, before it runs: :func:`replay` looks the answer up under it,
+    and on a miss :func:`recording` files the computed answer under it.
+    """
     target = _target(argv)
-    if target is None:
+    return None if target is None else QueryMemo.from_files(target[0], _OPTIONS)
+
+
+def replay(argv: Sequence[str], state: QueryMemo | None) -> bool:
+    """Print the answer to ``argv`` filed under ``state`` (:func:`filed_state`); False
+    when there is none (nothing printed: the caller runs the command)."""
+    if state is None:
         return False
-    memo = QueryMemo.from_files(target[0], _OPTIONS)
-    if memo is None:
-        return False
-    text = memo.get(_query(argv))
+    text = state.get(_query(argv))
     if type(text) is not str:
         return False
     sys.stdout.write(text)
@@ -107,14 +114,16 @@ class Recording:
         return code
 
 
-def recording(argv: Sequence[str], args: argparse.Namespace) -> Recording | None:
-    """A :class:`Recording` for the parsed command line ``args`` when its answer can be
-    replayed later, else None."""
+def recording(
+    argv: Sequence[str], args: argparse.Namespace, state: QueryMemo | None
+) -> Recording | None:
+    """A :class:`Recording` that files the answer of the parsed command line ``args`` under
+    ``state`` (:func:`filed_state`, read before the command ran), when it can be replayed
+    later; else None."""
     target = _target(argv)
-    if target is None or getattr(args, "repo", None) is not None:
+    if state is None or target is None or getattr(args, "repo", None) is not None:
         return None
     root, local = str(getattr(args, "root", "")), bool(getattr(args, "local", False))
     if os.path.realpath(target[0]) != os.path.realpath(root) or target[1] != local:
         return None  # argparse read the line otherwise: never file what replay would miss
-    memo = QueryMemo.from_files(root, _OPTIONS)
-    return None if memo is None else Recording(argv, root, memo)
+    return Recording(argv, root, state)
