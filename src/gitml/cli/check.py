@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from gitml.cli.output import add_format_options, emit, emit_json
-from gitml.cli.tables import table
 from gitml.errors import EXIT_GATE_FAILED, EXIT_OK
+from gitml.report.tables import table
 
 if TYPE_CHECKING:
     import argparse

@@ -658,8 +658,8 @@ def _score_line(score: FeatureDrift) -> str:
 
 def render_markdown(report: DriftReport) -> str:
     """The report as GitHub markdown: verdict, flagged features, folded ok ones, score."""
-    from gitml.cli.tables import table
     from gitml.report.escape import code, text
+    from gitml.report.tables import table
 
     lines = [
         f"### Drift: {text(report.model)}: {_BADGE[report.verdict]}",
@@ -695,7 +695,7 @@ def render_markdown(report: DriftReport) -> str:
 
 def render_table(report: DriftReport) -> str:
     """The report as a compact terminal table with a verdict line and the score."""
-    from gitml.cli.tables import table
+    from gitml.report.tables import table
 
     lines = [f"drift {report.model}: {report.verdict.upper()}. {_headline(report)}"]
     lines += [table("table", _HEADER, _rows(report.features, md=False))]

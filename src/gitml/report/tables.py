@@ -1,4 +1,4 @@
-"""Plain aligned tables for terminals and markdown tables: no heavy import on query paths."""
+"""Plain aligned tables for terminals and markdown tables with every cell escaped."""
 
 from __future__ import annotations
 
