@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import os
 import shutil
 import subprocess
@@ -127,21 +126,3 @@ def tag_at(repo: Path, name: str, rev: str) -> None:
     """An annotated registry tag ``name`` at ``rev``, its md5 field derived from the name
     (the caller sets its date: see tests/conftest.py's ``clock``)."""
     git(repo, "tag", "-a", "-m", f"{name}\n\nmd5: {name.split('@')[-1]}", name, rev)
-
-
-def modules_after_main(
-    argv: list[str], watched: tuple[str, ...], cache: Path, expect: str
-) -> list[str]:
-    """Which of ``watched`` a fresh interpreter has imported after ``gitml``'s ``main(argv)``
-    (with ``cache`` as ``XDG_CACHE_HOME``); its output must contain ``expect``."""
-    code = (
-        "import sys\nfrom gitml.cli.main import main\n"
-        f"assert main({argv!r}) == 0\n"
-        # repr, read back with ast: json would import re in the child, a watched module
-        f"print(repr(sorted(m for m in {watched!r} if m in sys.modules)))"
-    )
-    env = {**os.environ, "XDG_CACHE_HOME": str(cache)}
-    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
-    assert run.returncode == 0, run.stderr
-    assert expect in run.stdout
-    return ast.literal_eval(run.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]

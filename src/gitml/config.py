@@ -1,30 +1,21 @@
 """``gitml.yaml`` → a frozen :class:`Config`, validated against the shipped JSON Schema.
 
-The rest of gitml never sees the raw dictionaries: it gets :class:`Config` and
-:class:`ModelConfig` values (named tuples: a registry query builds them, and importing
-``dataclasses`` would cost more than its work). Config is loaded when a command runs,
-never at import.
+The rest of gitml never sees the raw dictionaries: it gets frozen :class:`Config` and
+:class:`ModelConfig` values. Config is loaded when a command runs, never at import.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Literal, NamedTuple
+from typing import TYPE_CHECKING, Any, Literal
 
 from gitml.errors import ConfigError
 from gitml.files import CONFIG_FILE
 from gitml.monitor.source import MonitorData
 from gitml.policy.model import Policy, policy_from_dict
-from gitml.validation import (
-    known_valid,
-    packaged_schema,
-    parse_text,
-    raise_for,
-    remember_valid,
-    schema_problems,
-    valid_marker,
-)
+from gitml.validation import packaged_schema, parse_text, raise_for, schema_problems
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -35,7 +26,8 @@ DEFAULT_STAGE_BRANCH = "{stage}"
 Direction = Literal["higher", "lower"]
 
 
-class ModelConfig(NamedTuple):
+@dataclass(frozen=True)
+class ModelConfig:
     """One model of the registry, as declared in ``gitml.yaml``."""
 
     name: str
@@ -47,8 +39,8 @@ class ModelConfig(NamedTuple):
     card: str | None = None
     signature: str | None = None
     description: str = ""
-    directions: Mapping[str, Direction] = MappingProxyType({})
-    gates: Mapping[str, Policy] = MappingProxyType({})
+    directions: Mapping[str, Direction] = field(default_factory=lambda: MappingProxyType({}))
+    gates: Mapping[str, Policy] = field(default_factory=lambda: MappingProxyType({}))
     data_schema: str | None = None
     baseline: str | None = None
 
@@ -57,7 +49,8 @@ class ModelConfig(NamedTuple):
         return self.gates.get(stage)
 
 
-class RetrainConfig(NamedTuple):
+@dataclass(frozen=True)
+class RetrainConfig:
     """``retrain:`` in ``gitml.yaml``: where new batches go and how a project adopts one.
 
     ``data`` is the DVC-tracked directory (``<data>.dvc``) a batch joins; ``adopt`` is an
@@ -69,7 +62,8 @@ class RetrainConfig(NamedTuple):
     adopt: str | None = None
 
 
-class Config(NamedTuple):
+@dataclass(frozen=True)
+class Config:
     """The whole registry configuration of one repository."""
 
     models: Mapping[str, ModelConfig]
@@ -77,7 +71,7 @@ class Config(NamedTuple):
     stage_branch: str = DEFAULT_STAGE_BRANCH
     params_file: str | None = None
     params_schema: str | None = None
-    drift: Mapping[str, float] = MappingProxyType({})
+    drift: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
     monitor_data: MonitorData | None = None
     retrain: RetrainConfig | None = None
 
@@ -99,9 +93,23 @@ class Config(NamedTuple):
 
 
 def config_from_document(document: Any, file: str = CONFIG_FILE, validate: bool = True) -> Config:
-    """Validate a parsed ``gitml.yaml`` and build the frozen Config."""
+    """Validate a parsed ``gitml.yaml`` (unless told not to) and build the frozen Config.
+
+    Without validation, a document of the wrong shape is still one ConfigError naming the
+    file and the first thing that did not fit, never a traceback.
+    """
     if validate:
         raise_for(schema_problems(document, packaged_schema("gitml.schema.json"), file))
+    try:
+        return _build_config(document, file)
+    except (AttributeError, KeyError, TypeError, ValueError) as error:
+        detail = f"missing key {error}" if isinstance(error, KeyError) else str(error)
+        raise ConfigError(
+            f"{file}: not a gitml configuration ({detail}); `gitml validate` lists every problem"
+        ) from None
+
+
+def _build_config(document: Any, file: str) -> Config:
     global_directions: dict[str, Direction] = dict(document.get("metrics") or {})
     global_gates = {
         stage: policy_from_dict(raw) for stage, raw in (document.get("gates") or {}).items()
@@ -164,19 +172,14 @@ def load_config(root: Path | str = ".") -> Config:
     return config_from_text(text)
 
 
-def config_from_text(text: str, file: str = CONFIG_FILE) -> Config:
-    """Parse and validate ``gitml.yaml`` text (e.g. read from a git revision).
+def config_from_text(text: str, file: str = CONFIG_FILE, *, validate: bool = True) -> Config:
+    """Parse ``gitml.yaml`` text (e.g. read from a git revision) into the frozen Config.
 
-    Schema validation (and the jsonschema import it needs) runs once per distinct file
-    content: a valid file's digest is remembered in the user cache, so registry queries
-    and reports on an unchanged config stay fast.
+    ``validate`` checks it against the shipped JSON Schema first, naming every problem:
+    the commands that judge or write do. Read-only queries skip the schema (and the
+    jsonschema import) and still get a one-line error for a file they cannot read.
     """
     document = parse_text(text, file)
     if document is None:
         document = {}
-    marker = valid_marker(text, "gitml.schema.json")
-    already_valid = known_valid(marker)
-    config = config_from_document(document, file, validate=not already_valid)
-    if not already_valid:
-        remember_valid(marker)
-    return config
+    return config_from_document(document, file, validate=validate)

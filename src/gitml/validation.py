@@ -11,7 +11,6 @@ import json
 from functools import cache
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from gitml import usercache
 from gitml.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -44,24 +43,15 @@ def key_path(parts: Any) -> str:
 def parse_text(text: str, file: str) -> Any:
     """Parse YAML (a superset of JSON) text; a syntax error names the file and line.
 
-    JSON documents (metrics, plot data) take the much faster ``json`` path first. A YAML
-    text seen before is read back from the user cache as JSON (keyed by its digest), so
-    queries on unchanged files never import or run a YAML parser.
+    JSON documents (metrics, plot data) take the ``json`` path first: metrics files
+    written by training code are JSON, and the YAML parser would read them far slower.
     """
     if text.lstrip()[:1] in ("{", "["):
         try:
             return json.loads(text)
         except ValueError:
             pass  # not strict JSON: YAML decides, and reports the error with its line
-    if not usercache.enabled():
-        return _parse_yaml(text, file)
-    cached = usercache.cache_dir("parsed") / f"{usercache.digest(text)}.json"
-    document = usercache.read_json(cached)
-    if document is not None:
-        return document
-    document = _parse_yaml(text, file)
-    _remember_parsed(cached, document)
-    return document
+    return _parse_yaml(text, file)
 
 
 def _parse_yaml(text: str, file: str) -> Any:
@@ -79,16 +69,6 @@ def _parse_yaml(text: str, file: str) -> Any:
             f"{file}: not valid YAML{where}: {problem}",
             [(file, "", f"not valid YAML{where}: {problem}")],
         ) from None
-
-
-def _remember_parsed(path: Path, document: Any) -> None:
-    """Cache ``document`` as JSON when JSON holds it exactly (no dates, no int keys...)."""
-    try:
-        if json.loads(json.dumps(document)) != document:
-            return
-    except (TypeError, ValueError):
-        return
-    usercache.write_json(path, document)
 
 
 def read_document(path: Path, display: str | None = None) -> Any:
@@ -139,33 +119,6 @@ def _describe(error: Any) -> str:
     if validator == "required":
         return f"missing required key(s): {error.message.split(' is a required')[0]}"
     return str(error.message)
-
-
-def valid_marker(text: str, schema_name: str) -> Path:
-    """Cache file whose existence says this exact text passed this shipped schema.
-
-    Validation (and the jsonschema import it needs) then runs once per distinct content,
-    keeping queries and reports on unchanged files fast. Keyed by gitml's version too.
-    """
-    from gitml import __version__
-
-    return usercache.cache_dir("valid") / usercache.digest(f"{__version__}\0{schema_name}\0{text}")
-
-
-def known_valid(marker: Path) -> bool:
-    """Whether a validation of this content passed before (and caches are on)."""
-    return usercache.enabled() and marker.exists()
-
-
-def remember_valid(marker: Path) -> None:
-    """Record a successful validation (a read-only cache only costs speed)."""
-    if not usercache.enabled():
-        return
-    try:
-        marker.parent.mkdir(parents=True, exist_ok=True)
-        marker.touch()
-    except OSError:
-        pass
 
 
 def raise_for(problems: list[Problem]) -> None:

@@ -1,20 +1,24 @@
-"""Annotated tag objects, read in one ``git cat-file --batch`` and remembered by object id.
+"""Annotated tag objects, read in one ``git cat-file --batch`` and cached by object id.
 
 A tag object never changes (its id is the hash of its content), so what a registry read
-learnt about a tag holds forever: the user cache keeps every tag of a repository by id,
-and a later read asks git only for the tags it has not seen, usually none or the one
-just pushed. The cache is an optimisation only: without it (``GITML_NO_CACHE=1``, a
-read-only home, a corrupt file) every tag is read from git and the answer is the same.
+learnt about a tag holds forever: the user cache keeps the tags of each repository by
+id, and a later read asks git only for the tags it has not seen, usually none or the one
+just pushed. This is gitml's only cache of repository data, and it cannot be stale. It
+is an optimisation only: without it (``GITML_NO_CACHE=1``, a read-only home, a corrupt
+or oversized file) every tag is read from git and the answer is the same.
 """
 
 from __future__ import annotations
 
-import os
+import contextlib
+import hashlib
+import json
 import subprocess  # noqa: TID251 - gitio is the one place that runs git
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, Any
 
 from gitml import usercache
 from gitml.errors import GitError
+from gitml.fsutil import atomic_write_bytes
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -23,82 +27,41 @@ if TYPE_CHECKING:
 # None for an object that is no annotated tag with a tagger (a lightweight tag's commit).
 TagFields = tuple[str, str, str, int, str] | None
 
-# The cache file's format (a marshal file: a 16,000-tag cache loads in a quarter of
-# JSON's time).
-_FORMAT = "tag-objects/2"
+CACHE_FORMAT = 1
+# A registry with pathological tag messages must not fill the user's disk: a larger cache
+# is not written (reads then ask git for every tag, as with the cache off).
+MAX_CACHE_BYTES = 64 << 20
 
 
 def read_tag_objects(repo: Path, oids: list[str]) -> dict[str, TagFields]:
     """What each object in ``oids`` records, through one ``git cat-file --batch``."""
     if not oids:
         return {}
-    # The ids go in through a file (through a pipe, subprocess writes them in small
-    # chunks, a poll each), and --buffer stops git flushing after every object. The
-    # objects are parsed as they arrive, in large reads: on two cores, parsing 16,000
-    # tags overlaps git's reading them instead of waiting for it.
-    with _unnamed_file() as request, _unnamed_file() as errors:
-        request.write("".join(f"{oid}\n" for oid in oids).encode("ascii"))
-        request.seek(0)
-        try:
-            process = subprocess.Popen(
-                ["git", "cat-file", "--batch", "--buffer"],
-                cwd=repo,
-                stdin=request,
-                stdout=subprocess.PIPE,
-                stderr=errors,
-            )
-        except OSError as exc:
-            raise GitError(f"cannot run git: {exc}") from None
-        assert process.stdout is not None
-        _widen_pipe(process.stdout.fileno())
-        found: list[TagFields] = []
-        pending = b""
-        with process:
-            assert process.stdout is not None
-            read = process.stdout.read1  # type: ignore[attr-defined]  # a BufferedReader
-            while chunk := read(_READ_SIZE):
-                data = pending + chunk if pending else chunk
-                pending = data[parse_objects(data, found) :]
-        if process.returncode != 0:
-            errors.seek(0)
-            message = errors.read().decode("utf-8", "replace").strip().splitlines()
-            raise GitError(f"git cat-file: {message[-1] if message else 'failed'}")
-    if pending or len(found) != len(oids):
+    request = "".join(f"{oid}\n" for oid in oids).encode("ascii")
+    try:
+        result = subprocess.run(
+            ["git", "cat-file", "--batch"], cwd=repo, input=request, capture_output=True
+        )
+    except OSError as exc:
+        raise GitError(f"cannot run git: {exc}") from None
+    if result.returncode != 0:
+        message = result.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise GitError(f"git cat-file: {message[-1] if message else 'failed'}")
+    found = parse_objects(result.stdout)
+    if len(found) != len(oids):
         raise GitError(f"git cat-file: {len(found)} of {len(oids)} objects, then the output ended")
     return dict(zip(oids, found, strict=True))
 
 
-_READ_SIZE = 1 << 20
+def parse_objects(data: bytes) -> list[TagFields]:
+    """Each object of ``cat-file --batch`` output, as :data:`TagFields`, in order.
 
-
-def _unnamed_file() -> BinaryIO:
-    """A read-write file with no name: in memory on Linux (``memfd_create``), else a
-    temporary file (``tempfile``'s import alone is ~6 ms of a first query)."""
-    if hasattr(os, "memfd_create"):
-        return open(os.memfd_create("gitml-cat-file"), "w+b")
-    import tempfile
-
-    return tempfile.TemporaryFile()
-
-
-def _widen_pipe(descriptor: int) -> None:
-    """Let git write up to ``_READ_SIZE`` ahead of the parser (Linux; 64 KiB by default),
-    so that neither waits on the other for every few objects."""
-    try:
-        import fcntl
-
-        fcntl.fcntl(descriptor, fcntl.F_SETPIPE_SZ, _READ_SIZE)
-    except (ImportError, AttributeError, OSError):
-        pass  # another platform, or a lower pipe-max-size: the default pipe still works
-
-
-def parse_objects(data: bytes, found: list[TagFields]) -> int:
-    """Append each whole object of ``cat-file --batch`` output in ``data`` to ``found``, as
-    :data:`TagFields`; return where the first incomplete one starts (``len(data)`` when
-    none is), so output read in pieces parses piece by piece."""
+    Output that ends inside an object yields the objects before it; the caller compares
+    the count with what it asked for.
+    """
+    found: list[TagFields] = []
     position = 0
-    end = len(data)
-    while position < end:
+    while position < len(data):
         newline = data.find(b"\n", position)
         if newline < 0:
             break
@@ -108,11 +71,11 @@ def parse_objects(data: bytes, found: list[TagFields]) -> int:
             position = newline + 1
             continue
         stop = newline + 1 + int(header[2])
-        if stop >= end:  # the object, then its newline, are not all here yet
+        if stop >= len(data):  # the object, then its newline, are not all here
             break
         found.append(_tag_fields(data[newline + 1 : stop]) if header[1] == b"tag" else None)
         position = stop + 1
-    return position
+    return found
 
 
 def _tag_fields(content: bytes) -> TagFields:
@@ -140,21 +103,48 @@ def _tag_fields(content: bytes) -> TagFields:
     return (target, line[:opening].strip(), line[opening + 1 : closing], int(when[0]), message)
 
 
-def _cache_file(repo: Path) -> Path:
-    return usercache.cache_dir("tags") / f"{usercache.digest(str(repo.resolve()))}.marshal"
+def cache_file(repo: Path) -> Path:
+    """The tag cache of the repository at ``repo``: one JSON file, named by its path."""
+    name = hashlib.sha256(str(repo.resolve()).encode("utf-8", "surrogateescape")).hexdigest()
+    return usercache.cache_dir("tags") / f"{name[:32]}.json"
 
 
-def _known_entries(entries: Any) -> dict[str, TagFields]:
-    """The entries of a cache file's payload that have :data:`TagFields`' shape."""
-    if type(entries) is not dict:
+def _read_cache(path: Path) -> dict[str, TagFields]:
+    """The cached tags with the shape :data:`TagFields` has; anything else is ignored."""
+    try:
+        document = json.loads(path.read_bytes())
+    except (OSError, ValueError):
         return {}
-    # An entry of another shape is read from git again (a shape check per entry,
-    # inline: this runs for every tag of the repository).
-    return {
-        oid: fields
-        for oid, fields in entries.items()
-        if fields is None or (type(fields) is tuple and len(fields) == 5 and type(fields[3]) is int)
-    }
+    if not isinstance(document, dict) or document.get("format") != CACHE_FORMAT:
+        return {}
+    tags = document.get("tags")
+    if not isinstance(tags, dict):
+        return {}
+    cached: dict[str, TagFields] = {}
+    for oid, entry in tags.items():
+        if entry is None:
+            cached[oid] = None
+        elif _is_tag_fields(entry):
+            cached[oid] = (entry[0], entry[1], entry[2], entry[3], entry[4])
+    return cached
+
+
+def _is_tag_fields(entry: Any) -> bool:
+    """Whether a cached entry is :data:`TagFields` as JSON wrote it (a list)."""
+    return (
+        isinstance(entry, list)
+        and len(entry) == 5
+        and type(entry[3]) is int
+        and all(isinstance(entry[i], str) for i in (0, 1, 2, 4))
+    )
+
+
+def _write_cache(path: Path, tags: dict[str, TagFields]) -> None:
+    data = json.dumps({"format": CACHE_FORMAT, "tags": tags}, separators=(",", ":")).encode()
+    if len(data) > MAX_CACHE_BYTES:
+        return
+    with contextlib.suppress(OSError):  # a read-only or full home: the next read asks git
+        atomic_write_bytes(path, data)
 
 
 def tags_by_id(repo: Path, oids: list[str]) -> dict[str, TagFields]:
@@ -164,11 +154,11 @@ def tags_by_id(repo: Path, oids: list[str]) -> dict[str, TagFields]:
     """
     if not usercache.enabled():
         return read_tag_objects(repo, oids)
-    cache_file = _cache_file(repo)
-    known = _known_entries(usercache.read_marshal(cache_file, _FORMAT))
+    path = cache_file(repo)
+    known = _read_cache(path)
     unknown = [oid for oid in oids if oid not in known]
     found = {oid: known[oid] for oid in oids if oid in known}
     found.update(read_tag_objects(repo, unknown))
     if unknown or len(known) != len(found):
-        usercache.write_marshal(cache_file, _FORMAT, found)
+        _write_cache(path, found)
     return found

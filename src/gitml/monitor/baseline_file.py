@@ -1,8 +1,8 @@
 """Baseline files as text: the canonical form, and reading one back, validated.
 
-Split from :mod:`gitml.monitor.baseline` (which computes baselines with numpy) so that
-reading a baseline needs no numpy: ``gitml report`` reads the baselines of both
-revisions it compares. The JSON shape is described in :mod:`gitml.monitor.baseline`.
+Apart from :mod:`gitml.monitor.baseline`, which computes baselines from data with numpy:
+``gitml report`` reads the baselines of both revisions it compares and needs numpy only
+when they differ. The JSON shape is described in :mod:`gitml.monitor.baseline`.
 """
 
 from __future__ import annotations
@@ -12,16 +12,7 @@ import math
 from itertools import pairwise
 from typing import Any
 
-from gitml.validation import (
-    Problem,
-    known_valid,
-    packaged_schema,
-    parse_text,
-    raise_for,
-    remember_valid,
-    schema_problems,
-    valid_marker,
-)
+from gitml.validation import Problem, packaged_schema, parse_text, raise_for, schema_problems
 
 SCHEMA = "baseline.schema.json"
 BASELINE_VERSION = 1
@@ -47,13 +38,8 @@ def baseline_text(baseline: dict[str, Any]) -> str:
 def read_baseline(text: str, file: str) -> dict[str, Any]:
     """Parse and validate a baseline file's text; every problem names ``file`` and the key."""
     document: Any = parse_text(text, file)
-    # jsonschema (and its import) runs once per distinct content: the report reads both
-    # revisions' baselines on every pull request and must stay light.
-    marker = valid_marker(text, SCHEMA)
-    if not known_valid(marker):
-        raise_for(schema_problems(document, packaged_schema(SCHEMA), file))
-        raise_for(_consistency_problems(document, file))
-        remember_valid(marker)
+    raise_for(schema_problems(document, packaged_schema(SCHEMA), file))
+    raise_for(_consistency_problems(document, file))
     baseline: dict[str, Any] = document
     return baseline
 

@@ -9,18 +9,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from gitml.registry.names import Action, parse_tag
+from gitml.registry.names import Action, TagName
 
 if TYPE_CHECKING:
-    from gitml.gitio.refs import TagRecord
+    from gitml.gitio.snapshot import TagRecord
 
 
 class Event:
-    """One registry tag, interpreted.
-
-    A slotted class whose message fields are parsed on first use: a registry query builds
-    one per tag, and most never need their message.
-    """
+    """One registry tag, interpreted; its message fields are parsed on first use."""
 
     __slots__ = (
         "_fields",
@@ -85,20 +81,8 @@ class Event:
         return self._fields
 
     def field(self, key: str) -> str | None:
-        """One ``key: value`` field of the message, as :attr:`fields` has it.
-
-        Found with a string search when the message is not parsed yet: a history asks
-        two or three fields of every tag, and most messages are never needed whole.
-        """
-        if self._fields is not None:
-            return self._fields.get(key)
-        message = self._raw_message
-        start = message.rfind(f"\n{key}: ")  # the last one wins, as in parse_fields
-        if start < 0:
-            return None
-        start += len(key) + 3
-        end = message.find("\n", start)
-        return message[start : end if end >= 0 else len(message)].strip()
+        """One ``key: value`` field of the message, or None."""
+        return self.fields.get(key)
 
     @property
     def md5(self) -> str | None:
@@ -136,20 +120,19 @@ def format_message(subject: str, fields: dict[str, str | None]) -> str:
 
 def event_from_tag(record: TagRecord) -> Event | None:
     """The registry event a tag records, or None for a tag of another tool."""
-    parsed = parse_tag(record.name)
+    parsed = TagName.parse(record.name)
     if parsed is None:
         return None
-    model, action, version, stage, counter = parsed
     return Event(
-        model,
-        action,
+        parsed.model,
+        parsed.action,
         record.name,
         record.commit,
         record.timestamp,
         record.tagger,
         record.email,
         record.message,
-        version,
-        stage,
-        counter,
+        parsed.version,
+        parsed.stage,
+        parsed.counter,
     )

@@ -7,8 +7,12 @@ a stage, ``credit#prod!#4`` unassigns, ``credit@deprecated`` deprecates the mode
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from enum import StrEnum
-from typing import NamedTuple
+from functools import cached_property
+from typing import Any
+
+import semver
 
 
 class Action(StrEnum):
@@ -21,27 +25,13 @@ class Action(StrEnum):
     DEPRECATE = "deprecation"
 
 
-_NAME = r"[a-zA-Z0-9]([a-zA-Z0-9-/_]*[a-zA-Z0-9])?"
-_SEMVER = (
-    r"(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
-    r"(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?"
-    r"(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?"
-)
-_TAG = re.compile(
-    rf"^(?P<name>{_NAME})"
-    rf"(?:(?:#(?P<stage>{_NAME})|@(?P<version>v{_SEMVER}))(?P<cancel>!?)|@(?P<deprecated>deprecated))"
-    r"(?:#(?P<counter>[0-9]+))?$"
-)
-_VERSION = re.compile(rf"^v{_SEMVER}$")
-# Nearly every version: a short regex, far cheaper than the whole semantic version's.
-_PLAIN_VERSION = re.compile(r"v(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\Z")
+@dataclass(frozen=True)
+class SemVer:
+    """A ``vMAJOR.MINOR.PATCH[-pre][+build]`` version, ordered by semantic-version precedence.
 
-
-class SemVer(NamedTuple):
-    """A ``vMAJOR.MINOR.PATCH[-pre][+build]`` version, compared as numbers.
-
-    A named tuple whose orderings are semantic-version precedence, not the tuple's
-    (equality stays field by field, so builds differ while neither sorts first).
+    Parsing and precedence are the ``semver`` library's, as in GTO, so gitml and GTO agree
+    on which version is the latest. Equality stays field by field: two builds of one
+    version differ while neither sorts first.
     """
 
     major: int
@@ -53,40 +43,32 @@ class SemVer(NamedTuple):
     @classmethod
     def parse(cls, text: str) -> SemVer | None:
         """The version ``text`` names (with its ``v``), or None if it is not one."""
-        match = _VERSION.match(text)
-        if not match:
+        if not text.startswith("v"):
             return None
-        major, minor, patch, pre, build = match.groups()
-        return cls(int(major), int(minor), int(patch), pre, build)
+        try:
+            parsed = semver.Version.parse(text[1:])
+        except ValueError:
+            return None
+        return cls(parsed.major, parsed.minor, parsed.patch, parsed.prerelease, parsed.build)
 
-    def _key(self) -> tuple[int, int, int, int, tuple[tuple[int, int | str], ...]]:
-        # A release sorts after its pre-releases; numeric identifiers before text ones.
-        pre = tuple(
-            (0, int(part)) if part.isdigit() else (1, part)  # type: ignore[misc]
-            for part in (self.prerelease or "").split(".")
-            if part
-        )
-        return (self.major, self.minor, self.patch, 0 if self.prerelease else 1, pre)
+    @cached_property
+    def _precedence(self) -> tuple[int, int, int, semver.Version]:
+        # Numbers first, so sorting thousands of releases compares integers; the library
+        # decides between pre-releases of one version.
+        library = semver.Version(self.major, self.minor, self.patch, self.prerelease, self.build)
+        return (self.major, self.minor, self.patch, library)
 
-    def __lt__(self, other: object) -> bool:  # type: ignore[override]
-        if not isinstance(other, SemVer):
-            return NotImplemented
-        return self._key() < other._key()
+    def __lt__(self, other: SemVer) -> bool:
+        return self._precedence < other._precedence
 
-    def __le__(self, other: object) -> bool:  # type: ignore[override]
-        if not isinstance(other, SemVer):
-            return NotImplemented
-        return self._key() < other._key() or self == other
+    def __gt__(self, other: SemVer) -> bool:
+        return other._precedence < self._precedence
 
-    def __gt__(self, other: object) -> bool:  # type: ignore[override]
-        if not isinstance(other, SemVer):
-            return NotImplemented
-        return other._key() < self._key()
+    def __le__(self, other: SemVer) -> bool:
+        return self < other or self == other
 
-    def __ge__(self, other: object) -> bool:  # type: ignore[override]
-        if not isinstance(other, SemVer):
-            return NotImplemented
-        return other._key() < self._key() or self == other
+    def __ge__(self, other: SemVer) -> bool:
+        return self > other or self == other
 
     def bump(self, part: str) -> SemVer:
         """The next ``major``, ``minor`` or ``patch`` release."""
@@ -108,22 +90,26 @@ class SemVer(NamedTuple):
 
 
 FIRST_VERSION = SemVer(0, 1, 0)
-_ZERO_KEY = SemVer(0, 0, 0)._key()
+_NOT_A_VERSION = SemVer(0, 0, 0)
 
 
-def semver_key(version: str) -> tuple[int, int, int, int, tuple[tuple[int, int | str], ...]]:
-    """A sort key ordering versions as :class:`SemVer` does (non-versions as v0.0.0).
-
-    Plain ``vX.Y.Z`` names, nearly every tag, take a fast path without the regex.
-    """
-    plain = _PLAIN_VERSION.match(version)
-    if plain:
-        return (int(plain[1]), int(plain[2]), int(plain[3]), 1, ())
-    parsed = SemVer.parse(version)
-    return parsed._key() if parsed else _ZERO_KEY
+def version_precedence(version: str) -> Any:
+    """A sort key ordering version names as :class:`SemVer` does (non-versions as v0.0.0)."""
+    return (SemVer.parse(version) or _NOT_A_VERSION)._precedence
 
 
-class TagName(NamedTuple):
+# GTO's tag grammar. A version is whatever follows ``@`` up to ``!`` or ``#``; it must
+# then parse as a semantic version (:meth:`SemVer.parse`), so there is one definition.
+_NAME = r"[a-zA-Z0-9](?:[a-zA-Z0-9-/_]*[a-zA-Z0-9])?"
+_TAG = re.compile(
+    rf"(?P<name>{_NAME})"
+    rf"(?:(?:#(?P<stage>{_NAME})|@(?P<version>v[^@#!]+))(?P<cancel>!?)|@(?P<deprecated>deprecated))"
+    r"(?:#(?P<counter>[0-9]+))?"
+)
+
+
+@dataclass(frozen=True)
+class TagName:
     """A parsed registry tag name."""
 
     model: str
@@ -135,68 +121,22 @@ class TagName(NamedTuple):
     @classmethod
     def parse(cls, tag: str) -> TagName | None:
         """The registry meaning of ``tag``, or None for a tag of another tool."""
-        parsed = parse_tag(tag)
-        return cls(*parsed) if parsed else None
-
-
-def parse_tag(tag: str) -> tuple[str, Action, str | None, str | None, int | None] | None:
-    """``(model, action, version, stage, counter)`` of a registry tag, or None.
-
-    The tuple form of :meth:`TagName.parse`, for reading thousands of tags per query:
-    the two shapes nearly every tag has (``model@vX.Y.Z`` and ``model#stage#N``) are read
-    without the full grammar's regex, which answers everything else.
-    """
-    at = tag.find("@")
-    if at < 0:
-        parts = tag.split("#")
-        if (
-            len(parts) == 3
-            and parts[2].isascii()
-            and parts[2].isdigit()
-            and _is_name(parts[0])
-            and _is_name(parts[1])
-        ):
-            return parts[0], Action.ASSIGN, None, parts[1], int(parts[2])
-    elif "#" not in tag:
-        version = tag[at + 1 :]
-        if _is_plain_version(version) and _is_name(tag[:at]):
-            return tag[:at], Action.REGISTER, version, None, None
-    return parse_tag_by_grammar(tag)
-
-
-def parse_tag_by_grammar(
-    tag: str,
-) -> tuple[str, Action, str | None, str | None, int | None] | None:
-    """:func:`parse_tag` through the whole grammar, without its fast paths."""
-    match = _TAG.match(tag)
-    if not match:
-        return None
-    name, stage, version, cancel, deprecated, counter_text = match.group(
-        "name", "stage", "version", "cancel", "deprecated", "counter"
-    )
-    counter = int(counter_text) if counter_text else None
-    if deprecated:
-        return name, Action.DEPRECATE, None, None, counter
-    if version:
-        return name, Action.DEREGISTER if cancel else Action.REGISTER, version, None, counter
-    return name, Action.UNASSIGN if cancel else Action.ASSIGN, None, stage, counter
-
-
-_NAME_ONLY = re.compile(rf"{_NAME}\Z")
-_names_seen: dict[str, bool] = {}
-
-
-def _is_name(text: str) -> bool:
-    """Whether ``text`` is a model or stage name (remembered: a registry repeats a few)."""
-    known = _names_seen.get(text)
-    if known is None:
-        known = _names_seen[text] = _NAME_ONLY.match(text) is not None
-    return known
-
-
-def _is_plain_version(text: str) -> bool:
-    """Whether ``text`` is ``vX.Y.Z`` with ASCII numbers and no leading zeros."""
-    return _PLAIN_VERSION.match(text) is not None
+        match = _TAG.fullmatch(tag)
+        if not match:
+            return None
+        name, stage, version, cancel, deprecated, counter_text = match.group(
+            "name", "stage", "version", "cancel", "deprecated", "counter"
+        )
+        counter = int(counter_text) if counter_text else None
+        if deprecated:
+            return cls(name, Action.DEPRECATE, counter=counter)
+        if version:
+            if SemVer.parse(version) is None:
+                return None
+            action = Action.DEREGISTER if cancel else Action.REGISTER
+            return cls(name, action, version=version, counter=counter)
+        action = Action.UNASSIGN if cancel else Action.ASSIGN
+        return cls(name, action, stage=stage, counter=counter)
 
 
 def version_tag(model: str, version: SemVer | str) -> str:

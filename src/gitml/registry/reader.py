@@ -4,40 +4,40 @@ A stage's *recorded* version is its latest assignment tag (what queries, fetches
 serving follow); its *desired* version is what the stage branch tip holds. When the two
 differ the stage is shown as pending.
 
-The overview (:meth:`RegistryReader.summary`) and reference lookups
-(:meth:`RegistryReader.resolve`) are remembered per registry state (see
-:mod:`gitml.registry.memo`): when the refs have not changed since the last query, they
-cost one ``git show-ref`` listing instead of reading every tag.
+Every answer is computed from the refs as they are now: there is no cache of answers.
+Only tag objects are cached, by object id (:mod:`gitml.gitio.tag_objects`).
 """
 
 from __future__ import annotations
 
+from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING
 
 from gitml.errors import ConfigError, RegistryError
 from gitml.files import CONFIG_FILE
-from gitml.gcpause import without_cyclic_gc
-from gitml.gitio.ref_store import ref_fingerprint
-from gitml.registry.memo import QueryMemo
+from gitml.gitio.snapshot import RefSnapshot, read_refs
+from gitml.registry.names import Action
 from gitml.registry.records import HistoryEntry, ModelSummary, StageInfo, VersionInfo
+from gitml.registry.state import ModelState, RegistryState, build_state
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
     from types import TracebackType
 
     from gitml.config import Config
     from gitml.gitio.catfile import CatFile
-    from gitml.gitio.refs import RefSnapshot
     from gitml.registry.refs import ModelRef
-    from gitml.registry.state import ModelState, RegistryState, VersionState
+    from gitml.registry.state import VersionState
 
 DEFAULT_REMOTE = "origin"
-_Answer = TypeVar("_Answer")
 
 
 class RegistryReader:
-    """Read-only registry of the repository at ``root``; close it (or use ``with``)."""
+    """Read-only registry of the repository at ``root``; close it (or use ``with``).
+
+    Refs are read once, on first use, so every answer of one reader describes one state
+    of the repository.
+    """
 
     def __init__(
         self, root: Path | str = ".", *, local: bool = False, remote: str = DEFAULT_REMOTE
@@ -46,103 +46,36 @@ class RegistryReader:
         self.local = local
         self.remote = remote
         self._catfile: CatFile | None = None
-        self._config_text = _config_text(self.root)
-        self._config: Config | None = None
-        self._config_loaded = False
-        self._refs: RefSnapshot | None = None
-        self._state: RegistryState | None = None
-        self._memo: QueryMemo | None = None
-        self._memo_ready = False
         self._lock_cache: dict[str, dict[str, str | None]] = {}
 
-    @property
+    @cached_property
     def config(self) -> Config | None:
-        """``gitml.yaml`` (validated), loaded on first use: a remembered answer needs none."""
-        if not self._config_loaded:
-            self._config = _optional_config(self._config_text) or self._config_from_head()
-            self._config_loaded = True
-        return self._config
+        """``gitml.yaml`` of the working tree (of ``HEAD`` in a bare ``--repo`` clone).
 
-    @property
-    def refs(self) -> RefSnapshot:
-        """Every tag and branch, read on first use."""
-        if self._refs is None:
-            # Imported here: a remembered answer needs no listing (nor subprocess).
-            from gitml.gitio.refs import read_refs
+        Parsed, not schema-validated: a query only reads it, and a malformed file is
+        still a one-line error. The commands that judge or write validate it in full.
+        """
+        try:
+            text = (self.root / CONFIG_FILE).read_bytes()
+        except OSError:
+            return self._config_from_head()
+        from gitml.config import config_from_text
 
-            memo = self.memo() if self._memo_ready else None
-            # The memo's listing, when one identified the refs: the refs read are then
-            # exactly the state its key names.
-            self._refs = read_refs(self.root, memo.listing if memo else None)
-        return self._refs
+        try:
+            decoded = text.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise ConfigError(f"{CONFIG_FILE}: not UTF-8 text ({error.reason})") from None
+        return config_from_text(decoded, validate=False)
 
-    @property
+    @cached_property
+    def snapshot(self) -> RefSnapshot:
+        """Every tag and branch tip, read on first use."""
+        return read_refs(self.root)
+
+    @cached_property
     def state(self) -> RegistryState:
         """The registry's events indexed per model and version, built on first use."""
-        if self._state is None:
-            from gitml.registry.state import build_state
-
-            self._state = build_state(self.refs)
-        return self._state
-
-    def memo(self) -> QueryMemo | None:
-        """Remembered answers for the current registry state (None: caching is off)."""
-        if not self._memo_ready:
-            self._memo_ready = True
-            # A config read from HEAD (a bare cache) is not part of the key: no memo there.
-            if self._config_text is not None or self.config is None:
-                options = f"local={self.local} remote={self.remote}"
-                if self._refs is not None:
-                    # Refs already read (a command that reads, tags, then asks): key by
-                    # exactly what was read, whatever the ref files hold by now.
-                    self._memo = QueryMemo.for_state(
-                        self.root, self._refs.listing, self._config_text, options, listing=True
-                    )
-                    return self._memo
-                refs = ref_fingerprint(self.root)
-                listing = refs is None
-                if refs is None:  # ref files git's files backend would not read directly
-                    from gitml.gitio.refs import ref_listing
-
-                    refs = ref_listing(self.root)
-                self._memo = QueryMemo.for_state(
-                    self.root, refs, self._config_text, options, listing=listing
-                )
-        return self._memo
-
-    def remembered(
-        self,
-        query: str,
-        compute: Callable[[], _Answer],
-        encode: Callable[[_Answer], Any],
-        decode: Callable[[Any], _Answer],
-    ) -> _Answer:
-        """The memo's answer to ``query`` in this registry state, else ``compute()``'s."""
-        memo = self.memo()
-        if memo is not None:
-            data = memo.get(query)
-            if data is not None:
-                try:
-                    return decode(data)
-                except (KeyError, TypeError, ValueError, IndexError):
-                    pass  # an entry of another shape: compute it again
-        answer = without_cyclic_gc(compute)
-        if memo is not None and self._refs_unchanged(memo):
-            memo.put(query, encode(answer))
-        return answer
-
-    def _refs_unchanged(self, memo: QueryMemo) -> bool:
-        """Whether the answer just computed belongs to the state ``memo``'s key names.
-
-        Only an answer computed from exactly those refs (or from answers remembered under
-        the same key) may be filed under it: a push between identifying the refs and
-        reading them would make it another state's.
-        """
-        if self._refs is None:
-            return True  # computed from remembered answers only
-        if memo.listing is not None:
-            return self._refs.listing == memo.listing
-        return ref_fingerprint(self.root) == memo.refs
+        return build_state(self.snapshot)
 
     # -- plumbing ---------------------------------------------------------------------
 
@@ -178,7 +111,10 @@ class RegistryReader:
         from gitml.config import config_from_text
 
         data = self.read_blob("HEAD", CONFIG_FILE)
-        return config_from_text(data.decode("utf-8"), f"{CONFIG_FILE} at HEAD") if data else None
+        if not data:
+            return None
+        text = data.decode("utf-8", "replace")
+        return config_from_text(text, f"{CONFIG_FILE} at HEAD", validate=False)
 
     def lock_md5s(self, commit: str) -> dict[str, str | None]:
         """``{output path: md5}`` of ``dvc.lock`` at ``commit`` (cached per commit)."""
@@ -206,8 +142,6 @@ class RegistryReader:
         if name in self.state.models:
             return self.state.models[name]
         if self.config and name in self.config.models:
-            from gitml.registry.state import ModelState
-
             return ModelState(name)
         known = ", ".join(self.model_names()) or "none"
         raise RegistryError(f"unknown model {name!r} (known: {known})")
@@ -232,7 +166,7 @@ class RegistryReader:
 
     def branch_commit(self, branch: str) -> str | None:
         """The tip of the stage branch: remote-tracking by default, local with ``local``."""
-        branches = self.refs.branches
+        branches = self.snapshot.branches
         if self.local:
             return branches.get(branch)
         return branches.get(f"{self.remote}/{branch}") or branches.get(branch)
@@ -282,14 +216,6 @@ class RegistryReader:
 
     def summary(self) -> list[ModelSummary]:
         """Every model with its latest version and what each stage holds."""
-        return self.remembered(
-            "summary",
-            self._summary,
-            lambda rows: [row.to_dict() for row in rows],
-            lambda data: [ModelSummary.from_dict(row) for row in data],
-        )
-
-    def _summary(self) -> list[ModelSummary]:
         rows = []
         for name in self.model_names():
             state = self.model_state(name)
@@ -334,11 +260,6 @@ class RegistryReader:
 
     def resolve(self, ref: ModelRef) -> VersionInfo:
         """The version a reference names (stage refs follow the recorded state)."""
-        return self.remembered(
-            f"resolve {ref}", lambda: self._resolve(ref), VersionInfo.to_dict, VersionInfo.from_dict
-        )
-
-    def _resolve(self, ref: ModelRef) -> VersionInfo:
         state = self.model_state(ref.model)
         if ref.version:
             version = state.versions.get(ref.version)
@@ -363,19 +284,8 @@ class RegistryReader:
 
     def history(self, model: str, stage: str | None = None) -> list[HistoryEntry]:
         """Registrations, promotions, rollbacks, unassignments and deprecations, oldest first."""
-        return self.remembered(
-            f"history {model}#{stage or ''}",
-            lambda: self._history(model, stage),
-            lambda entries: [entry.to_row() for entry in entries],
-            lambda data: [HistoryEntry.from_row(row) for row in data],
-        )
-
-    def _history(self, model: str, stage: str | None) -> list[HistoryEntry]:
-        from gitml.registry.names import Action
-
         state = self.model_state(model)
         entries = []
-        make_entry = HistoryEntry._make
         for event in state.events:
             if stage is not None and event.stage != stage:
                 continue
@@ -386,55 +296,28 @@ class RegistryReader:
             if version is None and event.action in (Action.ASSIGN, Action.UNASSIGN):
                 holder = state.version_at(event.commit)
                 version = holder.version if holder else event.commit[:12]
-            # Positional, through _make: a history builds one per event, and keyword
-            # construction of a named tuple costs three times as much.
             entries.append(
-                make_entry(
-                    (
-                        event.created_at,
-                        model,
-                        kind,
-                        version,
-                        event.stage,
-                        event.commit,
-                        event.author,
-                        event.email,
-                        event.tag,
-                        event.pull_request,
-                    )
+                HistoryEntry(
+                    timestamp=event.created_at,
+                    model=model,
+                    event=kind,
+                    version=version,
+                    stage=event.stage,
+                    commit=event.commit,
+                    author=event.author,
+                    email=event.email,
+                    tag=event.tag,
+                    pull_request=event.pull_request,
                 )
             )
         return entries
 
 
-# Keyed by Action's values (a StrEnum member looks up as its string), so that answering
-# from the memo does not import the registry's event code.
+# What ``gitml history`` calls each kind of event (an assignment is a promotion).
 _EVENT_KINDS = {
-    "registration": "registration",
-    "deregistration": "deregistration",
-    "assignment": "promotion",
-    "unassignment": "unassignment",
-    "deprecation": "deprecation",
+    Action.REGISTER: "registration",
+    Action.DEREGISTER: "deregistration",
+    Action.ASSIGN: "promotion",
+    Action.UNASSIGN: "unassignment",
+    Action.DEPRECATE: "deprecation",
 }
-
-
-def _config_text(root: Path) -> bytes | None:
-    """The bytes of ``gitml.yaml`` in the working tree, read once per reader."""
-    try:
-        return (root / CONFIG_FILE).read_bytes()
-    except OSError:
-        return None
-
-
-def _optional_config(text: bytes | None) -> Config | None:
-    """``gitml.yaml`` from the bytes the memo key was made of (None: the working tree has
-    none, as in GTO-only repositories)."""
-    if text is None:
-        return None
-    from gitml.config import config_from_text
-
-    try:
-        decoded = text.decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise ConfigError(f"{CONFIG_FILE}: not UTF-8 text ({error.reason})") from None
-    return config_from_text(decoded)

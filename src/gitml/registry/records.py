@@ -1,25 +1,20 @@
-"""What registry queries return: immutable, typed records with a documented JSON shape.
-
-Named tuples rather than dataclasses: a remembered answer is rebuilt from JSON without
-importing ``dataclasses`` (whose ``inspect`` import alone is ~10 ms of a query that takes
-a few tens), and a history of tens of thousands of entries builds several times faster.
-"""
+"""What registry queries return: immutable, typed records with a documented JSON shape."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Any, NamedTuple
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from datetime import datetime
 
 
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def _from_iso(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None
-
-
-class VersionInfo(NamedTuple):
+@dataclass(frozen=True)
+class VersionInfo:
     """One registered version of a model."""
 
     model: str
@@ -35,29 +30,18 @@ class VersionInfo(NamedTuple):
     merged_by: str | None = None
     active: bool = True
     stages: tuple[str, ...] = ()
-    fields: dict[str, str] = {}  # noqa: RUF012 - never mutated; the reader passes its own
+    fields: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON shape: every field, dates as ISO 8601 strings."""
-        data = self._asdict()
+        data = asdict(self)
         data["registered_at"] = _iso(self.registered_at)
         data["stages"] = list(self.stages)
-        data["fields"] = dict(self.fields)
         return data
 
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> VersionInfo:
-        """The record :meth:`to_dict` described."""
-        return cls(
-            **{
-                **data,
-                "registered_at": _from_iso(data["registered_at"]),
-                "stages": tuple(data["stages"]),
-            }
-        )
 
-
-class StageInfo(NamedTuple):
+@dataclass(frozen=True)
+class StageInfo:
     """Which version a stage holds: recorded (latest assignment) and desired (branch tip)."""
 
     stage: str
@@ -92,21 +76,9 @@ class StageInfo(NamedTuple):
             "unregistered": self.unregistered,
         }
 
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> StageInfo:
-        """The record :meth:`to_dict` described (``pending`` and the like are derived)."""
-        return cls(
-            stage=data["stage"],
-            branch=data["branch"],
-            version=data["version"],
-            assigned_at=_from_iso(data["assigned_at"]),
-            tip_commit=data["tip_commit"],
-            tip_md5=data["tip_md5"],
-            tip_version=data["tip_version"],
-        )
 
-
-class ModelSummary(NamedTuple):
+@dataclass(frozen=True)
+class ModelSummary:
     """A model's row in ``gitml registry``."""
 
     model: str
@@ -125,24 +97,10 @@ class ModelSummary(NamedTuple):
             "stages": [s.to_dict() for s in self.stages],
         }
 
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ModelSummary:
-        """The record :meth:`to_dict` described."""
-        return cls(
-            model=data["model"],
-            latest=data["latest"],
-            versions=data["versions"],
-            stages=tuple(StageInfo.from_dict(stage) for stage in data["stages"]),
-            deprecated=data["deprecated"],
-        )
 
-
-class HistoryEntry(NamedTuple):
-    """One event of ``gitml history``.
-
-    A named tuple rather than a frozen dataclass: a history lists every event of a model,
-    tens of thousands in a large registry, and a tuple is several times cheaper to build.
-    """
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One event of ``gitml history``."""
 
     timestamp: datetime
     model: str
@@ -157,15 +115,6 @@ class HistoryEntry(NamedTuple):
 
     def to_dict(self) -> dict[str, Any]:
         """JSON shape of an event."""
-        data = self._asdict()
+        data = asdict(self)
         data["timestamp"] = _iso(self.timestamp)
         return data
-
-    def to_row(self) -> list[Any]:
-        """The fields as a JSON list, the time as Unix seconds (compact, quick to read)."""
-        return [self.timestamp.timestamp(), *self[1:]]
-
-    @classmethod
-    def from_row(cls, row: list[Any]) -> HistoryEntry:
-        """The entry :meth:`to_row` wrote."""
-        return cls._make((datetime.fromtimestamp(row[0], UTC), *row[1:]))

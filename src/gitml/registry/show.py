@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, NamedTuple
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from gitml.registry.reader import RegistryReader
-from gitml.registry.records import VersionInfo
 from gitml.registry.refs import parse_ref
 
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from gitml.registry.records import VersionInfo
     from gitml.registry.refs import ModelRef
 
 
-class VersionDetails(NamedTuple):
+@dataclass(frozen=True)
+class VersionDetails:
     """A version and what its registered commit says about it."""
 
     info: VersionInfo
@@ -33,13 +35,6 @@ class VersionDetails(NamedTuple):
             "card": self.card,
         }
 
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> VersionDetails:
-        """The details :meth:`to_dict` described."""
-        extra = ("metrics", "params", "training_data_md5", "card")
-        info = VersionInfo.from_dict({k: v for k, v in data.items() if k not in extra})
-        return cls(info, data["metrics"], data["params"], data["training_data_md5"], data["card"])
-
 
 def _document(reader: RegistryReader, commit: str, path: str | None) -> Any:
     from gitml.validation import parse_text
@@ -51,19 +46,10 @@ def _document(reader: RegistryReader, commit: str, path: str | None) -> Any:
 
 
 def show(root: Path | str, text: str, *, local: bool = False) -> VersionDetails:
-    """Resolve ``text`` and read the version's metrics, params and card from its commit.
-
-    Remembered per registry state like the reader's own answers: a version's files never
-    change, so a repeated ``show`` costs one ref listing and no file read.
-    """
+    """Resolve ``text`` and read the version's metrics, params and card from its commit."""
     ref = parse_ref(text)
     with RegistryReader(root, local=local) as reader:
-        return reader.remembered(
-            f"show {ref}",
-            lambda: _details(reader, ref),
-            VersionDetails.to_dict,
-            VersionDetails.from_dict,
-        )
+        return _details(reader, ref)
 
 
 def _details(reader: RegistryReader, ref: ModelRef) -> VersionDetails:

@@ -13,40 +13,17 @@ pass over its tags, not one pass per question.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING
 
 from gitml.registry.events import Event, event_from_tag
-from gitml.registry.names import Action, SemVer, semver_key
+from gitml.registry.names import Action, SemVer, version_precedence
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
     from datetime import datetime
 
-    from gitml.gitio.refs import RefSnapshot
-
-_T = TypeVar("_T")
-
-
-class cached_property(Generic[_T]):
-    """``functools.cached_property`` without its per-access lock (Python 3.11).
-
-    That lock costs a few microseconds per read, which adds up over 10,000 versions; the
-    state is built and read by one thread.
-    """
-
-    def __init__(self, func: Callable[[Any], _T]):
-        self.func = func
-        self.name = func.__name__
-        self.__doc__ = func.__doc__
-
-    def __set_name__(self, owner: type, name: str) -> None:
-        self.name = name
-
-    def __get__(self, instance: Any, owner: type | None = None) -> _T:
-        if instance is None:
-            return self  # type: ignore[return-value]
-        value = instance.__dict__[self.name] = self.func(instance)
-        return value
+    from gitml.gitio.snapshot import RefSnapshot
 
 
 class VersionState:
@@ -159,19 +136,18 @@ class ModelState:
 
     @cached_property
     def _active_sorted(self) -> tuple[VersionState, ...]:
-        return tuple(sorted(self._active, key=lambda v: semver_key(v.version), reverse=True))
+        # Stable: of versions with equal precedence (two builds), the first seen leads.
+        ordered = sorted(self._active, key=lambda v: version_precedence(v.version), reverse=True)
+        return tuple(ordered)
 
     def active_versions(self) -> list[VersionState]:
         """Active versions, greatest semantic version first."""
         return list(self._active_sorted)
 
-    @cached_property
+    @property
     def latest(self) -> VersionState | None:
         """The greatest active registered version."""
-        if "_active_sorted" in self.__dict__:
-            return self._active_sorted[0] if self._active_sorted else None
-        # max() keeps the first of equal keys, as the stable descending sort does.
-        return max(self._active, key=lambda v: semver_key(v.version)) if self._active else None
+        return self._active_sorted[0] if self._active_sorted else None
 
     @property
     def active_count(self) -> int:
@@ -211,29 +187,27 @@ class ModelState:
         return max((e.counter or 0 for e in self.events), default=0)
 
 
-class RegistryState(NamedTuple):
+@dataclass(frozen=True)
+class RegistryState:
     """All models, plus the tags that looked like registry tags but were skipped."""
 
     models: dict[str, ModelState]
     skipped: list[str]
 
 
-def build_state(refs: RefSnapshot) -> RegistryState:
+def build_state(snapshot: RefSnapshot) -> RegistryState:
     """Index every registry tag into per-model, per-version state (in time order)."""
     events = []
-    order: list[tuple[int, int]] = []
     skipped = []
-    for record in refs.tags:
+    for record in snapshot.tags:
         event = event_from_tag(record)
         if event is not None:
             events.append(event)
-            order.append((event.timestamp, event.counter or 0))
         elif "@" in record.name or "#" in record.name:
             skipped.append(record.name)
-    skipped += [t for t in refs.lightweight_tags if "@v" in t or "#" in t]
+    skipped += [t for t in snapshot.lightweight_tags if "@v" in t or "#" in t]
     # Sorted by tag time (whole seconds, as GTO); the counter breaks ties within a second.
-    # (Sorting positions by a list's own getter keeps the key lookups in C.)
-    events = [events[i] for i in sorted(range(len(events)), key=order.__getitem__)]
+    events.sort(key=lambda event: (event.timestamp, event.counter or 0))
     # Which version each commit registered, so an assignment finds its version in O(1).
     registered = {(e.model, e.commit): e.version for e in events if e.action == Action.REGISTER}
     models: dict[str, ModelState] = {}
