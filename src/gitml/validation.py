@@ -48,10 +48,23 @@ def parse_text(text: str, file: str) -> Any:
     """
     if text.lstrip()[:1] in ("{", "["):
         try:
-            return json.loads(text)
+            document = json.loads(text)
+        except RecursionError:
+            raise _too_deep(file) from None
         except ValueError:
             pass  # not strict JSON: YAML decides, and reports the error with its line
+        else:
+            check_budget(document, file)
+            return document
     return _parse_yaml(text, file)
+
+
+# Budgets a parsed document must keep. YAML aliases let a few kilobytes of text stand for
+# billions of values (the "billion laughs"), which any code that walks the document, a
+# schema check included, then pays for in time and memory; nesting deeper than any real
+# config or metrics file only serves to exhaust the stack.
+MAX_VALUES = 500_000
+MAX_DEPTH = 64
 
 
 def _parse_yaml(text: str, file: str) -> Any:
@@ -60,7 +73,9 @@ def _parse_yaml(text: str, file: str) -> Any:
     # libyaml's C loader when available: ~10x faster than the pure-Python one.
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
-        return yaml.load(text, Loader=loader)
+        document = yaml.load(text, Loader=loader)
+    except RecursionError:
+        raise _too_deep(file) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
@@ -69,6 +84,44 @@ def _parse_yaml(text: str, file: str) -> Any:
             f"{file}: not valid YAML{where}: {problem}",
             [(file, "", f"not valid YAML{where}: {problem}")],
         ) from None
+    check_budget(document, file)
+    return document
+
+
+def check_budget(document: Any, file: str) -> None:
+    """Refuse a document that expands to more than :data:`MAX_VALUES` values (counting
+    each alias as often as it is used) or nests deeper than :data:`MAX_DEPTH`."""
+    # Each distinct container is counted once and its total reused wherever an alias
+    # repeats it, so the cost follows the text, not the expansion.
+    totals: dict[int, int] = {}
+
+    def expanded(node: Any, depth: int) -> int:
+        if not isinstance(node, dict | list):
+            return 1
+        if depth > MAX_DEPTH:
+            raise _too_deep(file)
+        known = totals.get(id(node))
+        if known is not None:
+            return known
+        children = [*node.keys(), *node.values()] if isinstance(node, dict) else node
+        total = 1
+        for child in children:
+            total += expanded(child, depth + 1)
+            if total > MAX_VALUES:
+                raise ConfigError(
+                    f"{file}: more than {MAX_VALUES:,} values once its aliases are expanded "
+                    "(YAML anchors and aliases may not multiply a document)",
+                    [(file, "", f"more than {MAX_VALUES:,} values once aliases are expanded")],
+                )
+        totals[id(node)] = total
+        return total
+
+    expanded(document, 0)
+
+
+def _too_deep(file: str) -> ConfigError:
+    message = f"nested more than {MAX_DEPTH} levels deep"
+    return ConfigError(f"{file}: {message}", [(file, "", message)])
 
 
 def read_document(path: Path, display: str | None = None) -> Any:
@@ -105,7 +158,16 @@ def schema_problems(document: Any, schema: dict[str, Any], file: str) -> list[Pr
 
 
 def _describe(error: Any) -> str:
-    """A shorter, user-facing wording of a jsonschema error."""
+    """A shorter, user-facing wording of a jsonschema error, at most a line long."""
+    text = _wording(error)
+    return text if len(text) <= MAX_MESSAGE else text[: MAX_MESSAGE - 1] + "…"
+
+
+# jsonschema quotes the offending value whole; a problem stays one readable line.
+MAX_MESSAGE = 240
+
+
+def _wording(error: Any) -> str:
     validator = error.validator
     if validator == "pattern":
         described = error.schema.get("description")
