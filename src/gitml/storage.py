@@ -36,19 +36,20 @@ Canonical form (what :func:`canonicalize_skops` produces):
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import io
 import json
-import os
 import re
-import tempfile
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TypeGuard
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from gitml.errors import StorageError
+from gitml.fsutil import atomic_write_bytes
+
+if TYPE_CHECKING:
+    import os
 
 __all__ = [
     "DEFAULT_TRUSTED_TYPES",
@@ -462,39 +463,10 @@ def _write_archive(entries: dict[str, bytes]) -> bytes:
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a fsynced temporary file and ``os.replace``."""
-    directory = path.parent
+    """Write the model file atomically; model files are shared artefacts (0o644)."""
+    if not path.parent.is_dir():
+        raise StorageError(f"{path}: cannot write model file: no such directory {path.parent}")
     try:
-        fd, tmp_name = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
+        atomic_write_bytes(path, data, mode=0o644)
     except OSError as exc:
         raise StorageError(f"{path}: cannot write model file: {exc.strerror or exc}") from exc
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        # mkstemp creates 0600; model files are shared artefacts.
-        os.chmod(tmp_name, 0o644)
-        os.replace(tmp_name, path)
-    except BaseException as exc:
-        # Also on KeyboardInterrupt: never leave a stray temporary file behind.
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp_name)
-        if isinstance(exc, OSError):
-            raise StorageError(f"{path}: cannot write model file: {exc.strerror or exc}") from exc
-        raise
-    _fsync_directory(directory)
-
-
-def _fsync_directory(directory: Path) -> None:
-    """Persist the rename itself; best effort where directories cannot be opened."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return  # e.g. Windows: directories cannot be opened for fsync
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass  # some filesystems refuse fsync on directories; the data is synced
-    finally:
-        os.close(fd)
