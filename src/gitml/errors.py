@@ -92,9 +92,3 @@ class GateFailed(GitmlError):
     """A promotion gate rejected the candidate (the tool itself worked)."""
 
     exit_code = EXIT_GATE_FAILED
-
-
-class DriftFound(GitmlError):
-    """Live data drifted beyond the policy's thresholds."""
-
-    exit_code = EXIT_DRIFT_FOUND

@@ -190,11 +190,3 @@ def raise_for(problems: list[Problem]) -> None:
     first = problems[0]
     more = f" (and {len(problems) - 1} more problem(s))" if len(problems) > 1 else ""
     raise ConfigError(f"{first}{more}", [(p.file, p.key, p.message) for p in problems])
-
-
-def validate_file(path: Path, schema: dict[str, Any], display: str | None = None) -> Any:
-    """Read ``path`` and check it against ``schema``; return the parsed document."""
-    name = display or str(path)
-    document = read_document(path, name)
-    raise_for(schema_problems(document, schema, name))
-    return document

@@ -74,14 +74,6 @@ class GitRepo:
             raise GitError(f"unknown revision {rev!r}: {SHALLOW_HINT}")
         return result.stdout.strip()
 
-    def top_level(self) -> Path:
-        """The root of the working tree."""
-        return Path(self.run("rev-parse", "--show-toplevel").stdout.strip())
-
-    def is_shallow(self) -> bool:
-        """Whether this clone has truncated history."""
-        return self.run("rev-parse", "--is-shallow-repository").stdout.strip() == "true"
-
 
 @dataclass(frozen=True)
 class CommitInfo:

@@ -62,12 +62,6 @@ def local_branch_exists(repo: GitRepo, name: str) -> bool:
     return result.returncode == 0
 
 
-def remote_branch_exists(repo: GitRepo, remote: str, name: str) -> bool:
-    """Whether ``remote`` has branch ``name`` (one ``git ls-remote``)."""
-    out = repo.run("ls-remote", "--heads", remote, f"refs/heads/{name}").stdout
-    return bool(out.strip())
-
-
 def has_remote(repo: GitRepo, remote: str) -> bool:
     """Whether ``remote`` is configured."""
     return remote in repo.run("remote", check=False).stdout.split()

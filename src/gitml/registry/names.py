@@ -9,8 +9,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from enum import StrEnum
-from functools import cached_property
-from typing import Any
 
 import semver
 
@@ -43,26 +41,20 @@ class SemVer:
     @classmethod
     def parse(cls, text: str) -> SemVer | None:
         """The version ``text`` names (with its ``v``), or None if it is not one."""
-        if not text.startswith("v"):
-            return None
-        try:
-            parsed = semver.Version.parse(text[1:])
-        except ValueError:
+        parsed = _library_version(text)
+        if parsed is None:
             return None
         return cls(parsed.major, parsed.minor, parsed.patch, parsed.prerelease, parsed.build)
 
-    @cached_property
-    def _precedence(self) -> tuple[int, int, int, semver.Version]:
-        # Numbers first, so sorting thousands of releases compares integers; the library
-        # decides between pre-releases of one version.
+    def _precedence(self) -> Precedence:
         library = semver.Version(self.major, self.minor, self.patch, self.prerelease, self.build)
-        return (self.major, self.minor, self.patch, library)
+        return _precedence(library)
 
     def __lt__(self, other: SemVer) -> bool:
-        return self._precedence < other._precedence
+        return self._precedence() < other._precedence()
 
     def __gt__(self, other: SemVer) -> bool:
-        return other._precedence < self._precedence
+        return other._precedence() < self._precedence()
 
     def __le__(self, other: SemVer) -> bool:
         return self < other or self == other
@@ -90,12 +82,30 @@ class SemVer:
 
 
 FIRST_VERSION = SemVer(0, 1, 0)
-_NOT_A_VERSION = SemVer(0, 0, 0)
+
+# Numbers first, so that sorting thousands of releases compares integers; the library
+# decides between pre-releases of one version.
+Precedence = tuple[int, int, int, semver.Version]
+_NOT_A_VERSION = semver.Version(0, 0, 0)
 
 
-def version_precedence(version: str) -> Any:
+def _precedence(version: semver.Version) -> Precedence:
+    return (version.major, version.minor, version.patch, version)
+
+
+def _library_version(text: str) -> semver.Version | None:
+    """``text`` (with its ``v``) as the ``semver`` library parses it, or None."""
+    if not text.startswith("v"):
+        return None
+    try:
+        return semver.Version.parse(text[1:])
+    except ValueError:
+        return None
+
+
+def version_precedence(version: str) -> Precedence:
     """A sort key ordering version names as :class:`SemVer` does (non-versions as v0.0.0)."""
-    return (SemVer.parse(version) or _NOT_A_VERSION)._precedence
+    return _precedence(_library_version(version) or _NOT_A_VERSION)
 
 
 # GTO's tag grammar. A version is whatever follows ``@`` up to ``!`` or ``#``; it must
@@ -131,7 +141,7 @@ class TagName:
         if deprecated:
             return cls(name, Action.DEPRECATE, counter=counter)
         if version:
-            if SemVer.parse(version) is None:
+            if _library_version(version) is None:
                 return None
             action = Action.DEREGISTER if cancel else Action.REGISTER
             return cls(name, action, version=version, counter=counter)

@@ -91,10 +91,6 @@ class VersionState:
         """The parsed version (None for commit-named versions)."""
         return SemVer.parse(self.version)
 
-    def stage_events(self, stage: str) -> list[Event]:
-        """Assignments and unassignments of this version to ``stage``, oldest first."""
-        return [e for e in self.events if e.stage == stage]
-
     def holds_since(self, stage: str) -> datetime | None:
         """When this version's current hold of ``stage`` began, or None if it holds none."""
         event = self._last_stage_event.get(stage)
