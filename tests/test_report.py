@@ -12,11 +12,21 @@ import yaml
 
 from gitml import api
 from gitml.errors import ConfigError, GitError
-from gitml.report.build import pipeline_status, stage_for_base
+from gitml.registry.stage_branches import stage_for_base
+from gitml.report.build import pipeline_status
 from gitml.report.markdown import GITHUB_COMMENT_LIMIT, render
 from gitml.report.model import BaselineStatus, Change, ModelStatus
 from tests.helpers import dvc, git, gitml
-from tests.report_cases import BASE, BASELINE_CONFIG, CASES, baseline, build_case, files, write
+from tests.report_cases import (
+    BASE,
+    BASELINE_CONFIG,
+    CASES,
+    CONFIG,
+    baseline,
+    build_case,
+    files,
+    write,
+)
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -131,6 +141,31 @@ def test_metrics_file_missing_on_base_reads_as_new_model(tmp_path: Path) -> None
     (model,) = api.report("main", "feature", root=repo).models
     assert model.status == ModelStatus.NEW
     assert model.notes == ("no metrics on the base side: shown as a new model",)
+
+
+def test_the_report_and_its_gate_read_each_revision_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gitml.report import sides
+
+    repo = tmp_path / "r"
+    build_case(repo, "regressed")
+    gate = {"metrics": {"roc_auc": {"max_regression": {"atol": 0}}}}
+    config = {**CONFIG, "gates": {"main": gate}}
+    (repo / "gitml.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    git(repo, "commit", "-qam", "gate main")
+    read: list[str] = []
+    read_side = sides.read_side
+
+    def counting(tree: sides.Tree) -> sides.SideFiles:
+        read.append(tree.label)
+        return read_side(tree)
+
+    monkeypatch.setattr(sides, "read_side", counting)
+    report = api.report("main", "feature", root=repo)
+    assert report.gate.status == "failed"
+    assert report.gate.failures[0].startswith("credit: roc_auc regression vs baseline: 0.7912")
+    assert sorted(read) == ["feature", "main"]
 
 
 def test_many_models_and_metrics_stay_under_githubs_limit(tmp_path: Path) -> None:

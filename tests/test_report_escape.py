@@ -8,6 +8,7 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from gitml.report import tables
 from gitml.report.escape import code, mermaid_label, text
 from gitml.report.markdown import render
 from gitml.report.model import Change, MetricDiff, ModelReport, ModelStatus, Report, Side
@@ -73,3 +74,22 @@ def test_metric_tables_keep_their_shape(rows: list[tuple[str, str]]) -> None:
         assert _unescaped(line).count("|") == 7, line
     assert "@" not in _unescaped(markdown.replace("&#64;", ""))
     assert "<b>" not in markdown
+
+
+@settings(max_examples=50)
+@given(st.lists(st.lists(untrusted, min_size=2, max_size=2), min_size=1, max_size=5))
+def test_plain_markdown_tables_escape_every_cell(rows: list[list[str]]) -> None:
+    lines = tables.markdown(["name|", "value"], rows).splitlines()
+    assert lines[:2] == ["| name\\| | value |", "|:--|:--|"]
+    assert len(lines) == 2 + len(rows)
+    for line in lines:
+        assert _unescaped(line).count("|") == 3, line
+
+
+def test_one_table_writer_for_escaped_cells_with_alignment() -> None:
+    header, rows = ["Metric", "Base"], [[code("auc"), "0.81"], [text("a|b"), "1"]]
+    assert tables.markdown_cells(header, rows, ("left", "right")) == (
+        "| Metric | Base |\n|:--|--:|\n| <code>auc</code> | 0.81 |\n| a\\|b | 1 |"
+    )
+    # Without alignments every column is left-aligned, as in `--format md` tables.
+    assert tables.markdown_cells(header, rows).splitlines()[1] == "|:--|:--|"

@@ -54,9 +54,21 @@ def report(
     the head's evaluation rows (``rescore=False`` skips that). Render with
     :func:`gitml.report.markdown.render` or :func:`gitml.report.jsondata.to_data`.
     """
-    from gitml.report.build import build_report
+    from dataclasses import replace
 
-    return build_report(root, base, head, stage=stage, repro_log=repro_log, no_rescore=not rescore)
+    from gitml.gates import judge
+    from gitml.report.build import build_report
+    from gitml.report.sides import SideReader
+
+    with SideReader(root) as sides:
+        compared = build_report(
+            sides, base, head, stage=stage, repro_log=repro_log, rescore=rescore
+        )
+        # A pull request into main is judged against its base; one into a stage branch
+        # against the version the stage records: the one the candidate would replace.
+        gate_base = base if compared.stage == "main" else None
+        verdict = judge(sides, compared.stage, gate_base, head)
+    return replace(compared, gate=verdict.summary())
 
 
 def check(

@@ -3,33 +3,29 @@
 The baseline is the stage's recorded version (its latest assignment); for ``main`` it is
 the pull request's base revision. The candidate is the workspace (after ``dvc repro``) or
 a given revision. Gate logic itself is pure (:mod:`gitml.policy.evaluate`); this module
-only gathers the numbers and files it judges.
+only gathers the numbers and files it judges, from the same report sides
+(:mod:`gitml.report.sides`) that ``gitml report`` compares.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gitml.errors import ConfigError, GitmlError
-from gitml.gitio import CatFile, GitRepo
 from gitml.policy.evaluate import GateResult, RuleResult, evaluate_gate
+from gitml.registry.stage_branches import is_rollback, stage_for_base
 from gitml.report import collect
-from gitml.report.build import stage_for_base
-from gitml.report.sources import CommitTree, Tree, WorkspaceTree
-from gitml.validation import (
-    known_valid,
-    packaged_schema,
-    remember_valid,
-    schema_problems,
-    valid_marker,
-)
+from gitml.report.model import GateSummary
+from gitml.report.sides import SideReader
+from gitml.validation import packaged_schema, schema_problems
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from gitml.config import ModelConfig
     from gitml.policy.model import Policy
-    from gitml.report.collect import SideFiles
+    from gitml.report.sides import SideFiles
     from gitml.report.values import Scalar
 
 
@@ -60,21 +56,24 @@ class CheckResult:
             "gates": [g.to_dict() for g in self.gates],
         }
 
+    def summary(self) -> GateSummary:
+        """The verdict line and failed rules the pull-request report shows."""
+        failures = tuple(
+            f"{gate.model}: {rule.rule}: {rule.observed} (limit {rule.limit})"
+            for gate in self.gates
+            for rule in gate.rules
+            if rule.status == "fail"
+        )
+        return GateSummary(self.status, self.stage, failures)
+
 
 def _card_problems(side: SideFiles, model: ModelConfig) -> list[str]:
     if not model.card:
         return ["no model card configured for this model"]
-    data = side.tree.read(model.card)
-    if data is None:
+    if side.tree.read(model.card) is None:
         return [f"{model.card}: missing"]
-    marker = valid_marker(data.decode("utf-8", "replace"), "model_card.schema.json")
-    if known_valid(marker):
-        return []  # this exact card passed before: skip jsonschema on the report path
     schema = packaged_schema("model_card.schema.json")
-    problems = [str(p) for p in schema_problems(side.document(model.card), schema, model.card)]
-    if not problems:
-        remember_valid(marker)
-    return problems
+    return [str(p) for p in schema_problems(side.document(model.card), schema, model.card)]
 
 
 def _data_problems(root: Path, side: SideFiles, model: ModelConfig) -> list[str]:
@@ -90,19 +89,12 @@ def _data_problems(root: Path, side: SideFiles, model: ModelConfig) -> list[str]
     if not isinstance(training, dict) or not training.get("path"):
         return ["the model card does not name the training data"]
     path, md5 = str(training["path"]), str(training.get("md5", ""))
-    # The same data against the same declared schema passed before: skip re-reading it.
-    marker = valid_marker(f"{md5}\0{schema_bytes.decode('utf-8', 'replace')}", "data-check")
-    if md5 and known_valid(marker):
-        return []
     schema = load_data_schema(schema_bytes.decode("utf-8"), model.data_schema)
     try:
         data = side.output_bytes(root, path, md5)  # the data the card names, verified
     except GitmlError as error:
         return [f"{path}: {error}"]
-    problems = check_csv(data, schema, path)
-    if not problems:
-        remember_valid(marker)
-    return problems
+    return check_csv(data, schema, path)
 
 
 def gate_for_model(
@@ -145,52 +137,49 @@ def check(
     models: tuple[str, ...] | None = None,
 ) -> CheckResult:
     """Evaluate the gates of ``stage`` for every model (or ``models``)."""
-    root = Path(root)
-    repo = GitRepo(root)
-    with CatFile(root) as catfile:
-        head_tree: Tree = (
-            CommitTree(repo, catfile, repo.resolve(head), head) if head else WorkspaceTree(root)
+    with SideReader(root) as sides:
+        return judge(sides, stage, base, head, models)
+
+
+def judge(
+    sides: SideReader,
+    stage: str | None,
+    base: str | None,
+    head: str | None,
+    models: tuple[str, ...] | None = None,
+) -> CheckResult:
+    """:func:`check` on sides already open, reusing any revision the caller has read.
+
+    ``head`` is the candidate (None: the workspace). ``base``, when given, is the baseline
+    of every model; otherwise a stage's baseline is the version it records.
+    """
+    candidate = sides.revision(head)
+    config = candidate.config
+    if config is None:
+        raise ConfigError(f"gitml.yaml: not found in {candidate.tree.label}")
+    if stage is None:
+        stage = stage_for_base(base, config.stages, config.stage_branch) if base else "main"
+    if stage != "main" and stage not in config.stages:
+        raise ConfigError(
+            f"--stage {stage!r}: not a stage of gitml.yaml (stages: main, "
+            f"{', '.join(config.stages)})"
         )
-        candidate = collect.read_side(head_tree)
-        config = candidate.config
-        if config is None:
-            raise ConfigError(f"gitml.yaml: not found in {head_tree.label}")
-        if stage is None:
-            stage = stage_for_base(base, config.stages, config.stage_branch) if base else "main"
-        if stage != "main" and stage not in config.stages:
-            raise ConfigError(
-                f"--stage {stage!r}: not a stage of gitml.yaml (stages: main, "
-                f"{', '.join(config.stages)})"
-            )
-        if head and stage != "main" and _is_rollback(repo, repo.resolve(head)):
-            return CheckResult(
-                stage,
-                tuple(
-                    _rollback_result(n, stage) for n in config.models if not models or n in models
-                ),
-            )
-        base_side = None
-        if base:
-            base_side = collect.read_side(CommitTree(repo, catfile, repo.resolve(base), base))
-        results = []
-        for name, model in config.models.items():
-            if models and name not in models:
-                continue
-            policy = model.gate(stage)
-            if policy is None:
-                results.append(GateResult(name, stage, False, False, None))
-                continue
-            baseline, label = base_side, base
-            if baseline is None and stage != "main":
-                baseline, label = _recorded_side(root, repo, catfile, name, stage)
-            results.append(gate_for_model(root, policy, model, stage, candidate, baseline, label))
+    names = [name for name in config.models if not models or name in models]
+    if head and stage != "main" and is_rollback(sides.repo, sides.resolve(head)):
+        return CheckResult(stage, tuple(_rollback_result(name, stage) for name in names))
+    base_side = sides.revision(base) if base else None
+    results = []
+    for name in names:
+        model = config.models[name]
+        policy = model.gate(stage)
+        if policy is None:
+            results.append(GateResult(name, stage, False, False, None))
+            continue
+        baseline, label = base_side, base
+        if baseline is None and stage != "main":
+            baseline, label = _recorded_side(sides, name, stage)
+        results.append(gate_for_model(sides.root, policy, model, stage, candidate, baseline, label))
     return CheckResult(stage, tuple(results))
-
-
-def _is_rollback(repo: GitRepo, commit: str) -> bool:
-    from gitml.registry.promote import is_rollback
-
-    return is_rollback(repo, commit)
 
 
 def _rollback_result(model: str, stage: str) -> GateResult:
@@ -205,14 +194,15 @@ def _rollback_result(model: str, stage: str) -> GateResult:
 
 
 def _recorded_side(
-    root: Path, repo: GitRepo, catfile: CatFile, model: str, stage: str
+    sides: SideReader, model: str, stage: str
 ) -> tuple[SideFiles | None, str | None]:
     """The files of the version ``stage`` records for ``model`` (None if it holds none)."""
+    # Only a stage's gate reads the registry; main's is judged against the base revision.
     from gitml.registry.reader import RegistryReader
 
-    with RegistryReader(root) as reader:
+    with RegistryReader(sides.root) as reader:
         holder = reader.model_state(model).stage_holder(stage)
     if holder is None:
         return None, None
     label = f"{model}@{holder.version} ({stage})"
-    return collect.read_side(CommitTree(repo, catfile, holder.commit, label)), label
+    return sides.at_commit(holder.commit, label), label

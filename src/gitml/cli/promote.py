@@ -123,6 +123,13 @@ def _emit_prepared(prepared: PreparedBranch, fmt: str, remote: str) -> None:
         emit(f"  open the pull request: {prepared.command}")
 
 
+def _emit_tag(tag: str, fmt: str) -> None:
+    if fmt == "json":
+        emit_json({"tag": tag})
+    else:
+        emit(f"recorded {tag}")
+
+
 def run_promote(args: argparse.Namespace) -> int:
     """Record on push, or prepare a promotion branch."""
     from gitml import api
@@ -141,8 +148,8 @@ def run_promote(args: argparse.Namespace) -> int:
         )
         if args.format == "json":
             emit_json([o.to_dict() for o in outcomes])
-        for o in outcomes:
-            if args.format != "json":
+        else:
+            for o in outcomes:
                 detail = f": {o.reason}" if o.reason else ""
                 tag = f" as {o.tag}" if o.tag else ""
                 emit(f"{o.model} {o.version or '-'} → {o.stage}: {o.status}{tag}{detail}")
@@ -192,7 +199,7 @@ def run_unassign(args: argparse.Namespace) -> int:
         push=args.push,
         remote=args.remote,
     )
-    emit_json({"tag": tag}) if args.format == "json" else emit(f"recorded {tag}")
+    _emit_tag(tag, args.format)
     return EXIT_OK
 
 
@@ -203,5 +210,5 @@ def run_deprecate(args: argparse.Namespace) -> int:
     tag = api.deprecate(
         args.ref, root=args.root, reason=args.reason, push=args.push, remote=args.remote
     )
-    emit_json({"tag": tag}) if args.format == "json" else emit(f"recorded {tag}")
+    _emit_tag(tag, args.format)
     return EXIT_OK

@@ -14,7 +14,7 @@ from gitml.report.values import as_number, format_delta, format_value
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from gitml.policy.model import MetricRule, Policy
+    from gitml.policy.model import MetricRule, NoBaseline, Policy
     from gitml.report.values import Scalar
 
 Status = Literal["pass", "warn", "fail"]
@@ -111,7 +111,7 @@ def _regression(
     value: Scalar,
     baseline: Scalar,
     direction: str | None,
-    no_baseline: str,
+    no_baseline: NoBaseline,
 ) -> RuleResult | None:
     tolerance = rule.max_regression
     if tolerance is None:
@@ -123,14 +123,14 @@ def _regression(
         )
     head, base = as_number(value), as_number(baseline)
     if base is None:
-        status: Status = {"pass": "pass", "warn": "warn", "fail": "fail"}[no_baseline]  # type: ignore[assignment]
-        return RuleResult(label, "no baseline", f"no_baseline: {no_baseline}", status)
+        return RuleResult(label, "no baseline", f"no_baseline: {no_baseline}", no_baseline)
     if head is None:
         return RuleResult(label, "missing", "present", "fail")
     allowed = tolerance.allowed(base)
     worse_by = (base - head) if direction == "higher" else (head - base)
     limit = f"worse by at most {format_value(allowed)}"
     observed = f"{format_value(head)} vs {format_value(base)} ({format_delta(head - base)})"
+    # A drop of exactly the allowed amount passes, whatever float subtraction rounds it to.
     return RuleResult(label, observed, limit, "pass" if worse_by <= allowed + 1e-12 else "fail")
 
 

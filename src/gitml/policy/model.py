@@ -1,13 +1,10 @@
-"""Gate policies as frozen values, parsed once from ``gitml.yaml``.
-
-Named tuples, not dataclasses: every registry query that reads ``gitml.yaml`` builds
-these, and ``import dataclasses`` (through ``inspect``) costs more than the query's work.
-"""
+"""Gate policies as frozen values, parsed once from ``gitml.yaml``."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Literal, NamedTuple
+from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -15,7 +12,8 @@ if TYPE_CHECKING:
 NoBaseline = Literal["pass", "warn", "fail"]
 
 
-class Tolerance(NamedTuple):
+@dataclass(frozen=True)
+class Tolerance:
     """Allowed regression: ``atol + rtol * |baseline|`` in the metric's bad direction."""
 
     atol: float = 0.0
@@ -26,7 +24,8 @@ class Tolerance(NamedTuple):
         return self.atol + self.rtol * abs(baseline)
 
 
-class MetricRule(NamedTuple):
+@dataclass(frozen=True)
+class MetricRule:
     """Absolute bounds and an allowed regression for one metric."""
 
     min: float | None = None
@@ -34,13 +33,14 @@ class MetricRule(NamedTuple):
     max_regression: Tolerance | None = None
 
 
-class Policy(NamedTuple):
+@dataclass(frozen=True)
+class Policy:
     """The gate of one stage for one model."""
 
     required: bool = True
     no_baseline: NoBaseline = "pass"
-    metrics: Mapping[str, MetricRule] = MappingProxyType({})
-    operational: Mapping[str, MetricRule] = MappingProxyType({})
+    metrics: Mapping[str, MetricRule] = field(default_factory=lambda: MappingProxyType({}))
+    operational: Mapping[str, MetricRule] = field(default_factory=lambda: MappingProxyType({}))
     required_metrics: tuple[str, ...] = ()
     model_card: bool = False
     data: bool = False

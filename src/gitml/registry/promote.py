@@ -21,15 +21,13 @@ from gitml.registry.names import Action, assign_tag
 from gitml.registry.publish import sync_registry_tags
 from gitml.registry.reader import RegistryReader
 from gitml.registry.register import MAX_RACE_RETRIES, pull_request_number
+from gitml.registry.stage_branches import PROMOTE_TRAILER, ROLLBACK_TRAILER, is_rollback
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from gitml.config import Config
     from gitml.registry.state import ModelState, VersionState
-
-ROLLBACK_TRAILER = "Gitml-Rollback:"
-PROMOTE_TRAILER = "Gitml-Promote:"
 
 
 @dataclass(frozen=True)
@@ -50,15 +48,10 @@ class Promotion:
         return dict(self.__dict__)
 
 
-def is_rollback(repo: GitRepo, tip: str) -> bool:
-    """Whether the tip (or the branch it merged) is a commit made by ``gitml rollback``."""
-    writer = TreeWriter(repo)
-    info = repo.commit_info(tip)
-    revs = [tip, *info.parents[1:2]]
-    return any(ROLLBACK_TRAILER in writer.message(rev) for rev in revs)
-
-
 def _gate_failure(root: Path | str, stage: str, model: str, commit: str) -> str | None:
+    """Why ``stage``'s required gate refuses ``commit`` of ``model``; None when it passes."""
+    # Imported here: only a promotion is judged, so recording a rollback or preparing a
+    # branch never loads the gate and the report readers it uses.
     from gitml.gates import check
 
     result = check(root, stage, None, commit, models=(model,))

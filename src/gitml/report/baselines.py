@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from gitml.config import ModelConfig
-    from gitml.report.collect import SideFiles
+    from gitml.report.sides import SideFiles
 
 
 def _read(side: SideFiles, path: str | None) -> tuple[bytes | None, dict[str, Any] | None]:

@@ -1,82 +1,26 @@
-"""Reading both sides of a report and building the :class:`~gitml.report.model.Report`.
+"""What the report says about each model, the params and the data, from two sides.
 
-Each side is a :class:`~gitml.report.sources.Tree`; git sides share one ``cat-file``.
+Each side is a :class:`~gitml.report.sides.SideFiles`; this module compares them.
 """
 
 from __future__ import annotations
 
-import hashlib
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from gitml.config import CONFIG_FILE, Config, ModelConfig, config_from_text
-from gitml.dvcio.lock import DVC_LOCK, Output, lock_outputs, pointer_outputs
+from gitml.dvcio.lock import Output, pointer_outputs
 from gitml.errors import ConfigError, GitmlError
 from gitml.report import diff, rescore
 from gitml.report.baselines import baseline_change
 from gitml.report.curves import CURVES, build_curve, points
 from gitml.report.model import Change, DataDiff, DataSide, ModelReport, ModelStatus
 from gitml.report.values import Scalar, flatten
-from gitml.validation import parse_text
 
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from gitml.config import Config, ModelConfig
     from gitml.report.model import Curve, MetricDiff, ParamDiff
-    from gitml.report.sources import Tree
-
-
-@dataclass
-class SideFiles:
-    """What one side holds: config, lock outputs and parsed documents, read once."""
-
-    tree: Tree
-    config: Config | None
-    outputs: dict[str, Output]
-    _cache: dict[str, Any] = field(default_factory=dict)
-
-    def document(self, path: str, required: bool = False) -> Any:
-        """The parsed YAML/JSON at ``path``; None if absent (an error if ``required``)."""
-        if path not in self._cache:
-            data = self.tree.read(path)
-            if data is None:
-                if required:
-                    raise ConfigError(
-                        f"{path}: missing in {self.tree.label} (run `dvc repro` first?)"
-                    )
-                self._cache[path] = None
-            else:
-                name = f"{path} at {self.tree.label}"
-                self._cache[path] = parse_text(data.decode("utf-8", errors="replace"), name)
-        return self._cache[path]
-
-    def output_bytes(self, root: Path, path: str, md5: str) -> bytes:
-        """The bytes of a DVC-tracked output as this side records them (``md5``), verified.
-
-        On the workspace side the file itself serves when it still matches the record;
-        otherwise (and on commit sides) the DVC cache or remote does.
-        """
-        from gitml.dvcio.fetch import read_output
-
-        commit = getattr(self.tree, "commit", None)
-        if commit is None:
-            data = self.tree.read(path)
-            if data is not None and hashlib.md5(data, usedforsecurity=False).hexdigest() == md5:
-                return data
-        return read_output(root, path, commit, md5)
-
-
-def read_side(tree: Tree) -> SideFiles:
-    """Read a side's ``gitml.yaml`` and ``dvc.lock`` (either may be absent on a base)."""
-    config_data = tree.read(CONFIG_FILE)
-    config = None
-    if config_data is not None:
-        config = config_from_text(config_data.decode("utf-8"), f"{CONFIG_FILE} at {tree.label}")
-    lock = tree.read(DVC_LOCK)
-    outputs = lock_outputs(
-        lock.decode("utf-8") if lock is not None else None, f"{DVC_LOCK} at {tree.label}"
-    )
-    return SideFiles(tree, config, outputs)
+    from gitml.report.sides import SideFiles
 
 
 def _metrics(side: SideFiles, files: tuple[str, ...], required: bool) -> dict[str, Scalar] | None:

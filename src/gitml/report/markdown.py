@@ -15,6 +15,7 @@ from gitml import __version__
 from gitml.report import mermaid
 from gitml.report.escape import code, text
 from gitml.report.model import BaselineStatus, Change, ModelStatus
+from gitml.report.tables import markdown_cells
 from gitml.report.values import format_delta, format_relative, format_value
 
 if TYPE_CHECKING:
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
         ParamDiff,
         Report,
     )
+    from gitml.report.tables import Align
     from gitml.report.values import Scalar
 
 MARKER = "<!-- gitml:report -->"
@@ -96,13 +98,15 @@ def _size(value: int | None) -> str:
     return str(value)
 
 
-def _table(header: list[str], align: list[str], rows: list[list[str]], limit: int | None) -> str:
+def _table(
+    header: list[str], align: tuple[Align, ...], rows: list[list[str]], limit: int | None
+) -> str:
+    """A table of escaped cells, cut to ``limit`` rows with a note when the comment is long."""
     shown = rows if limit is None else rows[:limit]
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(align) + "|"]
-    lines += ["| " + " | ".join(row) + " |" for row in shown]
+    table = markdown_cells(header, shown, align)
     if len(shown) < len(rows):
-        lines.append(f"\n_{len(rows) - len(shown)} more row(s) not shown (comment size limit)._")
-    return "\n".join(lines)
+        table += f"\n\n_{len(rows) - len(shown)} more row(s) not shown (comment size limit)._"
+    return table
 
 
 def _show(value: Scalar) -> str:
@@ -124,7 +128,7 @@ def _metric_rows(rows: tuple[MetricDiff, ...]) -> list[list[str]]:
 
 
 METRIC_HEADER = ["Metric", "Base", "Head", "Change", "Relative", ""]
-METRIC_ALIGN = [":--", "--:", "--:", "--:", "--:", ":--"]
+METRIC_ALIGN: tuple[Align, ...] = ("left", "right", "right", "right", "right", "left")
 
 
 def _metrics_block(rows: tuple[MetricDiff, ...], detail: Detail, noun: str) -> list[str]:
@@ -160,7 +164,7 @@ def headline(model: ModelReport) -> str:
 
 LEVEL_BADGE = {"drift": "🔴 drift", "warn": "🟡 warn", "ok": "🟢 ok"}
 BASELINE_HEADER = ["Feature", "Level", "PSI", "KS / JS", "Mean", "Missing", "Categories"]
-BASELINE_ALIGN = [":--", ":--", "--:", "--:", "--:", "--:", ":--"]
+BASELINE_ALIGN: tuple[Align, ...] = ("left", "left", "right", "right", "right", "right", "left")
 MAX_CATEGORIES_LISTED = 5
 
 
@@ -353,30 +357,21 @@ def _render(report: Report, detail: Detail) -> str:
         [text(m.name), f"{STATUS_ICON[m.status]} {m.status.value}", headline(m)]
         for m in report.models
     ]
-    out.append(_table(["Model", "Verdict", "Headline"], [":--", ":--", ":--"], summary, None))
+    out.append(_table(["Model", "Verdict", "Headline"], ("left",) * 3, summary, None))
     for model in report.models:
         out += _model_section(model, report, detail)
     out.append("### Parameters")
     if report.params:
         header = ["Parameter", "Base", "Head", ""]
-        out.append(
-            _table(
-                header, [":--", "--:", "--:", ":--"], _param_rows(report.params), detail.max_rows
-            )
-        )
+        align: tuple[Align, ...] = ("left", "right", "right", "left")
+        out.append(_table(header, align, _param_rows(report.params), detail.max_rows))
     else:
         out.append("_No parameter changed._")
     out.append("### Data")
     if report.data:
         header = ["DVC-tracked path", "Base", "Head", "Size", "Files"]
-        out.append(
-            _table(
-                header,
-                [":--", ":--", ":--", "--:", "--:"],
-                _data_rows(report.data),
-                detail.max_rows,
-            )
-        )
+        align = ("left", "left", "left", "right", "right")
+        out.append(_table(header, align, _data_rows(report.data), detail.max_rows))
     else:
         out.append("_No DVC-tracked data changed._")
     base_commit = code(report.base.commit[:12]) if report.base.commit else "—"

@@ -18,8 +18,8 @@ from gitml.signature import feature_frame, signature_from_text
 
 if TYPE_CHECKING:
     from gitml.config import ModelConfig
-    from gitml.report.collect import SideFiles
     from gitml.report.model import MetricDiff
+    from gitml.report.sides import SideFiles
 
 SAME_ROW_METRICS = ("roc_auc", "average_precision", "log_loss", "brier_score", "f1")
 

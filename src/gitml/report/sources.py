@@ -15,6 +15,11 @@ class Tree(Protocol):
 
     label: str
 
+    @property
+    def commit(self) -> str | None:
+        """The commit this side is, or None for the uncommitted workspace."""
+        ...
+
     def read(self, path: str) -> bytes | None:
         """The bytes at ``path``, or None when it does not exist on this side."""
         ...
@@ -47,6 +52,7 @@ class WorkspaceTree:
     """The files of the working tree (after ``dvc repro``)."""
 
     label = "workspace"
+    commit = None
 
     def __init__(self, root: Path, repo: GitRepo | None = None):
         self._root = root

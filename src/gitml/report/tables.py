@@ -1,8 +1,20 @@
-"""Plain aligned tables for terminals and markdown tables with every cell escaped."""
+"""Plain aligned tables for terminals and markdown tables with every cell escaped.
+
+This is gitml's one markdown table writer: ``--format md`` tables and the pull-request
+comment's tables all come out of :func:`markdown_cells`.
+"""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Literal
+
 from gitml.report.escape import text as md_text
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+Align = Literal["left", "right"]
+_RULE: dict[Align, str] = {"left": ":--", "right": "--:"}
 
 
 def plain(header: list[str], rows: list[list[str]]) -> str:
@@ -19,9 +31,21 @@ def plain(header: list[str], rows: list[list[str]]) -> str:
 
 def markdown(header: list[str], rows: list[list[str]]) -> str:
     """A GitHub markdown table with every cell escaped."""
-    lines = ["| " + " | ".join(md_text(h) for h in header) + " |"]
-    lines.append("|" + "|".join(":--" for _ in header) + "|")
-    lines += ["| " + " | ".join(md_text(c) for c in row) + " |" for row in rows]
+    return markdown_cells([md_text(h) for h in header], [[md_text(c) for c in row] for row in rows])
+
+
+def markdown_cells(
+    header: Sequence[str], rows: Sequence[Sequence[str]], align: Sequence[Align] = ()
+) -> str:
+    """A GitHub markdown table of cells that are markdown already.
+
+    Each cell must have been escaped by its caller (:mod:`gitml.report.escape`), which
+    lets a cell mix escaped text with markup such as ``<code>`` or an icon. Columns are
+    left-aligned unless ``align`` says otherwise.
+    """
+    rule = [_RULE[a] for a in align] if align else [_RULE["left"]] * len(header)
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(rule) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
     return "\n".join(lines)
 
 

@@ -35,12 +35,6 @@ def as_number(value: Scalar) -> float | None:
     return None
 
 
-def is_finite(value: Scalar) -> bool:
-    """A finite number."""
-    number = as_number(value)
-    return number is not None and math.isfinite(number)
-
-
 def format_value(value: Scalar) -> str:
     """A value as a reader wants it: ints with separators, floats to 4 significant digits."""
     if value is None:
