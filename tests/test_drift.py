@@ -1,4 +1,4 @@
-"""Baselines, drift detection, batch reading and rendering (gitml.monitor).
+"""Baselines, drift detection and batch reading (gitml.monitor), and rendering the report.
 
 The calibration test is the contract of the default thresholds: on the example generator,
 batches of 2,000 rows from the training distribution almost never drift, and batches
@@ -42,10 +42,9 @@ from gitml.monitor.drift import (
     detect_drift,
     detect_drift_file,
     read_batch,
-    render_markdown,
-    render_table,
 )
 from gitml.monitor.stats import expected_calibration_error
+from gitml.report.drift_render import render_markdown, render_table
 from gitml.signature import Feature, Signature
 from gitml.validation import packaged_schema, schema_problems
 

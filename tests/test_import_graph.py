@@ -1,4 +1,4 @@
-"""The toolkit's imports form layers: no module imports itself back, and nothing imports the CLI.
+"""The toolkit's imports form layers: no module imports itself back, and none points up.
 
 The graph is read from the source with :mod:`ast`, so an import inside a function or under
 ``if TYPE_CHECKING:`` counts like one at the top of a module: each says "this module needs
@@ -10,6 +10,7 @@ holds only ``__version__`` and the lazy ``load`` shortcut into :mod:`gitml.api`.
 from __future__ import annotations
 
 import ast
+import graphlib
 from pathlib import Path
 
 import pytest
@@ -70,86 +71,6 @@ def import_graph(src: Path = SRC) -> dict[str, set[str]]:
     return {module: _imported(module, path, known) for module, path in files.items()}
 
 
-def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
-    """The import circles, each a closed path (``[a, b, a]``); empty when there are none.
-
-    Modules that import each other through any path form one strongly connected component
-    (Tarjan's algorithm, iterative so a deep graph cannot hit the recursion limit). Each
-    module of a component is shown on the shortest circle through it; a circle that
-    passes through several of them is listed once, starting at its smallest name.
-    """
-    found: set[tuple[str, ...]] = set()
-    for component in _components(graph):
-        for start in component:
-            circle = _shortest_circle(graph, component, start)[:-1]
-            first = circle.index(min(circle))
-            found.add(tuple(circle[first:] + circle[:first]))
-    return [[*circle, circle[0]] for circle in sorted(found)]
-
-
-def _components(graph: dict[str, set[str]]) -> list[set[str]]:
-    """The strongly connected components with more than one module."""
-    index: dict[str, int] = {}
-    low: dict[str, int] = {}
-    stack: list[str] = []
-    on_stack: set[str] = set()
-    components: list[set[str]] = []
-    for root in sorted(graph):
-        if root in index:
-            continue
-        index[root] = low[root] = len(index)
-        stack.append(root)
-        on_stack.add(root)
-        work = [(root, iter(sorted(graph[root])))]
-        while work:
-            node, successors = work[-1]
-            for succ in successors:
-                if succ not in index:
-                    index[succ] = low[succ] = len(index)
-                    stack.append(succ)
-                    on_stack.add(succ)
-                    work.append((succ, iter(sorted(graph.get(succ, ())))))
-                    break
-                if succ in on_stack:
-                    low[node] = min(low[node], index[succ])
-            else:
-                work.pop()
-                if work:
-                    parent = work[-1][0]
-                    low[parent] = min(low[parent], low[node])
-                if low[node] == index[node]:
-                    component = set()
-                    while True:
-                        member = stack.pop()
-                        on_stack.discard(member)
-                        component.add(member)
-                        if member == node:
-                            break
-                    if len(component) > 1:
-                        components.append(component)
-    return components
-
-
-def _shortest_circle(graph: dict[str, set[str]], component: set[str], start: str) -> list[str]:
-    """The shortest import path from ``start`` back to itself inside ``component``."""
-    previous: dict[str, str] = {}
-    frontier = [start]
-    while frontier:
-        following = []
-        for node in frontier:
-            for succ in sorted(graph[node] & component):
-                if succ == start:
-                    path = [node]
-                    while path[-1] != start:
-                        path.append(previous[path[-1]])
-                    return [*reversed(path), start]
-                if succ not in previous:
-                    previous[succ] = node
-                    following.append(succ)
-        frontier = following
-    raise AssertionError(f"{sorted(component)} is not strongly connected")
-
-
 def test_the_graph_sees_every_kind_of_import(tmp_path: Path) -> None:
     sources = {
         "__init__.py": "__version__ = '1'\n",
@@ -181,29 +102,51 @@ def test_the_graph_sees_every_kind_of_import(tmp_path: Path) -> None:
     }
 
 
-def test_cycles_are_found_and_shown_as_paths() -> None:
-    graph = {"a": {"b"}, "b": {"c"}, "c": {"a", "d"}, "d": set(), "e": {"f"}, "f": {"e"}}
-    assert cycles(graph) == [["a", "b", "c", "a"], ["e", "f", "e"]]
-    # Two circles sharing ``b``: each module is shown on one, and both are listed.
-    graph = {"a": {"b"}, "b": {"a", "c"}, "c": {"b"}}
-    assert cycles(graph) == [["a", "b", "a"], ["b", "c", "b"]]
-    assert cycles({"a": {"b"}, "b": set()}) == []
-
-
 def test_no_import_circles() -> None:
-    found = cycles(import_graph())
-    if found:
-        listing = "\n".join("  " + " -> ".join(circle) for circle in found)
-        pytest.fail(f"import circles in src/gitml, each as one import path:\n{listing}")
+    try:
+        graphlib.TopologicalSorter(import_graph()).prepare()
+    except graphlib.CycleError as error:
+        pytest.fail("import circle in src/gitml: " + " -> ".join(reversed(error.args[1])))
 
 
-def test_only_the_cli_imports_the_cli() -> None:
+def _inside(module: str, package: str) -> bool:
+    return module == package or module.startswith(package + ".")
+
+
+# (lower, upper): nothing in the lower package imports the upper one. The CLI is above
+# everything (only its entry point reaches into it); monitor computes what report renders.
+LAYERS = (("gitml.monitor", "gitml.report"), ("gitml.monitor", CLI))
+
+
+def test_imports_point_down() -> None:
+    graph = import_graph()
     upward = sorted(
         f"  {module} -> {target}"
-        for module, targets in import_graph().items()
-        if not (module == CLI or module.startswith(CLI + ".")) and module not in CLI_ENTRY_POINTS
+        for module, targets in graph.items()
         for target in targets
-        if target == CLI or target.startswith(CLI + ".")
+        if (_inside(target, CLI) and not _inside(module, CLI) and module not in CLI_ENTRY_POINTS)
+        or any(_inside(module, low) and _inside(target, high) for low, high in LAYERS)
     )
     if upward:
-        pytest.fail("modules outside gitml.cli import the CLI:\n" + "\n".join(upward))
+        pytest.fail("imports that point up a layer:\n" + "\n".join(upward))
+
+
+def test_a_circle_and_an_upward_import_are_seen(tmp_path: Path) -> None:
+    sources = {
+        "__init__.py": "",
+        "a.py": "from gitml import b\n",
+        "b.py": "def later():\n    import gitml.a\n",
+        "monitor/__init__.py": "",
+        "monitor/x.py": (
+            "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import gitml.report.r\n"
+        ),
+        "report/__init__.py": "",
+        "report/r.py": "",
+    }
+    for name, text in sources.items():
+        (tmp_path / ROOT_PACKAGE / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / ROOT_PACKAGE / name).write_text(text)
+    graph = import_graph(tmp_path)
+    with pytest.raises(graphlib.CycleError):
+        graphlib.TopologicalSorter(graph).prepare()
+    assert graph["gitml.monitor.x"] == {"gitml.report.r"}

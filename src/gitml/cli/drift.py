@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gitml.cli.output import add_format_options, emit, emit_json
 from gitml.errors import EXIT_DRIFT_FOUND, EXIT_OK
+from gitml.fsutil import atomic_write_text
+from gitml.report.drift_render import render_markdown, render_table
 
 if TYPE_CHECKING:
     import argparse
@@ -46,23 +50,19 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Check drift and print the ranked report."""
-    import json
-    from pathlib import Path
-
-    from gitml.monitor.check import check_drift
-    from gitml.monitor.drift import render_markdown, render_table
+    # numpy and pandas load only when a drift check runs, not for every gitml command.
+    from gitml.monitor.version_drift import check_drift
 
     report = check_drift(
         args.root, args.ref, args.data, local=args.local, save_batch=args.save_batch
     )
     if args.format == "json":
-        emit_json(report.to_dict())
-        text = json.dumps(report.to_dict(), indent=2)
+        data = report.to_dict()
+        emit_json(data)
+        text = json.dumps(data, indent=2)
     else:
         text = render_markdown(report) if args.format == "md" else render_table(report)
         emit(text)
     if args.output:
-        from gitml.fsutil import atomic_write_text
-
         atomic_write_text(Path(args.output), text + "\n")
     return EXIT_DRIFT_FOUND if args.fail_on_drift and report.verdict == "drift" else EXIT_OK

@@ -23,7 +23,9 @@ Per feature present in both (the base's entry is the reference, as a batch's wou
 The predicted **scores** are compared like a numeric feature (no missing-rate check).
 Tests share ``p_value`` as in ``gitml drift`` (Bonferroni over two tests per feature and
 one for the score). Features present on one side only, or of another kind, are listed.
-Pure Python (:mod:`gitml.monitor.purestats`): the report path must not load numpy.
+The statistics are :mod:`gitml.monitor.stats`, the ones ``gitml drift`` uses; that module
+(numpy, SciPy) is imported by the comparison, so a report whose pull request leaves the
+baselines alone never loads it.
 
 JSON shape (:meth:`BaselineDiff.to_dict`)::
 
@@ -48,17 +50,7 @@ from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any
 
 from gitml.monitor.baseline_file import rounded
-from gitml.monitor.checks import LEVEL_RANK, FeatureChecks
-from gitml.monitor.purestats import (
-    chi_squared_2samp,
-    grid_fractions,
-    jensen_shannon,
-    ks_between_grids,
-    ks_pvalue,
-    pool_small_cells,
-    proportions_pvalue,
-    psi,
-)
+from gitml.monitor.feature_checks import LEVEL_RANK, FeatureChecks
 
 if TYPE_CHECKING:
     from gitml.monitor.thresholds import DriftThresholds
@@ -142,6 +134,8 @@ def _missing_check(
     change = abs(float(head["missing_rate"]) - float(base["missing_rate"]))
 
     def pvalue() -> float:
+        from gitml.monitor.stats import proportions_pvalue
+
         base_missing = base_rows - int(base["present"])
         head_missing = head_rows - int(head["present"])
         return proportions_pvalue(base_missing, base_rows, head_missing, head_rows)
@@ -169,6 +163,8 @@ def numeric_shift(
     checks: FeatureChecks,
 ) -> FeatureShift:
     """Compare two numeric baseline entries (``kind`` "numeric" or "score")."""
+    from gitml.monitor.stats import grid_fractions, ks_between_grids, ks_pvalue, psi
+
     psi_value = ks = mean_base = mean_head = None
     base_present, head_present = int(base["present"]), int(head["present"])
     if base_present and head_present:
@@ -208,6 +204,8 @@ def categorical_shift(
     checks: FeatureChecks,
 ) -> FeatureShift:
     """Compare two categorical baseline entries."""
+    from gitml.monitor.stats import chi_squared_2samp, jensen_shannon, pool_small_cells, psi
+
     base_freq: dict[str, float] = base["frequencies"]
     head_freq: dict[str, float] = head["frequencies"]
     base_present, head_present = int(base["present"]), int(head["present"])

@@ -1,9 +1,11 @@
 """A frame's feature columns as the statistics need them, with input errors named.
 
 Reference data (for a baseline) and live batches (for drift) pass through
-:func:`feature_columns` alike, so both sides see the same values: numbers as sorted
-float64 arrays of the present values, categories as counts per category string. Missing
-values are NaN, None or empty strings, as in :func:`gitml.signature.feature_frame`.
+:func:`check_columns` and :func:`feature_column` alike, so both sides see the same values:
+numbers as sorted float64 arrays of the present values, categories as counts per category
+string. Missing values are NaN, None or empty strings, as in
+:func:`gitml.signature.feature_frame`. Columns are converted one at a time, so a caller
+can drop each before the next is made.
 """
 
 from __future__ import annotations
@@ -81,25 +83,16 @@ def check_columns(
 
 
 def feature_column(column: pd.Series, feature: Feature, source: str) -> Column:
-    """One feature's values as the statistics need them (errors as in :func:`feature_columns`)."""
+    """One feature's values as the statistics need them.
+
+    A numeric feature holding a value that is not a number, or an infinite one, raises
+    ConfigError naming ``source``, the column, the row and the value.
+    """
     if feature.type == "category":
         return CategoricalColumn(feature.name, category_counts(column), len(column))
     values = numeric_values(column, feature.name, source)
     present = np.sort(values[~np.isnan(values)])
     return NumericColumn(feature.name, present, len(column))
-
-
-def feature_columns(frame: pd.DataFrame, signature: Signature, source: str) -> dict[str, Column]:
-    """Every signature feature of ``frame``, keyed by name in the signature's order.
-
-    Raises ConfigError naming ``source`` when features are missing (all of them are
-    named), when ``frame`` has no rows, or when a numeric feature holds a value that is
-    not a number (the column, the row and the value are named) or is infinite. Callers
-    that can drop each column after use should prefer :func:`check_columns` and
-    :func:`feature_column`, which hold one column at a time.
-    """
-    check_columns([str(c) for c in frame.columns], len(frame), signature, source)
-    return {f.name: feature_column(frame[f.name], f, source) for f in signature.features}
 
 
 def numeric_values(column: pd.Series, name: str, source: str, *, start: int = 0) -> np.ndarray:

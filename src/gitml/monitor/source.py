@@ -25,8 +25,9 @@ so ``gitml retrain --data PATH`` adds exactly the bytes that were checked.
 from __future__ import annotations
 
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from gitml.errors import ConfigError
 
@@ -37,7 +38,8 @@ RECIPE_SUFFIX = ".recipe.json"
 FORMATS = ("csv", "parquet", "jsonl")
 
 
-class MonitorData(NamedTuple):
+@dataclass(frozen=True)
+class MonitorData:
     """The validated ``monitor.data`` setting: ``kind`` is path, dvc or command."""
 
     kind: str
@@ -82,13 +84,16 @@ def open_batch(root: Path, data: str | None, setting: MonitorData | None) -> Ite
     if setting.kind == "path":
         yield root / setting.value
         return
+    # Fetching a batch (DVC, a configured command, a temporary directory) is gitml drift's
+    # business alone: every command that reads gitml.yaml imports this module for
+    # MonitorData, and loads none of that.
     if setting.kind == "dvc":
         from gitml.dvcio.workspace import refresh
 
         refresh(root, setting.value)
         yield root / setting.value
         return
-    import tempfile  # here, as shutil below: gitml.yaml's reader imports this module
+    import tempfile
 
     from gitml.hooks import run_command
 
@@ -104,7 +109,7 @@ def open_batch(root: Path, data: str | None, setting: MonitorData | None) -> Ite
 
 def save_batch(batch: Path, dest: Path) -> list[Path]:
     """Copy ``batch`` (and its recipe, if any) to ``dest``; return the files written."""
-    import shutil
+    import shutil  # as in open_batch: gitml.yaml's readers need none of this
 
     written = []
     for source, target in ((batch, dest), (recipe_of(batch), recipe_of(dest))):

@@ -1,15 +1,17 @@
-"""Distribution distances and two-sample tests, vectorised with numpy.
+"""Distribution distances and two-sample tests for drift, on numpy arrays.
 
-Every function takes plain arrays and returns plain floats, so the drift logic above it
-stays readable and each function can be checked against SciPy's reference implementation
-(``tests/test_monitor_stats.py``). SciPy is imported only for the distribution functions
-that turn a statistic into a p-value.
+Where SciPy has the statistic it computes it: the chi-squared contingency test, Fisher's
+exact test, the Jensen-Shannon distance and the Kolmogorov distribution behind the KS
+p-value. What is left here is what SciPy lacks: the population stability index, the
+Kolmogorov-Smirnov distance to a reference kept as a *quantile grid*, and the pooling
+of categories too thin for the chi-squared approximation. ``tests/test_monitor_stats.py``
+checks each function against SciPy or a direct computation.
 
-The baseline keeps no raw reference rows, only summaries, so two functions work from
-summaries: :func:`bin_counts` bins a sample by the baseline's cut points, and
-:func:`ks_statistic` compares a sample with a reference *quantile grid* (see there for the
-approximation). :func:`ks_2samp_statistic` is the exact two-sample version, for tests and
-for callers that do hold both samples.
+The baseline keeps no raw reference rows, only summaries, so the comparisons work from
+summaries: :func:`bin_counts` bins a sample by the baseline's cut points,
+:func:`ks_statistic` compares a sample with a reference quantile grid (see there for the
+approximation), and :func:`grid_fractions` and :func:`ks_between_grids` compare two grids
+(``gitml report``, when a pull request moves a model's baseline).
 """
 
 from __future__ import annotations
@@ -19,13 +21,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-# Empty bins are floored at PSI_EPS before PSI takes logarithms: small enough not to
-# dominate a real shift, large enough that one empty bin does not make PSI infinite.
-# Defined with the pure-Python twin (gitml report compares baselines without numpy).
-from gitml.monitor.purestats import PSI_EPS as PSI_EPS
-
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike
+
+# Empty bins are floored at PSI_EPS before PSI takes logarithms: small enough not to
+# dominate a real shift, large enough that one empty bin does not make PSI infinite.
+PSI_EPS = 1e-4
 
 
 def _vector(values: ArrayLike, name: str) -> np.ndarray:
@@ -44,6 +45,14 @@ def _distribution(values: ArrayLike, name: str) -> np.ndarray:
     if total <= 0:
         raise ValueError(f"{name} sums to 0")
     return array / total
+
+
+def _grid(values: ArrayLike, name: str) -> np.ndarray:
+    """A quantile grid: at least two finite values that never decrease."""
+    grid = _vector(values, name)
+    if grid.size < 2 or np.any(np.diff(grid) < 0) or not np.all(np.isfinite(grid)):
+        raise ValueError(f"{name} must be >= 2 finite, non-decreasing values")
+    return grid
 
 
 def bin_counts(values: ArrayLike, cuts: ArrayLike, *, assume_sorted: bool = False) -> np.ndarray:
@@ -79,22 +88,6 @@ def psi(expected_fractions: ArrayLike, actual_fractions: ArrayLike, eps: float =
     e = np.maximum(e, eps)
     a = np.maximum(a, eps)
     return float(np.sum((a - e) * np.log(a / e)))
-
-
-def ks_2samp_statistic(a: ArrayLike, b: ArrayLike) -> float:
-    """Exact two-sample Kolmogorov-Smirnov statistic ``sup |F_a(x) - F_b(x)|``.
-
-    Both empirical CDFs are right-continuous steps, so the supremum is reached at one of
-    the observed values; evaluating both CDFs at every value of either sample finds it.
-    """
-    x = np.sort(_vector(a, "a"))
-    y = np.sort(_vector(b, "b"))
-    if x.size == 0 or y.size == 0:
-        raise ValueError("both samples must be non-empty")
-    points = np.concatenate([x, y])
-    cdf_x = np.searchsorted(x, points, side="right") / x.size
-    cdf_y = np.searchsorted(y, points, side="right") / y.size
-    return float(np.max(np.abs(cdf_x - cdf_y)))
 
 
 def _grid_cdf(quantiles: np.ndarray, points: np.ndarray, side: str) -> np.ndarray:
@@ -134,9 +127,7 @@ def ks_statistic(
     largest gap is at an end of the interval, as a value or as a left limit.
     ``assume_sorted`` skips sorting a sample that is already ascending.
     """
-    grid = _vector(reference_quantiles, "reference_quantiles")
-    if grid.size < 2 or np.any(np.diff(grid) < 0) or not np.all(np.isfinite(grid)):
-        raise ValueError("reference_quantiles must be >= 2 finite, non-decreasing values")
+    grid = _grid(reference_quantiles, "reference_quantiles")
     x = _vector(sample, "sample")
     if not assume_sorted:
         x = np.sort(x)
@@ -174,6 +165,34 @@ def ks_statistic(
     return float(gap)
 
 
+def grid_fractions(quantiles: ArrayLike, edges: ArrayLike) -> np.ndarray:
+    """Share of a grid's distribution in each bin ``(-inf, e0], (e0, e1], ..., (e_last, inf)``.
+
+    The shares are read from the curve :func:`ks_statistic` uses for the grid. Bins close
+    on the right, as the baseline's own bins do, so a point mass at an edge counts in the
+    bin that edge ends.
+    """
+    grid = _grid(quantiles, "quantiles")
+    cdf = _grid_cdf(grid, _vector(edges, "edges"), "right")
+    return np.maximum(np.diff(np.concatenate([[0.0], cdf, [1.0]])), 0.0)
+
+
+def ks_between_grids(a: ArrayLike, b: ArrayLike) -> float:
+    """Kolmogorov-Smirnov distance ``sup |F_a - F_b|`` between two quantile grids' curves.
+
+    Both curves are linear between the points of either grid, so their difference is
+    too, and the supremum sits at one of those points, as a value or as a left limit.
+    Each grid is within ``1/K`` of its own sample's empirical CDF (see
+    :func:`ks_statistic`), so this is within ``2/K`` of the exact two-sample statistic of
+    the samples behind the grids (checked against SciPy).
+    """
+    grid_a, grid_b = _grid(a, "a"), _grid(b, "b")
+    points = np.union1d(grid_a, grid_b)
+    right = np.abs(_grid_cdf(grid_a, points, "right") - _grid_cdf(grid_b, points, "right"))
+    left = np.abs(_grid_cdf(grid_a, points, "left") - _grid_cdf(grid_b, points, "left"))
+    return float(max(right.max(), left.max()))
+
+
 def ks_pvalue(statistic: float, n: int, m: int) -> float:
     """Two-sided p-value of a two-sample KS statistic for sample sizes ``n`` and ``m``.
 
@@ -183,57 +202,24 @@ def ks_pvalue(statistic: float, n: int, m: int) -> float:
     sample) it costs the same for a million rows as for a hundred, and it is slightly
     conservative at small sizes (a p-value 2.5% larger at an effective size of 1,765).
     """
-    from scipy.special import kolmogorov
+    from scipy.stats import kstwobign
 
     if n <= 0 or m <= 0:
         raise ValueError("sample sizes must be positive")
     effective = n * m / (n + m)
-    return float(np.clip(kolmogorov(math.sqrt(effective) * statistic), 0.0, 1.0))
-
-
-def _chi2_sf(statistic: float, dof: int) -> float:
-    """Upper tail of the chi-squared distribution (``scipy.stats.chi2.sf``)."""
-    # scipy.special loads in a fraction of scipy.stats' import time.
-    from scipy.special import chdtrc
-
-    return float(chdtrc(dof, statistic))
-
-
-def chi_squared(expected_fractions: ArrayLike, observed_counts: ArrayLike) -> tuple[float, float]:
-    """Pearson's goodness-of-fit test of ``observed_counts`` against known fractions.
-
-    Returns ``(statistic, p_value)`` with ``k - 1`` degrees of freedom over the ``k``
-    categories of non-zero expected fraction; agrees with ``scipy.stats.chisquare``
-    called with expected counts ``fractions * sum(observed)``. A count in a category
-    whose expected fraction is 0 makes the statistic infinite (p = 0). This treats the
-    expected fractions as exact; when they come from a reference *sample*, use
-    :func:`chi_squared_2samp`, which accounts for that sample's own noise.
-    """
-    expected = _distribution(expected_fractions, "expected_fractions")
-    observed = _vector(observed_counts, "observed_counts")
-    if observed.shape != expected.shape:
-        raise ValueError(f"lengths differ: {expected.size} fractions, {observed.size} counts")
-    if np.any(observed < 0) or observed.sum() <= 0:
-        raise ValueError("observed_counts must be non-negative with a positive total")
-    possible = expected > 0
-    if np.any(observed[~possible] > 0):
-        return math.inf, 0.0
-    counts = expected[possible] * observed.sum()
-    statistic = float(np.sum((observed[possible] - counts) ** 2 / counts))
-    dof = int(possible.sum()) - 1
-    if dof < 1:
-        return 0.0, 1.0
-    return statistic, _chi2_sf(statistic, dof)
+    return float(np.clip(kstwobign.sf(math.sqrt(effective) * statistic), 0.0, 1.0))
 
 
 def chi_squared_2samp(counts_a: ArrayLike, counts_b: ArrayLike) -> tuple[float, float]:
     """Pearson's test that two samples of counts over the same categories share a distribution.
 
-    The ``2 x k`` contingency-table test without continuity correction; agrees with
-    ``scipy.stats.chi2_contingency([counts_a, counts_b], correction=False)`` once the
-    categories empty in both samples are dropped (SciPy refuses those). Returns
-    ``(statistic, p_value)``; fewer than two non-empty categories give ``(0.0, 1.0)``.
+    ``scipy.stats.chi2_contingency`` on the ``2 x k`` table, without continuity
+    correction, after dropping the categories empty in both samples (SciPy refuses
+    those, and they carry no evidence). Returns ``(statistic, p_value)``; fewer than two
+    non-empty categories give ``(0.0, 1.0)``: there is nothing to compare.
     """
+    from scipy.stats import chi2_contingency
+
     a = _vector(counts_a, "counts_a")
     b = _vector(counts_b, "counts_b")
     if a.shape != b.shape:
@@ -241,35 +227,29 @@ def chi_squared_2samp(counts_a: ArrayLike, counts_b: ArrayLike) -> tuple[float, 
     if np.any(a < 0) or np.any(b < 0) or a.sum() <= 0 or b.sum() <= 0:
         raise ValueError("counts must be non-negative, with a positive total in each sample")
     used = (a + b) > 0
-    a, b = a[used], b[used]
-    if a.size < 2:
+    if used.sum() < 2:
         return 0.0, 1.0
-    table = np.vstack([a, b])
-    expected = table.sum(axis=1, keepdims=True) * table.sum(axis=0, keepdims=True) / table.sum()
-    statistic = float(np.sum((table - expected) ** 2 / expected))
-    return statistic, _chi2_sf(statistic, a.size - 1)
+    result = chi2_contingency(np.vstack([a[used], b[used]]), correction=False)
+    return float(result.statistic), float(result.pvalue)
 
 
 def jensen_shannon(p: ArrayLike, q: ArrayLike) -> float:
     """Jensen-Shannon *distance* (square root of the divergence), base 2, in [0, 1].
 
     ``p`` and ``q`` are counts or fractions over the same categories (each is scaled to
-    sum to 1); agrees with ``scipy.spatial.distance.jensenshannon(p, q, base=2)``.
+    sum to 1): ``scipy.spatial.distance.jensenshannon(p, q, base=2)``.
     """
+    from scipy.spatial.distance import jensenshannon
+
     a = _distribution(p, "p")
     b = _distribution(q, "q")
     if a.shape != b.shape:
         raise ValueError(f"lengths differ: {a.size} and {b.size}")
-    mean = (a + b) / 2.0
-
-    def kl_to_mean(x: np.ndarray) -> float:
-        # 0 * log(0) is 0: terms of empty categories are left out.
-        used = x > 0
-        return float(np.sum(x[used] * np.log(x[used] / mean[used])))
-
-    divergence = (kl_to_mean(a) + kl_to_mean(b)) / 2.0 / math.log(2.0)
-    # Rounding can push an identical pair's divergence a hair below 0.
-    return math.sqrt(max(divergence, 0.0))
+    # Two nearly equal distributions can round to a divergence a hair below 0, whose
+    # square root is NaN: their distance is 0.
+    with np.errstate(invalid="ignore"):
+        distance = float(jensenshannon(a, b, base=2.0))
+    return 0.0 if math.isnan(distance) else distance
 
 
 def expected_calibration_error(scores: ArrayLike, labels: ArrayLike, bins: int = 10) -> float:
@@ -327,33 +307,16 @@ def pool_small_cells(
     return np.append(kept_a, pooled_a), np.append(kept_b, pooled_b)
 
 
-def _log_choose(n: int, k: np.ndarray) -> np.ndarray:
-    from scipy.special import gammaln
-
-    return np.asarray(gammaln(n + 1) - gammaln(k + 1) - gammaln(n - k + 1))
-
-
 def proportions_pvalue(hits_a: int, total_a: int, hits_b: int, total_b: int) -> float:
     """Two-sided p-value that two samples share one rate of hits (Fisher's exact test).
 
-    Exact, so it stays valid for a handful of rows where the chi-squared approximation
-    of the same 2x2 table claims significance it does not have. Given both totals and
-    the hits overall, the hits of sample a follow a hypergeometric distribution; the
-    p-value is the probability of every table no more likely than the observed one.
-    Agrees with ``scipy.stats.fisher_exact`` on
-    ``[[hits_a, total_a - hits_a], [hits_b, total_b - hits_b]]``.
+    ``scipy.stats.fisher_exact`` on ``[[hits_a, total_a - hits_a], [hits_b, total_b -
+    hits_b]]``. Exact, so it stays valid for a handful of rows where the chi-squared
+    approximation of the same 2x2 table claims significance it does not have.
     """
+    from scipy.stats import fisher_exact
+
     if not (0 <= hits_a <= total_a and 0 <= hits_b <= total_b) or total_a == 0 or total_b == 0:
         raise ValueError("hits must lie between 0 and a positive total")
-    hits, total = hits_a + hits_b, total_a + total_b
-    if hits in (0, total):
-        return 1.0  # one possible table: nothing can differ
-    lowest, highest = max(0, hits - total_b), min(hits, total_a)
-    k = np.arange(lowest, highest + 1, dtype=np.float64)
-    log_pmf = _log_choose(total_a, k) + _log_choose(total_b, hits - k)
-    log_pmf -= _log_choose(total, np.array(float(hits)))
-    observed = log_pmf[hits_a - lowest]
-    # Tables as likely as the observed one up to rounding (a relative 1e-7) count as
-    # "no more likely"; symmetric tables would otherwise depend on the last bit.
-    as_extreme = log_pmf <= observed + 1e-7
-    return float(min(1.0, np.exp(log_pmf[as_extreme]).sum()))
+    table = [[hits_a, total_a - hits_a], [hits_b, total_b - hits_b]]
+    return float(fisher_exact(table).pvalue)

@@ -2,7 +2,7 @@
 
 Shared by ``gitml drift`` (a batch against a version's baseline) and the report's
 baseline-change section (one baseline against another), so one set of thresholds means
-one thing in both. No numpy here: the report path imports this.
+one thing in both.
 """
 
 from __future__ import annotations
@@ -33,8 +33,8 @@ class FeatureChecks:
     def add(self, label: str, value: float | None, check: str, pvalue: Any = None) -> None:
         """Judge ``value`` against ``check``'s thresholds; ``pvalue`` is a number or a thunk.
 
-        A thunk is called only when the effect size reaches warn level: the exact tests
-        cost more than the comparison itself and are moot below the thresholds.
+        A thunk is called only when the effect size reaches warn level: below it the
+        change is immaterial whatever its test says, so the test need not run.
         """
         if value is None:
             return

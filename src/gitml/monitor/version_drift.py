@@ -12,15 +12,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gitml.errors import ConfigError, RegistryError
-from gitml.monitor.source import open_batch
+from gitml.monitor import source
+from gitml.monitor.baseline_file import read_baseline
+from gitml.monitor.drift import detect_drift_file
+from gitml.monitor.thresholds import DriftThresholds
 from gitml.registry.fetch import load
 from gitml.registry.reader import RegistryReader
 from gitml.registry.refs import parse_ref
+from gitml.signature import feature_frame, signature_from_text
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from gitml.monitor.drift import DriftReport, DriftThresholds
+    from gitml.monitor.drift_report import DriftReport
     from gitml.signature import Signature
 
 
@@ -37,10 +41,6 @@ def check_drift(
     ``save_batch`` keeps a copy of the batch that was checked (and its recipe, see
     :mod:`gitml.monitor.source`), e.g. for ``gitml retrain --data``.
     """
-    from gitml.monitor.baseline import read_baseline
-    from gitml.monitor.drift import DriftThresholds
-    from gitml.signature import signature_from_text
-
     parsed = parse_ref(ref)
     with RegistryReader(root, local=local) as reader:
         config = reader.config
@@ -60,40 +60,19 @@ def check_drift(
     baseline = read_baseline(baseline_text.decode("utf-8"), f"{model.baseline} at {info.version}")
     signature = signature_from_text(signature_text.decode("utf-8"), model.signature)
     thresholds = DriftThresholds.from_mapping(config.drift, "gitml.yaml", "drift")
-    with open_batch(Path(root), data, config.monitor_data) as batch_path:
-        report = _check_batch(
-            root,
-            parsed.model,
-            info.version,
+    scorer = _VersionScorer(f"{parsed.model}@{info.version}", root, local, signature)
+    with source.open_batch(Path(root), data, config.monitor_data) as batch_path:
+        report = detect_drift_file(
             str(batch_path),
             baseline,
             signature,
             thresholds,
-            local,
+            scorer=scorer,
+            checked=(parsed.model, info.version),
         )
         if save_batch is not None:
-            from gitml.monitor.source import save_batch as _save
-
-            _save(batch_path, Path(save_batch))
+            source.save_batch(batch_path, Path(save_batch))
     return report
-
-
-def _check_batch(
-    root: Path | str,
-    model: str,
-    version: str,
-    path: str,
-    baseline: dict[str, Any],
-    signature: Signature,
-    thresholds: DriftThresholds,
-    local: bool,
-) -> DriftReport:
-    from gitml.monitor.drift import detect_drift_file
-
-    scorer = _VersionScorer(f"{model}@{version}", root, local, signature)
-    return detect_drift_file(
-        path, baseline, signature, thresholds, scorer=scorer, checked=(model, version)
-    )
 
 
 class _VersionScorer:
@@ -107,8 +86,6 @@ class _VersionScorer:
         self._model: Any = None
 
     def __call__(self, rows: pd.DataFrame) -> Any:
-        from gitml.signature import feature_frame
-
         if self._model is None:
             self._model = load(self._ref, root=self._root, local=self._local)
         return self._model.predict_proba(feature_frame(self._signature, rows))[:, 1]
