@@ -10,10 +10,12 @@ afterwards), registers its model as ``v0.1.0``, exports it with
 subprocess with one uvicorn worker:
 
 1. ``gitml serve credit@v0.1.0`` (this project's server, defaults);
-2. the same server around a stub model that answers at once: the server's own cost;
-3. a floor: a bare Starlette + uvicorn app that only parses JSON into a DataFrame and
+2. the same with ``--no-fast-path``: every request scored by ``predict_proba`` on a
+   DataFrame, which shows what the fast path buys;
+3. the same server around a stub model that answers at once: the server's own cost;
+4. a floor: a bare Starlette + uvicorn app that only parses JSON into a DataFrame and
    calls ``predict_proba`` on the skops-loaded model (no validation, metrics or log);
-4. ``mlflow models serve --env-manager local`` on the export, as shipped, and again
+5. ``mlflow models serve --env-manager local`` on the export, as shipped, and again
    with ``OMP_NUM_THREADS=1`` (gitml caps OpenMP to one thread per request itself).
 
 MLflow is taken from ``--mlflow`` (the ``mlflow`` executable of an environment that
@@ -76,7 +78,7 @@ REF = "credit@v0.1.0"
 GITML_SERVER = """
 import sys
 from gitml.serve.run import serve
-serve(sys.argv[1], sys.argv[2], port=int(sys.argv[3]))
+serve(sys.argv[1], sys.argv[2], port=int(sys.argv[3]), fast_path=sys.argv[4] == "fast")
 """
 
 # gitml's server around a stub model that answers 0.25 at once: what the server itself
@@ -482,7 +484,14 @@ def main(argv: list[str] | None = None) -> int:
             servers = [
                 Server(
                     "gitml serve",
-                    [PYTHON, "-c", GITML_SERVER, str(repo), REF, "{port}"],
+                    [PYTHON, "-c", GITML_SERVER, str(repo), REF, "{port}", "fast"],
+                    "/health",
+                    "/predict",
+                    mlflow_format=False,
+                ),
+                Server(
+                    "gitml serve --no-fast-path",
+                    [PYTHON, "-c", GITML_SERVER, str(repo), REF, "{port}", "plain"],
                     "/health",
                     "/predict",
                     mlflow_format=False,

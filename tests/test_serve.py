@@ -24,11 +24,18 @@ from sklearn.pipeline import Pipeline
 from starlette.applications import Starlette
 
 from gitml import api
-from gitml.serve.app import RegistryWatcher, ServeSettings, create_app
-from gitml.serve.app import _score as score_body
-from gitml.serve.fastpath import FAST_MAX_RECORDS, FastScorer, compile_scorer, probe_batch
+from gitml.serve.app import create_app
+from gitml.serve.fastpath import (
+    FAST_MAX_RECORDS,
+    SUPPORTED_SCIKIT_LEARN,
+    Fallback,
+    FastScorer,
+    compile_fast_path,
+    probe_batch,
+    scikit_learn_supported,
+)
+from gitml.serve.holder import ModelHolder
 from gitml.serve.loaded import LoadedModel, load_version
-from gitml.serve.metrics import Counter, Histogram, MetricsRegistry
 from gitml.serve.records import (
     BadRequest,
     FieldError,
@@ -38,6 +45,9 @@ from gitml.serve.records import (
     validate_records,
 )
 from gitml.serve.run import ServerThread, make_server
+from gitml.serve.scoring import score_body
+from gitml.serve.settings import ServeSettings
+from gitml.serve.watcher import RegistryWatcher
 from gitml.signature import feature_frame, signature_from_text
 from gitml.storage import file_md5, load_model
 from tests.helpers import git, gitml
@@ -455,9 +465,9 @@ def fast_scorers(credit_model: LoadedModel, logistic_model: LoadedModel) -> dict
     """Each model's fast scorer, compiled once, by md5."""
     scorers = {}
     for model in (credit_model, logistic_model):
-        fast = compile_scorer(model.model, model.signature)
-        assert fast is not None
-        scorers[model.md5] = fast
+        fast_path = compile_fast_path(model.model, model.signature)
+        assert fast_path.scorer is not None, fast_path
+        scorers[model.md5] = fast_path.scorer
     return scorers
 
 
@@ -499,7 +509,7 @@ def test_fast_path_is_bitwise_identical_to_predict_proba(
     either_model: LoadedModel, rows: pd.DataFrame
 ) -> None:
     model = either_model
-    fast = compile_scorer(model.model, model.signature)
+    fast = compile_fast_path(model.model, model.signature).scorer
     assert isinstance(fast, FastScorer)
     batch = every_value_batch(model, rows)
     assert batch.count >= 300
@@ -574,23 +584,56 @@ def test_fast_path_is_refused_unless_proven_identical(
     credit_model: LoadedModel, caplog: pytest.LogCaptureFixture
 ) -> None:
     signature = credit_model.signature
+
+    def fallback(model: Any) -> Fallback | None:
+        fast_path = compile_fast_path(model, signature)
+        assert (fast_path.scorer is None) == (fast_path.fallback is not None)
+        return fast_path.fallback
+
     # Shapes it does not cover: plain path.
-    assert compile_scorer(GatedModel(credit_model.model), signature) is None
-    assert compile_scorer(credit_model.model[-1], signature) is None
+    assert fallback(GatedModel(credit_model.model)) is Fallback.MODEL_NOT_COVERED
+    assert fallback(credit_model.model[-1]) is Fallback.MODEL_NOT_COVERED
     bare = Pipeline([("model", credit_model.model[-1])])
-    assert compile_scorer(bare, signature) is None
+    assert fallback(bare) is Fallback.MODEL_NOT_COVERED
     # A model whose answers the fast path would not reproduce: the probe check at
-    # load time refuses it, loudly.
+    # load time refuses it, and serving it says so in the log, naming the model.
     skewed = OffByOneUlp(credit_model.model.steps)
+    assert fallback(skewed) is Fallback.PROBE_MISMATCH
     with caplog.at_level(logging.WARNING, logger="gitml.serve"):
-        assert compile_scorer(skewed, signature) is None
-    assert "differ from predict_proba" in caplog.text
+        ModelHolder().swap(dataclasses.replace(credit_model, model=skewed))
+    (record,) = [r for r in caplog.records if "no fast path" in r.getMessage()]
+    assert record.levelno == logging.WARNING
+    assert record.getMessage().startswith("credit v0.1.0: no fast path (probe_mismatch: ")
+    assert "differ from predict_proba" in record.getMessage()
+    # Turned off, it is not even compiled.
+    assert compile_fast_path(credit_model.model, signature, enabled=False).fallback == (
+        Fallback.DISABLED
+    )
     # The probe batch covers every category and the missing values.
     probe = probe_batch(signature)
     for feature in signature.features:
         if feature.categories:
             assert set(feature.categories) <= set(probe.columns[feature.name])
         assert (None in probe.columns[feature.name]) == feature.nullable
+
+
+def test_the_installed_scikit_learn_is_one_the_fast_path_was_checked_against() -> None:
+    """When this fails, scikit-learn was upgraded past SUPPORTED_SCIKIT_LEARN: run this
+    file's bit-identity tests with the fence widened, then widen it for good."""
+    import sklearn
+
+    assert scikit_learn_supported(sklearn.__version__), (
+        sklearn.__version__,
+        SUPPORTED_SCIKIT_LEARN,
+    )
+    (low_major, low_minor), (high_major, high_minor) = SUPPORTED_SCIKIT_LEARN
+    assert scikit_learn_supported(f"{low_major}.{low_minor}.0")
+    assert scikit_learn_supported(f"{low_major}.{low_minor}.0rc1")
+    assert not scikit_learn_supported(f"{low_major}.{low_minor - 1}.9")
+    assert not scikit_learn_supported(f"{high_major}.{high_minor}.0")
+    assert not scikit_learn_supported(f"{high_major}.{high_minor}.dev0")
+    assert not scikit_learn_supported(f"{low_major + 1}.0.0")
+    assert not scikit_learn_supported("unknown")
 
 
 def test_small_requests_take_the_fast_path_and_answer_the_same(
@@ -607,6 +650,62 @@ def test_small_requests_take_the_fast_path_and_answer_the_same(
     scoring = "gitml_serve_scoring"
     assert sample(families, scoring, f"{scoring}_total", path="fast") == 20
     assert sample(families, scoring, f"{scoring}_total", path="plain") == 1
+
+
+@pytest.mark.parametrize("cause", [Fallback.DISABLED, Fallback.SCIKIT_LEARN_VERSION])
+def test_off_the_fast_path_the_answers_are_the_same_and_the_server_says_why(
+    cause: Fallback,
+    credit_model: LoadedModel,
+    rows: pd.DataFrame,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The plain path end to end, for requests the fast path would take: turned off
+    (what --no-fast-path sets) or fenced off by a scikit-learn release outside the
+    supported range. Every probability is the fast path's, bit for bit, and /metrics
+    and the log say which path answered and why."""
+    import sklearn
+
+    settings = ServeSettings()
+    if cause is Fallback.DISABLED:
+        settings = ServeSettings(fast_path=False)
+    else:
+        high_major, high_minor = SUPPORTED_SCIKIT_LEARN[1]
+        monkeypatch.setattr(sklearn, "__version__", f"{high_major}.{high_minor}.0")
+    with caplog.at_level(logging.INFO, logger="gitml.serve"):
+        plain_app = create_app(credit_model, settings=settings)
+    monkeypatch.undo()
+    fast_app = create_app(credit_model)
+
+    records = as_records(credit_model, rows.head(30))
+    bodies: list[Any] = [*records[:10], records[10:30]]  # all within the fast path's size
+    answers: dict[str, list[float]] = {}
+    families: dict[str, dict[str, Any]] = {}
+    for name, app in (("plain", plain_app), ("fast", fast_app)):
+        with ServerThread(app) as server, httpx.Client(base_url=server.url, timeout=30) as client:
+            answers[name] = []
+            for body in bodies:
+                response = client.post("/predict", json=body)
+                assert response.status_code == 200, response.text
+                answers[name] += [p["probability"] for p in response.json()["predictions"]]
+            families[name] = parse_metrics(client.get("/metrics").text)
+    assert len(answers["plain"]) == 30
+    assert np.array_equal(bits(answers["plain"]), bits(answers["fast"]))
+
+    scoring, active = "gitml_serve_scoring", "gitml_serve_fast_path_active"
+    assert sample(families["plain"], scoring, f"{scoring}_total", path="plain") == len(bodies)
+    with pytest.raises(AssertionError, match="no sample"):
+        sample(families["plain"], scoring, f"{scoring}_total", path="fast")
+    assert sample(families["plain"], active, active, model="credit", reason=cause.value) == 0
+    assert sample(families["fast"], scoring, f"{scoring}_total", path="fast") == len(bodies)
+    assert sample(families["fast"], active, active, model="credit", reason="") == 1
+    assert len(families["plain"][active].samples) == len(families["fast"][active].samples) == 1
+
+    (record,) = [r for r in caplog.records if "no fast path" in r.getMessage()]
+    # Chosen by the operator, it is information; forced by the version, a warning.
+    assert record.levelno == (logging.INFO if cause is Fallback.DISABLED else logging.WARNING)
+    assert record.getMessage().startswith(f"credit v0.1.0: no fast path ({cause.value}: ")
+    assert record.getMessage().endswith("every request is scored with predict_proba")
 
 
 def test_values_the_model_cannot_score_are_a_422_on_both_paths(
@@ -869,26 +968,94 @@ def test_prediction_log_is_json_lines_of_the_documented_shape(
     assert sorted(s for a in answers for s in a) == sorted(e["score"] for e in logged)
 
 
-def test_metrics_text_format() -> None:
-    registry = MetricsRegistry()
-    counter = registry.add(Counter("c_total", "A count.", ("path",)))
-    histogram = registry.add(Histogram("h", "Sizes.", (1.0, 2.0)))
-    counter.inc(('a"b\\c\nd',), 2)
-    histogram.observe_many([0.5, 1.0, 1.5, 7.0])
-    assert registry.render().splitlines() == [
-        "# HELP c_total A count.",
-        "# TYPE c_total counter",
-        'c_total{path="a\\"b\\\\c\\nd"} 2',
-        "# HELP h Sizes.",
-        "# TYPE h histogram",
-        'h_bucket{le="1.0"} 2',
-        'h_bucket{le="2.0"} 3',
-        'h_bucket{le="+Inf"} 4',
-        "h_sum 10",
-        "h_count 4",
+# Every family /metrics exposes: its type and help text (the client library adds the
+# ``_created`` series of counters and histograms unless the process turns them off, as
+# ``gitml serve`` does).
+METRIC_FAMILIES = {
+    "gitml_serve_requests": ("counter", "HTTP requests handled, by endpoint and status code."),
+    "gitml_serve_request_duration_seconds": (
+        "histogram",
+        "Time from request start to the last byte of the response.",
+    ),
+    "gitml_serve_requests_in_flight": ("gauge", "Requests being handled right now."),
+    "gitml_serve_records_predicted": ("counter", "Records scored, by model version."),
+    "gitml_serve_decisions": ("counter", "Decisions returned (score >= threshold is 1)."),
+    "gitml_serve_prediction_score": (
+        "histogram",
+        "Predicted probability of the positive class.",
+    ),
+    "gitml_serve_out_of_range_values": (
+        "counter",
+        "Accepted values outside the training range of their feature.",
+    ),
+    "gitml_serve_unseen_categories": (
+        "counter",
+        "Accepted categories never seen in training, by feature.",
+    ),
+    "gitml_serve_invalid_fields": (
+        "counter",
+        "Fields rejected by signature validation (HTTP 422), by field.",
+    ),
+    "gitml_serve_scoring": (
+        "counter",
+        "Scored requests by path: fast (compiled, proven identical) or plain "
+        "(predict_proba on a DataFrame).",
+    ),
+    "gitml_serve_timeouts": ("counter", "Predictions cut off by the request timeout."),
+    "gitml_serve_model_info": (
+        "gauge",
+        "The model being served (value 1), identified by its labels.",
+    ),
+    "gitml_serve_model_loaded_timestamp_seconds": (
+        "gauge",
+        "Unix time at which the served model was swapped in.",
+    ),
+    "gitml_serve_fast_path_active": (
+        "gauge",
+        "1 when small requests are scored by the compiled scorer proven identical to "
+        "predict_proba, 0 when every request takes predict_proba; reason says why "
+        "(disabled, scikit_learn_version, model_not_covered, probe_mismatch, "
+        "compile_error), empty when active.",
+    ),
+    "gitml_serve_reloads": (
+        "counter",
+        "Registry polls by outcome: unchanged, swapped or failed.",
+    ),
+}
+
+
+def test_metrics_families_and_label_values_sent_by_clients(
+    client: httpx.Client, credit_model: LoadedModel, rows: pd.DataFrame
+) -> None:
+    good = as_records(credit_model, rows.head(1))[0]
+    # A field name is the client's text, and it becomes a label value: quotes,
+    # backslashes and newlines must be escaped, not break the exposition.
+    odd = 'a"b\\c\nd'
+    assert client.post("/predict", json={**good, odd: 1}).status_code == 422
+    assert client.post("/predict", json=good).status_code == 200
+    text = client.get("/metrics").text
+    families = parse_metrics(text)
+    exposed = {
+        name: (family.type, family.documentation)
+        for name, family in families.items()
+        if not name.endswith("_created")
+    }
+    assert exposed == METRIC_FAMILIES
+    lines = text.splitlines()
+    assert 'gitml_serve_invalid_fields_total{field="a\\"b\\\\c\\nd"} 1.0' in lines
+    assert (
+        sample(
+            families, "gitml_serve_invalid_fields", "gitml_serve_invalid_fields_total", field=odd
+        )
+        == 1
+    )
+    # Bucket bounds as Prometheus' clients write them, the last one +Inf.
+    buckets = [
+        s.labels["le"]
+        for s in families["gitml_serve_prediction_score"].samples
+        if s.name.endswith("_bucket")
     ]
-    families = parse_metrics(registry.render())
-    assert sample(families, "c", "c_total", path='a"b\\c\nd') == 2
+    assert buckets == [*(repr(round(0.05 * i, 2)) for i in range(1, 21)), "+Inf"]
 
 
 # -- the registry: load, serve, hot swap ----------------------------------------------------

@@ -163,6 +163,12 @@ def test_gitml_serve_answers_like_gitml_and_stops_cleanly_on_sigterm(
             assert [p["decision"] for p in batch["predictions"]] == [
                 int(s >= threshold) for s in expected
             ]
+            families = parse_metrics(client.get("/metrics").text)
+            active = "gitml_serve_fast_path_active"
+            assert sample(families, active, active, model="credit", reason="") == 1
+            # gitml serve owns its process, so it leaves out the _created series the
+            # client library would add beside every counter and histogram.
+            assert [name for name in families if name.endswith("_created")] == []
 
             # A request in flight at SIGTERM: its body stops short of the last byte
             # until the server has begun to shut down.
@@ -207,6 +213,37 @@ def test_gitml_serve_answers_like_gitml_and_stops_cleanly_on_sigterm(
     # Every answered record was logged, the in-flight ones included, before the exit.
     logged = [json.loads(line) for line in log.read_text().splitlines()]
     assert [entry["score"] for entry in logged] == [expected[0], *expected, *expected[:10]]
+
+
+def test_gitml_serve_no_fast_path_scores_every_request_with_predict_proba(
+    origin_repo: Path, clock: Clock
+) -> None:
+    repo = origin_repo
+    promote_first_version(repo, clock)
+    loaded = load_version(repo, REF)
+    rows = held_out_rows(repo, 20)
+    records = as_records(loaded, rows)
+    expected = reference_scores(loaded, rows)
+
+    with gitml_serve(repo, REF, "--no-fast-path") as served:
+        # Logged while the model loads, before uvicorn starts: information, not a
+        # warning, since the operator asked for it.
+        line = served.wait_for_line("no fast path")
+        assert line.startswith("INFO:"), line
+        assert "credit v0.1.0: no fast path (disabled: " in line
+        served.wait_ready()
+        with httpx.Client(base_url=served.url, timeout=30) as client:
+            answers = [
+                client.post("/predict", json=record).json()["predictions"][0]["probability"]
+                for record in records
+            ]
+            families = parse_metrics(client.get("/metrics").text)
+        assert answers == expected
+        scoring, active = "gitml_serve_scoring", "gitml_serve_fast_path_active"
+        assert sample(families, scoring, f"{scoring}_total", path="plain") == len(records)
+        assert sample(families, active, active, model="credit", reason="disabled") == 0
+        served.process.send_signal(signal.SIGTERM)
+        assert served.process.wait(60) == 0, served.output()
 
 
 def reloads(served: ServeProcess, result: str) -> float:

@@ -67,6 +67,15 @@ def register(commands: argparse._SubParsersAction) -> None:
         default=30.0,
         help="per-request time limit (default 30; slower: 504)",
     )
+    p.add_argument(
+        "--no-fast-path",
+        dest="fast_path",
+        action="store_false",
+        help=(
+            "score every request with the model's predict_proba on a DataFrame, never with "
+            "the compiled scorer for small requests (/metrics: gitml_serve_fast_path_active 0)"
+        ),
+    )
     p.add_argument("--local", action="store_true", help="read local stage branches")
     p.add_argument("--root", default=".", help="repository root (default: .)")
     p.set_defaults(run=run_serve)
@@ -110,6 +119,7 @@ def run_serve(args: argparse.Namespace) -> int:
         max_batch=args.max_batch,
         timeout_seconds=args.timeout_seconds,
         local=args.local,
+        fast_path=args.fast_path,
     )
     return EXIT_OK
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import logging.config
 import signal
 import socket
 import threading
@@ -18,16 +19,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import uvicorn
+from prometheus_client import disable_created_metrics
 
-from gitml.serve.app import (
+from gitml.serve.app import create_app
+from gitml.serve.loaded import load_version
+from gitml.serve.settings import (
     DEFAULT_MAX_BATCH,
     DEFAULT_MAX_BODY_BYTES,
     DEFAULT_TIMEOUT_SECONDS,
-    RegistryWatcher,
     ServeSettings,
-    create_app,
 )
-from gitml.serve.loaded import load_version
+from gitml.serve.watcher import RegistryWatcher
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -57,19 +59,26 @@ def make_server(
     graceful_seconds: float = DEFAULT_GRACEFUL_SECONDS,
     log_level: str = "info",
     access_log: bool = True,
+    fast_path: bool = True,
 ) -> uvicorn.Server:
     """Load ``ref`` and return a uvicorn server for it, not yet running.
 
     The model loads before the server exists, so a bad reference, a hash mismatch or
     a missing artefact fails here with gitml's error (and exit code), not as a server
-    that answers 503 forever.
+    that answers 503 forever. ``fast_path=False`` scores every request with the model's
+    ``predict_proba`` (see :class:`ServeSettings`).
     """
+    # Logging is set up before the load, not by uvicorn when the server is made, so
+    # what the load says (whether the model got its fast path, and why not) reaches the
+    # log in the same format as everything after it.
+    logging.config.dictConfig(_log_config(log_level))
     model = load_version(root, ref, local=local)
     settings = ServeSettings(
         max_body_bytes=max_body_bytes,
         max_batch=max_batch,
         timeout_seconds=timeout_seconds,
         log_path=Path(log_path) if log_path is not None else None,
+        fast_path=fast_path,
     )
     watcher = (
         RegistryWatcher(root, ref, poll_seconds=poll_seconds, local=local, remote=remote)
@@ -82,7 +91,7 @@ def make_server(
         host=host,
         port=port,
         lifespan="on",
-        log_config=_log_config(log_level),
+        log_config=None,  # configured above
         log_level=log_level,
         access_log=access_log,
         server_header=False,
@@ -122,13 +131,21 @@ def serve(
     graceful_seconds: float = DEFAULT_GRACEFUL_SECONDS,
     log_level: str = "info",
     access_log: bool = True,
+    fast_path: bool = True,
 ) -> None:
     """Serve the model ``ref`` names (e.g. ``credit@production``) until SIGINT/SIGTERM.
 
     ``reload_on_promotion`` polls the registry every ``poll_seconds`` (fetching tags
     from ``remote`` when it exists) and swaps in a newly recorded version once it is
     fully loaded and verified. ``log_path`` appends one JSON line per scored record.
+    ``fast_path=False`` (``--no-fast-path``) scores every request with the model's
+    ``predict_proba``, for when the compiled scorer is suspected of anything.
     """
+    # This process is the server: its /metrics leaves out the ``_created`` series
+    # prometheus_client adds beside each counter and histogram, which the text format
+    # can only expose as extra gauges that no query of ours reads. (The switch is
+    # process-wide, so an app embedded elsewhere by create_app leaves it to its host.)
+    disable_created_metrics()
     server = make_server(
         root,
         ref,
@@ -145,6 +162,7 @@ def serve(
         graceful_seconds=graceful_seconds,
         log_level=log_level,
         access_log=access_log,
+        fast_path=fast_path,
     )
     with _sigterm_stops(server):
         server.run()
