@@ -1,1 +1,1 @@
-"""The GitHub REST client (pull requests for promotions, rollbacks and retraining)."""
+"""The GitHub REST client: pull requests, workflow dispatches and commit statuses."""
