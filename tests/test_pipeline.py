@@ -135,7 +135,7 @@ EVALUATE_IMPORTS_NOT_SHAPING_OUTPUTS = {
     "src/gitml/fsutil.py",
     "src/gitml/monitor/__init__.py",
     "src/gitml/usercache.py",
-    "src/gitml/validation.py",
+    "src/gitml/documents.py",
 }
 
 

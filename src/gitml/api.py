@@ -148,9 +148,9 @@ def get(
     from gitml.registry.fetch import get as _get
 
     if repo is not None:
-        from gitml.gitio.remote_cache import cached_refs
+        from gitml.gitio.remote_cache import partial_clone
 
-        return _get(cached_refs(repo), ref, output, local=True, repo_url=repo)
+        return _get(partial_clone(repo), ref, output, local=True, repo_url=repo)
     return _get(root, ref, output, local=local)
 
 
@@ -164,9 +164,9 @@ def load(ref: str, *, root: Path | str = ".", repo: str | None = None, local: bo
     from gitml.registry.fetch import load as _load
 
     if repo is not None:
-        from gitml.gitio.remote_cache import cached_refs
+        from gitml.gitio.remote_cache import partial_clone
 
-        return _load(ref, root=cached_refs(repo), local=True, repo_url=repo)
+        return _load(ref, root=partial_clone(repo), local=True, repo_url=repo)
     return _load(ref, root=root, local=local)
 
 

@@ -11,11 +11,11 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal
 
+from gitml.documents import packaged_schema, parse_text, raise_for, schema_problems
 from gitml.errors import ConfigError
 from gitml.files import CONFIG_FILE
 from gitml.monitor.source import MonitorData
 from gitml.policy.model import Policy, policy_from_dict
-from gitml.validation import packaged_schema, parse_text, raise_for, schema_problems
 
 if TYPE_CHECKING:
     from collections.abc import Mapping

@@ -12,13 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from gitml.documents import packaged_schema, schema_problems
 from gitml.errors import ConfigError, GitmlError
 from gitml.policy.evaluate import GateResult, RuleResult, evaluate_gate
 from gitml.registry.stage_branches import is_rollback, stage_for_base
 from gitml.report import collect
 from gitml.report.model import GateSummary
 from gitml.report.sides import SideReader
-from gitml.validation import packaged_schema, schema_problems
 
 if TYPE_CHECKING:
     from pathlib import Path

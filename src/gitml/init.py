@@ -16,10 +16,10 @@ from typing import Any
 import yaml
 
 from gitml.config import CONFIG_FILE, config_from_text
+from gitml.documents import parse_text
 from gitml.dvcio.project import DVC_YAML
 from gitml.errors import ConfigError
 from gitml.fsutil import atomic_write_text
-from gitml.validation import parse_text
 
 WORKFLOWS = ("propose.yml", "comment.yml", "register.yml", "promote.yml", "monitor.yml")
 HIGHER = ("auc", "accuracy", "f1", "precision", "recall", "r2", "average_precision", "map")

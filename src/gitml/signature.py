@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from gitml.validation import packaged_schema, parse_text, raise_for, schema_problems
+from gitml.documents import packaged_schema, parse_text, raise_for, schema_problems
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gitml.config import CONFIG_FILE, Config, config_from_document
+from gitml.documents import Problem, packaged_schema, read_document, schema_problems
 from gitml.dvcio.project import DVC_YAML, read_artifacts
 from gitml.errors import ConfigError
-from gitml.validation import Problem, packaged_schema, read_document, schema_problems
 
 
 @dataclass(frozen=True)

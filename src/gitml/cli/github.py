@@ -3,14 +3,10 @@ besides commenting (the status on a judged commit; a dispatched run's pull reque
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import argparse
 
-from gitml.cli.help import RawDescriptionFormatter
 from gitml.cli.output import add_format_options, emit, emit_json
 from gitml.errors import EXIT_OK
-
-if TYPE_CHECKING:
-    import argparse
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -80,7 +76,7 @@ def register_pull_request(commands: argparse._SubParsersAction) -> None:
         ),
         epilog="JSON (--json): {number, base, head_ref, head_sha, head_repository, fork, "
         "checkout} (all strings)",
-        formatter_class=RawDescriptionFormatter,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("number", type=int, help="the pull request number")
     p.add_argument(

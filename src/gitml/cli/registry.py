@@ -138,9 +138,9 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def _root(args: argparse.Namespace) -> str:
     if getattr(args, "repo", None):
-        from gitml.gitio.remote_cache import cached_refs
+        from gitml.gitio.remote_cache import partial_clone
 
-        return str(cached_refs(args.repo))
+        return str(partial_clone(args.repo))
     return str(args.root)
 
 

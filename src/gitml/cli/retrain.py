@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
+import argparse
 from typing import TYPE_CHECKING
 
-from gitml.cli.help import RawDescriptionFormatter
 from gitml.cli.output import add_format_options, emit, emit_json
 from gitml.errors import EXIT_OK
 
 if TYPE_CHECKING:
-    import argparse
-
     from gitml.retrain import RetrainResult
 
 EPILOG = """\
@@ -41,7 +39,7 @@ def register(commands: argparse._SubParsersAction) -> None:
             "opened with GITHUB_TOKEN trigger no workflow)."
         ),
         epilog=EPILOG,
-        formatter_class=RawDescriptionFormatter,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("model", help="the model the data is for, e.g. credit")
     p.add_argument("--data", required=True, help="the batch (e.g. from gitml drift --save-batch)")

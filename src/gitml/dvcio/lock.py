@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
+from gitml.documents import parse_text
 from gitml.errors import ConfigError
-from gitml.validation import parse_text
 
 DVC_LOCK = "dvc.lock"
 

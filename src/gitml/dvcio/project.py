@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from gitml.documents import parse_text
 from gitml.errors import ConfigError
-from gitml.validation import parse_text
 
 if TYPE_CHECKING:
     from pathlib import Path

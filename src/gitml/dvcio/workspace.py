@@ -151,7 +151,7 @@ def push(tree_root: Path, target: str, remote: str | None = None) -> int:
 
 def read_pointer(text: str, file: str) -> tuple[str, int | None]:
     """``(md5, nfiles)`` of the single output a ``.dvc`` file records."""
-    from gitml.validation import parse_text
+    from gitml.documents import parse_text
 
     document: Any = parse_text(text, file)
     outs = document.get("outs") if isinstance(document, dict) else None

@@ -8,19 +8,16 @@ config and lock files) on demand.
 from __future__ import annotations
 
 import hashlib
-import os
 import subprocess  # noqa: TID251 - gitio is the one place that runs git
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gitml.errors import GitError
+from gitml.usercache import cache_dir
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 REFSPECS = ("+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*")
-
-
-def cache_dir() -> Path:
-    """Where cached registries live (``$XDG_CACHE_HOME/gitml/repos``)."""
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "gitml" / "repos"
 
 
 def _git(*args: str, cwd: Path | None = None) -> None:
@@ -30,11 +27,11 @@ def _git(*args: str, cwd: Path | None = None) -> None:
         raise GitError(f"git {args[0]}: {lines[-1] if lines else 'failed'}")
 
 
-def cached_refs(url: str) -> Path:
+def partial_clone(url: str) -> Path:
     """A bare partial clone of ``url`` with up-to-date branches and tags; its path."""
     if url.startswith("-"):
         raise GitError(f"invalid repository URL {url!r}")
-    target = cache_dir() / hashlib.sha256(url.encode()).hexdigest()[:16]
+    target = cache_dir("repos") / hashlib.sha256(url.encode()).hexdigest()[:16]
     if not (target / "HEAD").exists():
         target.parent.mkdir(parents=True, exist_ok=True)
         _git("clone", "--quiet", "--bare", "--filter=blob:none", "--no-checkout", url, str(target))

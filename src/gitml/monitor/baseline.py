@@ -56,6 +56,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from gitml.documents import Problem, raise_for
 from gitml.errors import ConfigError
 from gitml.fsutil import atomic_write_text
 from gitml.monitor.baseline_file import BASELINE_VERSION as BASELINE_VERSION
@@ -70,7 +71,6 @@ from gitml.monitor.columns import (
     feature_column,
 )
 from gitml.monitor.stats import bin_counts, expected_calibration_error
-from gitml.validation import Problem, raise_for
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -12,7 +12,7 @@ import math
 from itertools import pairwise
 from typing import Any
 
-from gitml.validation import Problem, packaged_schema, parse_text, raise_for, schema_problems
+from gitml.documents import Problem, packaged_schema, parse_text, raise_for, schema_problems
 
 SCHEMA = "baseline.schema.json"
 BASELINE_VERSION = 1

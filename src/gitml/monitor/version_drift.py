@@ -17,8 +17,8 @@ from gitml.monitor.baseline_file import read_baseline
 from gitml.monitor.drift import detect_drift_file
 from gitml.monitor.thresholds import DriftThresholds
 from gitml.registry.fetch import load
+from gitml.registry.model_ref import parse_ref
 from gitml.registry.reader import RegistryReader
-from gitml.registry.refs import parse_ref
 from gitml.signature import feature_frame, signature_from_text
 
 if TYPE_CHECKING:

@@ -11,7 +11,7 @@ import io
 import math
 from typing import Any
 
-from gitml.validation import packaged_schema, parse_text, raise_for, schema_problems
+from gitml.documents import packaged_schema, parse_text, raise_for, schema_problems
 
 MAX_EXAMPLES = 3
 

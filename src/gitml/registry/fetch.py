@@ -11,8 +11,8 @@ from gitml.dvcio.fetch import read_output
 from gitml.errors import GitError, RegistryError
 from gitml.fsutil import atomic_write_bytes
 from gitml.gitio.repo import GitRepo
+from gitml.registry.model_ref import ModelRef, parse_ref
 from gitml.registry.reader import RegistryReader
-from gitml.registry.refs import ModelRef, parse_ref
 
 
 @dataclass(frozen=True)

@@ -15,10 +15,10 @@ from gitml.config import load_config
 from gitml.errors import RegistryError
 from gitml.gitio.repo import GitRepo, TagWriter
 from gitml.registry.events import format_message
+from gitml.registry.model_ref import parse_ref
 from gitml.registry.names import deprecate_tag, deregister_tag, unassign_tag
 from gitml.registry.publish import sync_registry_tags
 from gitml.registry.reader import RegistryReader
-from gitml.registry.refs import parse_ref
 
 if TYPE_CHECKING:
     from pathlib import Path

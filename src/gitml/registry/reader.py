@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
     from gitml.config import Config
     from gitml.gitio.catfile import CatFile
-    from gitml.registry.refs import ModelRef
+    from gitml.registry.model_ref import ModelRef
     from gitml.registry.state import VersionState
 
 DEFAULT_REMOTE = "origin"

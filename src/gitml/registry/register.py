@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from gitml import __version__
 from gitml.config import load_config
+from gitml.documents import parse_text
 from gitml.dvcio.lock import DVC_LOCK
 from gitml.errors import RegistryError, VerificationError
 from gitml.gitio.repo import GitRepo, TagPushRejected, TagWriter
@@ -23,7 +24,6 @@ from gitml.registry.names import FIRST_VERSION, SemVer, version_tag
 from gitml.registry.publish import sync_registry_tags
 from gitml.registry.reader import RegistryReader
 from gitml.report.values import flatten
-from gitml.validation import parse_text
 
 if TYPE_CHECKING:
     from pathlib import Path

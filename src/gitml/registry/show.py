@@ -5,14 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from gitml.registry.model_ref import parse_ref
 from gitml.registry.reader import RegistryReader
-from gitml.registry.refs import parse_ref
 
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from gitml.registry.model_ref import ModelRef
     from gitml.registry.records import VersionInfo
-    from gitml.registry.refs import ModelRef
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ class VersionDetails:
 
 
 def _document(reader: RegistryReader, commit: str, path: str | None) -> Any:
-    from gitml.validation import parse_text
+    from gitml.documents import parse_text
 
     if not path:
         return None

@@ -14,12 +14,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gitml.config import CONFIG_FILE, Config, config_from_text
+from gitml.documents import parse_text
 from gitml.dvcio.lock import DVC_LOCK, Output, lock_outputs
 from gitml.errors import ConfigError
 from gitml.gitio.catfile import CatFile
 from gitml.gitio.repo import GitRepo
 from gitml.report.sources import CommitTree, WorkspaceTree
-from gitml.validation import parse_text
 
 if TYPE_CHECKING:
     from types import TracebackType

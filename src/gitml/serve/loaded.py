@@ -20,8 +20,8 @@ from gitml.config import CONFIG_FILE, ModelConfig, config_from_text
 from gitml.dvcio.fetch import read_output
 from gitml.errors import ConfigError, RegistryError
 from gitml.registry.fetch import ResolvedArtifact, resolve_artifact
+from gitml.registry.model_ref import parse_ref
 from gitml.registry.reader import RegistryReader
-from gitml.registry.refs import parse_ref
 from gitml.signature import Signature, signature_from_text
 
 if TYPE_CHECKING:
