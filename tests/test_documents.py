@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from gitml.documents import MAX_DEPTH, MAX_VALUES, parse_text
 from gitml.errors import ConfigError
-from gitml.validation import MAX_DEPTH, MAX_VALUES, parse_text
 from tests.helpers import BIN_DIR, PROJECT_ROOT, git
 
 if TYPE_CHECKING:

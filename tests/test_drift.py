@@ -27,6 +27,7 @@ from credit_example.generate import (
     generate,
     write_csv,
 )
+from gitml.documents import packaged_schema, schema_problems
 from gitml.errors import ConfigError
 from gitml.monitor.baseline import (
     baseline_text,
@@ -46,7 +47,6 @@ from gitml.monitor.drift import (
 from gitml.monitor.stats import expected_calibration_error
 from gitml.report.drift_render import render_markdown, render_table
 from gitml.signature import Feature, Signature
-from gitml.validation import packaged_schema, schema_problems
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from gitml import api
+from gitml.documents import packaged_schema, schema_problems
 from gitml.report.jsondata import to_data
 from gitml.report.markdown import render
-from gitml.validation import packaged_schema, schema_problems
 from tests.report_cases import CASES, build_case
 
 GOLDEN = Path(__file__).parent / "golden" / "report"

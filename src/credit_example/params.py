@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from gitml.validation import raise_for, read_document, schema_problems
+from gitml.documents import raise_for, read_document, schema_problems
 
 SCHEMA_PATH = Path(__file__).with_name("params.schema.json")
 
