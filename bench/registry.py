@@ -37,6 +37,7 @@ from tests.conftest import isolated_environment  # noqa: E402
 from tests.helpers import BIN_DIR  # noqa: E402
 
 import gitml  # noqa: E402
+from gitml.registry.record import Kind, Record, record_message  # noqa: E402
 from gitml.usercache import NO_CACHE_VARIABLE, cache_dir  # noqa: E402
 
 SIZES = (100, 1000, 10000)
@@ -227,6 +228,24 @@ def data(text: str) -> str:
     return f"data {len(text.encode())}\n{text}\n"
 
 
+def tag_message(index: int, commit: str, md5: str, stage: str | None) -> str:
+    """The message gitml itself writes on a registration (no stage) or a promotion."""
+    version = f"v0.{index}.0"
+    if stage is None:
+        record = Record(
+            Kind.REGISTRATION,
+            MODEL,
+            version,
+            md5=md5,
+            artifact=ARTIFACT,
+            commit=commit,
+            writer=WRITER,
+        )
+        return record_message(f"Register {MODEL} {version}", record)
+    record = Record(Kind.PROMOTION, MODEL, version, stage=stage, md5=md5, writer=WRITER)
+    return record_message(f"Promote {MODEL} {version} to {stage}", record)
+
+
 def build_repo(repo: Path, versions: int) -> Synthetic:
     """One commit per version on ``main``, GTO-style tags, stage branches at the holders.
 
@@ -235,7 +254,7 @@ def build_repo(repo: Path, versions: int) -> Synthetic:
     repo.mkdir(parents=True)
     subprocess.run(["git", "init", "-q", "-b", "main"], cwd=repo, check=True)
     clock, counter, commits = EPOCH, 0, []
-    tags: list[tuple[str, int, int, str]] = []  # name, version index, tagger time, message
+    tags: list[tuple[str, int, int, str | None]] = []  # name, version index, tagger time, stage
     holders: dict[str, int] = {}
     md5s: dict[str, str] = {}
     for index in range(1, versions + 1):
@@ -251,15 +270,11 @@ def build_repo(repo: Path, versions: int) -> Synthetic:
             f"committer {AUTHOR} {clock} +0000\n{data(subject)}"
             + "".join(f"M 100644 inline {path}\n{data(text)}" for path, text in files.items())
         )
-        fields = f"artifact: {ARTIFACT}\nmd5: {md5}\ncommit: {{commit}}\nregistered-by: {WRITER}"
-        message = f"Register {MODEL} {version}\n\n{fields}\n"
-        tags.append((f"{MODEL}@{version}", index, clock, message))
+        tags.append((f"{MODEL}@{version}", index, clock, None))
         staging, production = index % STAGING_EVERY == 0, index % PRODUCTION_EVERY == 0
         for stage in ["staging"] * staging + ["production"] * production:
             clock, counter, holders[stage] = clock + 1, counter + 1, index
-            fields = f"version: {version}\nmd5: {md5}\nstage: {stage}\npromoted-by: {WRITER}"
-            message = f"Promote {MODEL} {version} to {stage}\n\n{fields}\n"
-            tags.append((f"{MODEL}#{stage}#{counter}", index, clock, message))
+            tags.append((f"{MODEL}#{stage}#{counter}", index, clock, stage))
         clock += 1
     marks = repo / ".git" / "bench-marks"
 
@@ -271,8 +286,8 @@ def build_repo(repo: Path, versions: int) -> Synthetic:
     commit_of = dict(line.split() for line in marks.read_text().splitlines())  # ":1" -> sha
     stream = [
         f"tag {name}\nfrom :{index}\ntagger {AUTHOR} {when} +0000\n"
-        + data(message.replace("{commit}", commit_of[f":{index}"]))
-        for name, index, when, message in tags
+        + data(tag_message(index, commit_of[f":{index}"], md5s[f"v0.{index}.0"], stage))
+        for name, index, when, stage in tags
     ]
     stream += [f"reset refs/heads/{stage}\nfrom :{index}\n\n" for stage, index in holders.items()]
     fast_import("--import-marks", stream)

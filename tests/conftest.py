@@ -14,13 +14,11 @@ import pytest
 
 from tests.helpers import (
     BIN_DIR,
-    REGISTRY_CONFIG,
     copy_project,
     dvc,
     example,
     git,
     set_rows,
-    tag_at,
 )
 
 if TYPE_CHECKING:
@@ -140,27 +138,6 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     clock = Clock(monkeypatch)
     clock.tick()
     return clock
-
-
-@pytest.fixture
-def registry(tmp_path: Path, clock: Clock) -> tuple[Path, list[str]]:
-    """A small tag-only registry: three versions, production and staging assigned; the
-    repository and its three commits."""
-    repo = tmp_path / "registry"
-    repo.mkdir()
-    git(repo, "init", "-q", "-b", "main")
-    (repo / "gitml.yaml").write_text(REGISTRY_CONFIG.format(stages="staging, production"))
-    commits = []
-    for number in range(3):
-        clock.tick()
-        git(repo, "commit", "-q", "--allow-empty", "-m", f"train {number}")
-        commits.append(git(repo, "rev-parse", "HEAD").stdout.strip())
-        clock.tick()
-        tag_at(repo, f"credit@v0.{number + 1}.0", commits[-1])
-    for name, commit in (("credit#production#1", commits[0]), ("credit#staging#2", commits[1])):
-        clock.tick()
-        tag_at(repo, name, commit)
-    return repo, commits
 
 
 @pytest.fixture

@@ -109,20 +109,3 @@ def lock_hashes(repo: Path) -> dict[str, str]:
         for out in stage.get("outs", []):
             hashes[out["path"]] = out["md5"]
     return hashes
-
-
-# gitml.yaml of the small tag-only registries (tests/conftest.py's ``registry`` fixture).
-REGISTRY_CONFIG = """\
-models:
-  credit:
-    artifact: models/credit.skops
-    metrics: [metrics/credit.json]
-stages: [{stages}]
-stage_branch: "{{stage}}"
-"""
-
-
-def tag_at(repo: Path, name: str, rev: str) -> None:
-    """An annotated registry tag ``name`` at ``rev``, its md5 field derived from the name
-    (the caller sets its date: see tests/conftest.py's ``clock``)."""
-    git(repo, "tag", "-a", "-m", f"{name}\n\nmd5: {name.split('@')[-1]}", name, rev)

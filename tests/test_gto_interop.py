@@ -72,7 +72,9 @@ def test_gto_reads_the_versions_gitml_registers(origin_repo: Path, clock: Clock)
     )
 
 
-def test_gitml_reads_tags_written_by_gto(origin_repo: Path) -> None:
+def test_gitml_reads_tags_written_by_gto_when_told_to(origin_repo: Path) -> None:
+    """GTO's tags carry no gitml record: a gitml registry ignores them (``gitml verify``
+    names each) unless gitml.yaml accepts GTO's tags; then they read exactly as in GTO."""
     repo = origin_repo
     head = git(repo, "rev-parse", "HEAD").stdout.strip()
     run(BIN_DIR / "gto", "register", "credit", head, "--version", "v1.0.0", cwd=repo)
@@ -86,6 +88,12 @@ def test_gitml_reads_tags_written_by_gto(origin_repo: Path) -> None:
         "production",
         cwd=repo,
     )
+    assert gitml_as_gto_show(repo) == {"credit": {"version": None, "stage": {}}}
+    problems = api.verify(root=repo, check_remote=False).problems
+    assert [p.split(":")[0] for p in problems] == ["credit#production#1", "credit@v1.0.0"]
+    assert all("no gitml record" in p for p in problems)
+    with (repo / "gitml.yaml").open("a") as config:
+        config.write("registry:\n  accept_gto_tags: true\n")
     assert (
         gitml_as_gto_show(repo)
         == _gto_show(repo)

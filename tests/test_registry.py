@@ -11,6 +11,7 @@ import pytest
 from gitml import api
 from gitml.errors import RegistryError, VerificationError
 from gitml.gitio.repo import GitRepo, TagWriter
+from gitml.registry.record import parse_record
 from gitml.registry.register import Candidate, _register_one
 from tests.helpers import dvc, git, gitml
 from tests.registry_flow import merge_pull_request, model_md5, remote_tags
@@ -49,9 +50,11 @@ def test_register_after_merges_is_idempotent(origin_repo: Path, clock: Clock) ->
     assert api.show("credit@latest", root=repo).info.version == "v0.2.0"
 
     tag_message = git(repo, "tag", "-l", "--format=%(contents)", "credit@v0.2.0").stdout
-    assert "pull-request: 7\n" in tag_message
-    assert f"md5: {model_md5(repo)}\n" in tag_message
-    assert "metrics: roc_auc=" in tag_message
+    record = parse_record(tag_message)
+    assert record is not None
+    assert (record.kind, record.pull_request, record.md5) == ("registration", 7, model_md5(repo))
+    assert record.commit == merge_commit
+    assert 0.7 < record.metrics["roc_auc"] < 1
 
 
 def test_a_revert_registers_nothing_new(origin_repo: Path, clock: Clock) -> None:

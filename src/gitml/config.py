@@ -74,6 +74,7 @@ class Config:
     drift: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
     monitor_data: MonitorData | None = None
     retrain: RetrainConfig | None = None
+    accept_gto_tags: bool = False  # believe tags without a gitml record, as GTO does
 
     def model(self, name: str) -> ModelConfig:
         """The model called ``name``; a ConfigError lists the known ones otherwise."""
@@ -156,6 +157,7 @@ def _build_config(document: Any, file: str) -> Config:
             if document.get("retrain")
             else None
         ),
+        accept_gto_tags=(document.get("registry") or {}).get("accept_gto_tags") is True,
     )
 
 

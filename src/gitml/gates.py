@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from gitml.documents import packaged_schema, schema_problems
 from gitml.errors import ConfigError, GitmlError
 from gitml.policy.evaluate import GateResult, RuleResult, evaluate_gate
-from gitml.registry.stage_branches import is_rollback, stage_for_base
+from gitml.registry.stage_branches import stage_for_base
 from gitml.report import collect
 from gitml.report.model import GateSummary
 from gitml.report.sides import SideReader
@@ -165,28 +165,56 @@ def judge(
             f"{', '.join(config.stages)})"
         )
     names = [name for name in config.models if not models or name in models]
-    if head and stage != "main" and is_rollback(sides.repo, sides.resolve(head)):
-        return CheckResult(stage, tuple(_rollback_result(name, stage) for name in names))
     base_side = sides.revision(base) if base else None
     results = []
     for name in names:
         model = config.models[name]
-        policy = model.gate(stage)
-        if policy is None:
-            results.append(GateResult(name, stage, False, False, None))
-            continue
         baseline, label = base_side, base
         if baseline is None and stage != "main":
             baseline, label = _recorded_side(sides, name, stage)
+        # The rules come from the target (the base revision, or the version the stage
+        # records), never from the candidate, which could otherwise relax its own judge.
+        # Only where the target has no rules yet (adoption, a first promotion into an
+        # empty stage) does the candidate's config, reviewed on main, apply.
+        rules = baseline.config if baseline is not None and baseline.config else config
+        target_model = rules.models.get(name)
+        policy = target_model.gate(stage) if target_model else None
+        if policy is None:
+            results.append(GateResult(name, stage, False, False, None))
+            continue
+        if stage != "main" and _returns_to_earlier_holder(sides, model, stage, candidate):
+            results.append(_rollback_result(name, stage))
+            continue
         results.append(gate_for_model(sides.root, policy, model, stage, candidate, baseline, label))
     return CheckResult(stage, tuple(results))
+
+
+def _returns_to_earlier_holder(
+    sides: SideReader, model: ModelConfig, stage: str, candidate: SideFiles
+) -> bool:
+    """Whether the candidate's artefact is a registered version that held ``stage``
+    before: a rollback, by the stage's own assignment history."""
+    from gitml.registry.reader import RegistryReader
+
+    output = candidate.outputs.get(model.artifact)
+    if output is None or not output.md5:
+        return False
+    with RegistryReader(sides.root) as reader:
+        state = reader.model_state(model.name)
+        version = reader.version_for_md5(state, output.md5)
+        holder = reader.stage_holder(state, stage)
+        return (
+            version is not None
+            and (holder is None or holder.version != version.version)
+            and state.held_before(stage, version.version)
+        )
 
 
 def _rollback_result(model: str, stage: str) -> GateResult:
     """Rollbacks skip metric gates (hash, registration and remote checks still apply)."""
     rule = RuleResult(
         "rollback: metric gates skipped",
-        "gitml rollback commit",
+        "a version this stage held before",
         "hash, registration and remote checked on merge",
         "pass",
     )
@@ -201,7 +229,7 @@ def _recorded_side(
     from gitml.registry.reader import RegistryReader
 
     with RegistryReader(sides.root) as reader:
-        holder = reader.model_state(model).stage_holder(stage)
+        holder = reader.stage_holder(reader.model_state(model), stage)
     if holder is None:
         return None, None
     label = f"{model}@{holder.version} ({stage})"

@@ -14,11 +14,11 @@ from gitml import __version__
 from gitml.config import load_config
 from gitml.errors import RegistryError
 from gitml.gitio.repo import GitRepo, TagWriter
-from gitml.registry.events import format_message
 from gitml.registry.model_ref import parse_ref
 from gitml.registry.names import deprecate_tag, deregister_tag, unassign_tag
 from gitml.registry.publish import sync_registry_tags
 from gitml.registry.reader import RegistryReader
+from gitml.registry.record import Kind, Record, one_line, record_message
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -55,19 +55,22 @@ def unassign(
             raise RegistryError(
                 f"unknown stage {stage!r} (stages: {', '.join(reader.config.stages)})"
             )
-        holder = state.stage_holder(stage)
+        holder = reader.stage_holder(state, stage)
         if holder is None:
             raise RegistryError(f"{model}@{stage}: no version is recorded in {stage}")
         tag = unassign_tag(model, stage, state.max_counter() + 1)
-    message = format_message(
+        md5 = reader.version_md5(holder)
+    message = record_message(
         f"Remove {model} {holder.version} from {stage}",
-        {
-            "version": holder.version,
-            "stage": stage,
-            "reason": reason,
-            "promoted-by": f"gitml {__version__}",
-            "md5": holder.md5,
-        },
+        Record(
+            kind=Kind.UNASSIGNMENT,
+            model=model,
+            version=holder.version,
+            stage=stage,
+            md5=md5,
+            reason=one_line(reason) or None,
+            writer=f"gitml {__version__}",
+        ),
     )
     return _write(root, tag, holder.commit, message, push, remote)
 
@@ -91,16 +94,26 @@ def deprecate(
                 raise RegistryError(f"{ref}: already deregistered")
             tag = deregister_tag(parsed.model, parsed.version, counter)
             commit, subject = version.commit, f"Deregister {parsed.model} {parsed.version}"
-            fields = {"version": parsed.version, "md5": reader.version_md5(version)}
+            record = Record(
+                kind=Kind.DEREGISTRATION,
+                model=parsed.model,
+                version=parsed.version,
+                md5=reader.version_md5(version),
+                reason=one_line(reason) or None,
+                writer=f"gitml {__version__}",
+            )
         else:
             if state.deprecated:
                 raise RegistryError(f"{parsed.model}: already deprecated")
-            latest = state.latest
+            latest = reader.latest(state)
             commit = latest.commit if latest else GitRepo(root).resolve("HEAD")
             tag = deprecate_tag(parsed.model, counter)
             subject = f"Deprecate {parsed.model}"
-            fields = {}
-    message = format_message(
-        subject, {**fields, "reason": reason, "promoted-by": f"gitml {__version__}"}
-    )
+            record = Record(
+                kind=Kind.DEPRECATION,
+                model=parsed.model,
+                reason=one_line(reason) or None,
+                writer=f"gitml {__version__}",
+            )
+    message = record_message(subject, record)
     return _write(root, tag, commit, message, push, remote)

@@ -16,12 +16,12 @@ from gitml import __version__
 from gitml.config import load_config
 from gitml.errors import GateFailed, RegistryError, VerificationError
 from gitml.gitio.repo import GitRepo, TagPushRejected, TagWriter, TreeWriter
-from gitml.registry.events import format_message
 from gitml.registry.names import Action, assign_tag
 from gitml.registry.publish import sync_registry_tags
 from gitml.registry.reader import RegistryReader
+from gitml.registry.record import Kind, Record, one_line, record_message
 from gitml.registry.register import MAX_RACE_RETRIES, pull_request_number
-from gitml.registry.stage_branches import PROMOTE_TRAILER, ROLLBACK_TRAILER, is_rollback
+from gitml.registry.stage_branches import PROMOTE_TRAILER, ROLLBACK_TRAILER
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -124,7 +124,9 @@ def _promote_model(
                 )
             version = state.versions[info.tip_version]
             counter = state.max_counter() + 1
-        kind = "rollback" if is_rollback(repo, info.tip_commit) else "promotion"
+        # A rollback is a return to a version this stage held before, by the stage's own
+        # assignment history; whatever a commit message says, anything else is a promotion.
+        kind = "rollback" if state.held_before(stage, version.version) else "promotion"
         if verify_remote:
             from gitml.dvcio.remote import missing_from_remote
 
@@ -155,19 +157,20 @@ def _promote_model(
         head = repo.commit_info(info.tip_commit)
         merge = repo.commit_info(head.parents[1]) if len(head.parents) > 1 else None
         pr = pull_request_number(head.subject)
-        message = format_message(
+        message = record_message(
             f"{'Roll back' if kind == 'rollback' else 'Promote'} {name} {version.version} "
             f"{'in' if kind == 'rollback' else 'to'} {stage}",
-            {
-                "version": version.version,
-                "md5": info.tip_md5,
-                "stage": stage,
-                "kind": kind,
-                "branch-commit": info.tip_commit,
-                "pull-request": str(pr) if pr else None,
-                "merged-by": head.committer if merge else head.author,
-                "promoted-by": f"gitml {__version__}",
-            },
+            Record(
+                kind=Kind(kind),
+                model=name,
+                version=version.version,
+                stage=stage,
+                md5=info.tip_md5,
+                branch_commit=info.tip_commit,
+                pull_request=pr,
+                merged_by=one_line(head.committer if merge else head.author) or None,
+                writer=f"gitml {__version__}",
+            ),
         )
         tag = assign_tag(name, stage, counter)
         writer.create(tag, version.commit, message)
@@ -213,11 +216,18 @@ def require_stage(root: Path | str, stage: str) -> Config:
     return config
 
 
-def active_version(state: ModelState, model: str, version: str | None) -> VersionState:
-    """``version`` of ``model`` (default latest), which must be registered and active."""
-    target = state.versions.get(version) if version else state.latest
+def active_version(
+    reader: RegistryReader, state: ModelState, model: str, version: str | None
+) -> VersionState:
+    """``version`` of ``model`` (default latest): registered, active, its record not
+    contradicted by git."""
+    target = state.versions.get(version) if version else reader.latest(state)
     if target is None or not target.registered or not target.active:
         raise RegistryError(f"{model}@{version or 'latest'}: no such active registered version")
+    if reader.contradicted(target):
+        raise RegistryError(
+            f"{model}@{target.version}: its record disagrees with git; run `gitml verify`"
+        )
     return target
 
 
@@ -274,10 +284,10 @@ def prepare_promotion(
     trees = TreeWriter(repo)
     with RegistryReader(root, remote=remote) as reader:
         state = reader.model_state(model)
-        target = active_version(state, model, version)
+        target = active_version(reader, state, model, version)
         branch = reader.branch_name(stage, model)
         tip = reader.branch_commit(branch)
-        holder = state.stage_holder(stage)
+        holder = reader.stage_holder(state, stage)
     if tip is None:
         trees.set_branch(branch, target.commit)
         if push:
@@ -336,7 +346,7 @@ def rollback_target(reader: RegistryReader, model: str, stage: str) -> tuple[str
     for event in assignments:
         if event.is_rollback:
             continue
-        version = event.fields.get("version") or event.version
+        version = event.recorded_version
         if version is None:
             holder = state.version_at(event.commit)
             version = holder.version if holder else None
@@ -379,10 +389,10 @@ def prepare_rollback(
         note = ""
         if to is None:
             to, note = rollback_target(reader, model, stage)
-        target = active_version(state, model, to)
+        target = active_version(reader, state, model, to)
         branch = reader.branch_name(stage, model)
         tip = reader.branch_commit(branch)
-        holder = state.stage_holder(stage)
+        holder = reader.stage_holder(state, stage)
     if tip is None:
         raise RegistryError(f"{branch}: no such stage branch to roll back")
     current = holder.version if holder else "none"

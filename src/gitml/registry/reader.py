@@ -74,8 +74,14 @@ class RegistryReader:
 
     @cached_property
     def state(self) -> RegistryState:
-        """The registry's events indexed per model and version, built on first use."""
-        return build_state(self.snapshot)
+        """The registry's events indexed per model and version, built on first use.
+
+        A registry with a ``gitml.yaml`` believes only gitml records (unless it accepts
+        GTO's tags); a GTO registry without one reads every tag as GTO does.
+        """
+        config = self.config
+        records_only = config is not None and not config.accept_gto_tags
+        return build_state(self.snapshot, records_only=records_only)
 
     # -- plumbing ---------------------------------------------------------------------
 
@@ -172,19 +178,40 @@ class RegistryReader:
         return branches.get(f"{self.remote}/{branch}") or branches.get(branch)
 
     def version_md5(self, version: VersionState) -> str | None:
-        """The artefact hash of a version: recorded in its tag, else read from its commit."""
-        if version.md5:
-            return version.md5
-        path = self.artifact_path(version.model)
+        """The artefact hash of a version: what ``dvc.lock`` at its commit says, always.
+
+        A record's own md5 is a claim; this is the fact it is checked against (see
+        :meth:`contradicted`), and the hash every fetch verifies bytes with.
+        """
+        record = version.record
+        path = record.artifact if record and record.artifact else self.artifact_path(version.model)
         return self.lock_md5s(version.commit).get(path) if path else None
 
+    def contradicted(self, version: VersionState) -> bool:
+        """Whether git contradicts the version's record: ``dvc.lock`` at the registered
+        commit does not hold the artefact md5 the record claims. Reads skip such a
+        version (``gitml verify`` reports it); a GTO tag claims no md5."""
+        record = version.record
+        if record is None or not version.registered:
+            return False
+        return self.version_md5(version) != record.md5
+
+    def latest(self, model: ModelState) -> VersionState | None:
+        """The greatest active version whose record git does not contradict."""
+        return next((v for v in model._active_sorted if not self.contradicted(v)), None)
+
+    def stage_holder(self, model: ModelState, stage: str) -> VersionState | None:
+        """The version recorded in ``stage``: the latest assignment whose version's record
+        git does not contradict."""
+        return next((v for v in model.stage_holders(stage) if not self.contradicted(v)), None)
+
     def version_for_md5(self, model: ModelState, md5: str) -> VersionState | None:
-        """The active registered version whose artefact hash is ``md5``."""
-        latest = model.latest
-        if latest is not None and self.version_md5(latest) == md5:
-            return latest  # the usual case (a stage holds the newest), without sorting all
+        """The active registered version whose artefact hash (per git) is ``md5``."""
         for version in model._active_sorted:
-            if self.version_md5(version) == md5:
+            # A record's md5 finds the candidate without reading every dvc.lock; git
+            # decides. A GTO tag records none: its dvc.lock is read.
+            claimed = version.recorded_md5
+            if (claimed is None or claimed == md5) and self.version_md5(version) == md5:
                 return version
         return None
 
@@ -194,7 +221,7 @@ class RegistryReader:
         ``tip`` evaluates another commit as if it were the branch tip (a pull request's head).
         """
         state = self.model_state(model)
-        holder = state.stage_holder(stage)
+        holder = self.stage_holder(state, stage)
         branch = self.branch_name(stage, model)
         tip = tip or self.branch_commit(branch)
         tip_md5 = tip_version = None
@@ -219,7 +246,7 @@ class RegistryReader:
         rows = []
         for name in self.model_names():
             state = self.model_state(name)
-            latest = state.latest
+            latest = self.latest(state)
             rows.append(
                 ModelSummary(
                     model=name,
@@ -235,27 +262,27 @@ class RegistryReader:
         """The full record of one version, with the stages that currently hold it."""
         state = self.model_state(version.model)
         registration = version.registration
+        record = version.record
         stages = tuple(
             s
             for s in state.stages()
-            if (h := state.stage_holder(s)) and h.version == version.version
+            if (h := self.stage_holder(state, s)) and h.version == version.version
         )
-        fields = registration.fields if registration else {}
         return VersionInfo(
             model=version.model,
             version=version.version,
             commit=version.commit,
             md5=self.version_md5(version),
-            artifact=fields.get("artifact") or self.artifact_path(version.model),
+            artifact=(record.artifact if record else None) or self.artifact_path(version.model),
             registered_at=registration.created_at if registration else None,
             author=registration.author if registration else "",
             email=registration.email if registration else "",
             tag=registration.tag if registration else None,
-            pull_request=registration.pull_request if registration else None,
-            merged_by=fields.get("merged-by"),
+            pull_request=record.pull_request if record else None,
+            merged_by=record.merged_by if record else None,
             active=version.active,
             stages=stages,
-            fields=dict(fields),
+            record=record.to_dict() if record else {},
         )
 
     def resolve(self, ref: ModelRef) -> VersionInfo:
@@ -266,6 +293,11 @@ class RegistryReader:
             if version is None or not version.registered:
                 known = ", ".join(v.version for v in state.active_versions()[:5]) or "none"
                 raise RegistryError(f"{ref}: version not found (latest versions: {known})")
+            if self.contradicted(version):
+                raise RegistryError(
+                    f"{ref}: its record claims artefact {version.recorded_md5}, but dvc.lock at "
+                    f"{version.commit[:12]} holds {self.version_md5(version)}; run `gitml verify`"
+                )
             return self.version_info(version)
         if ref.stage:
             stages = self.stage_names(ref.model)
@@ -273,11 +305,11 @@ class RegistryReader:
                 raise RegistryError(
                     f"{ref}: unknown stage {ref.stage!r} (stages: {', '.join(stages)})"
                 )
-            holder = state.stage_holder(ref.stage)
+            holder = self.stage_holder(state, ref.stage)
             if holder is None:
                 raise RegistryError(f"{ref}: no version of {ref.model} is recorded in {ref.stage}")
             return self.version_info(holder)
-        latest = state.latest
+        latest = self.latest(state)
         if latest is None:
             raise RegistryError(f"{ref.model}: no version is registered yet (run `gitml register`)")
         return self.version_info(latest)
@@ -292,7 +324,7 @@ class RegistryReader:
             kind = _EVENT_KINDS[event.action]
             if event.action == Action.ASSIGN and event.is_rollback:
                 kind = "rollback"
-            version = event.version or event.field("version")
+            version = event.recorded_version
             if version is None and event.action in (Action.ASSIGN, Action.UNASSIGN):
                 holder = state.version_at(event.commit)
                 version = holder.version if holder else event.commit[:12]

@@ -30,7 +30,7 @@ class VersionInfo:
     merged_by: str | None = None
     active: bool = True
     stages: tuple[str, ...] = ()
-    fields: dict[str, str] = field(default_factory=dict)
+    record: dict[str, Any] = field(default_factory=dict)  # the registration's gitml record
 
     def to_dict(self) -> dict[str, Any]:
         """JSON shape: every field, dates as ISO 8601 strings."""

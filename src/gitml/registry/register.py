@@ -9,6 +9,7 @@ re-reads it: same hash means done, a different hash takes the next number.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -19,10 +20,10 @@ from gitml.documents import parse_text
 from gitml.dvcio.lock import DVC_LOCK
 from gitml.errors import RegistryError, VerificationError
 from gitml.gitio.repo import GitRepo, TagPushRejected, TagWriter
-from gitml.registry.events import format_message
 from gitml.registry.names import FIRST_VERSION, SemVer, version_tag
 from gitml.registry.publish import sync_registry_tags
 from gitml.registry.reader import RegistryReader
+from gitml.registry.record import Kind, Record, one_line, record_message
 from gitml.report.values import flatten
 
 if TYPE_CHECKING:
@@ -93,17 +94,25 @@ def find_candidates(reader: RegistryReader, ref: str) -> list[Candidate]:
     return candidates
 
 
-def headline_metrics(reader: RegistryReader, model: ModelConfig, commit: str) -> str:
-    """``roc_auc=0.8311 log_loss=0.2743 ...`` from the metrics file at ``commit``."""
-    values: dict[str, object] = {}
+def headline_metrics(reader: RegistryReader, model: ModelConfig, commit: str) -> dict[str, float]:
+    """The first numeric metrics (by declared direction, else by name) at ``commit``.
+
+    Only finite numbers are kept: a metrics file is the candidate's data, and a string
+    value has no place in a record.
+    """
+    values: dict[str, float] = {}
     for file in model.metrics:
         data = reader.read_blob(commit, file)
         if data is not None:
             document = parse_text(data.decode("utf-8", "replace"), f"{file} at {commit[:12]}")
             if isinstance(document, dict):
-                values.update(flatten(document))
+                for key, value in flatten(document).items():
+                    if isinstance(value, bool) or not isinstance(value, int | float):
+                        continue
+                    if math.isfinite(value):
+                        values[one_line(key)] = value
     ordered = [k for k in model.directions if k in values] or sorted(values)
-    return " ".join(f"{k}={values[k]}" for k in ordered[:HEADLINE_METRICS])
+    return {key: values[key] for key in ordered[:HEADLINE_METRICS] if key}
 
 
 def next_version(reader: RegistryReader, model: str, bump: str) -> SemVer:
@@ -167,19 +176,21 @@ def _register_one(
                 )
             version = next_version(reader, candidate.model, bump)
             commit = candidate.commit
-            message = format_message(
+            merger = commit.committer if len(commit.parents) > 1 else commit.author
+            message = record_message(
                 f"Register {candidate.model} {version}",
-                {
-                    "artifact": model.artifact,
-                    "md5": candidate.md5,
-                    "commit": commit.sha,
-                    "pull-request": str(pr)
-                    if (pr := pull_request_number(commit.subject))
-                    else None,
-                    "merged-by": commit.committer if len(commit.parents) > 1 else commit.author,
-                    "metrics": headline_metrics(reader, model, commit.sha),
-                    "registered-by": f"gitml {__version__}",
-                },
+                Record(
+                    kind=Kind.REGISTRATION,
+                    model=candidate.model,
+                    version=str(version),
+                    md5=candidate.md5,
+                    artifact=model.artifact,
+                    commit=commit.sha,
+                    pull_request=pull_request_number(commit.subject),
+                    merged_by=one_line(merger) or None,
+                    metrics=headline_metrics(reader, model, commit.sha),
+                    writer=f"gitml {__version__}",
+                ),
             )
         tag = version_tag(candidate.model, version)
         writer.create(tag, commit.sha, message)

@@ -1,19 +1,14 @@
-"""Stage branches: which stage a pull request's base branch holds, and which tips roll back.
+"""Stage branches: which stage a pull request's base branch holds, and the trailers of
+the commits ``gitml promote`` and ``gitml rollback`` prepare on them.
 
-Both the gate (the stage a pull request targets; rollbacks skip metric gates) and
-promotion (a rollback is recorded as one) ask these questions of a stage branch, so they
-are answered here, below both.
+The trailers are for people reading the branch's log. Whether a change of a stage is a
+rollback is decided by the stage's own assignment history
+(:meth:`gitml.registry.state.ModelState.held_before`), never by a commit message.
 """
 
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
-
-from gitml.gitio.repo import TreeWriter
-
-if TYPE_CHECKING:
-    from gitml.gitio.repo import GitRepo
 
 # Trailers of the commits `gitml promote` and `gitml rollback` prepare on stage branches.
 PROMOTE_TRAILER = "Gitml-Promote:"
@@ -35,15 +30,3 @@ def stage_for_base(base: str, stages: tuple[str, ...], stage_branch: str) -> str
         if re.fullmatch(pattern, branch):
             return stage
     return "main"
-
-
-def is_rollback(repo: GitRepo, tip: str) -> bool:
-    """Whether the tip (or the branch it merged) is a commit made by ``gitml rollback``.
-
-    This reads the commit message, which anyone who can push a branch can write; the
-    trust model asks for the stage's own assignment history instead (tracked apart).
-    """
-    writer = TreeWriter(repo)
-    info = repo.commit_info(tip)
-    revs = [tip, *info.parents[1:2]]
-    return any(ROLLBACK_TRAILER in writer.message(rev) for rev in revs)

@@ -13,17 +13,19 @@ pass over its tags, not one pass per question.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
 
 from gitml.registry.events import Event, event_from_tag
 from gitml.registry.names import Action, SemVer, version_precedence
+from gitml.registry.record import Kind
 
 if TYPE_CHECKING:
     from datetime import datetime
 
     from gitml.gitio.snapshot import RefSnapshot
+    from gitml.registry.record import Record
 
 
 class VersionState:
@@ -81,10 +83,15 @@ class VersionState:
         return bool(self.events) if status is None else status
 
     @property
-    def md5(self) -> str | None:
-        """The artefact hash recorded at registration (gitml tags only)."""
-        registration = self.registration
-        return registration.md5 if registration else None
+    def record(self) -> Record | None:
+        """The record of the registration (None for a tag GTO wrote)."""
+        return self.registration.record if self.registration else None
+
+    @property
+    def recorded_md5(self) -> str | None:
+        """The artefact hash the registration records: a claim until the reader checks it
+        against ``dvc.lock`` at the commit."""
+        return self.record.md5 if self.record else None
 
     @property
     def semver(self) -> SemVer | None:
@@ -151,24 +158,39 @@ class ModelState:
         return len(self._active)
 
     @cached_property
-    def _holders(self) -> dict[str, VersionState]:
-        # Per stage, the active version whose current hold began last; on a tie the
-        # version seen later wins (as GTO, which keeps the last of equal times).
-        best: dict[str, tuple[int, VersionState]] = {}
-        for version in self.versions.values():
+    def _holders(self) -> dict[str, list[VersionState]]:
+        # Per stage, the active versions whose last event there is an assignment, the
+        # hold that began last first; on a tie the version seen later wins (as GTO, which
+        # keeps the last of equal times).
+        holds: dict[str, list[tuple[int, int, VersionState]]] = {}
+        for seen, version in enumerate(self.versions.values()):
             if not version.active:
                 continue
             for stage, event in version._last_stage_event.items():
-                if event.action != Action.ASSIGN:
-                    continue
-                current = best.get(stage)
-                if current is None or event.timestamp >= current[0]:
-                    best[stage] = (event.timestamp, version)
-        return {stage: version for stage, (_, version) in best.items()}
+                if event.action == Action.ASSIGN:
+                    holds.setdefault(stage, []).append((event.timestamp, seen, version))
+        return {
+            stage: [version for _, _, version in sorted(found, key=lambda h: h[:2], reverse=True)]
+            for stage, found in holds.items()
+        }
 
     def stage_holder(self, stage: str) -> VersionState | None:
         """The version recorded in ``stage`` (latest assignment wins), if any."""
-        return self._holders.get(stage)
+        holders = self._holders.get(stage)
+        return holders[0] if holders else None
+
+    def stage_holders(self, stage: str) -> list[VersionState]:
+        """Every version that would hold ``stage`` if the ones before it did not, the
+        recorded holder first (a reader skips a holder whose record git contradicts)."""
+        return list(self._holders.get(stage, ()))
+
+    def held_before(self, stage: str, version: str) -> bool:
+        """Whether ``version`` was ever assigned to ``stage``: a return to it is a rollback,
+        by the stage's own history rather than by anything a commit message says."""
+        found = self.versions.get(version)
+        return found is not None and any(
+            e.action == Action.ASSIGN and e.stage == stage for e in found.events
+        )
 
     def stages(self) -> list[str]:
         """Every stage this model was ever assigned to, in first-use order."""
@@ -185,22 +207,43 @@ class ModelState:
 
 @dataclass(frozen=True)
 class RegistryState:
-    """All models, plus the tags that looked like registry tags but were skipped."""
+    """All models; the tags that looked like registry tags but are not (``skipped``); and
+    the registry tags that are no gitml record, with why (``ignored``)."""
 
     models: dict[str, ModelState]
     skipped: list[str]
+    ignored: list[tuple[str, str]] = field(default_factory=list)
 
 
-def build_state(snapshot: RefSnapshot) -> RegistryState:
-    """Index every registry tag into per-model, per-version state (in time order)."""
+# What verify prints for a tag that no read believes, and how to fix it.
+NO_RECORD = (
+    "no gitml record (a tag pushed by hand or by another tool); reads ignore it: delete it "
+    "(git push --delete origin TAG), or set registry.accept_gto_tags in gitml.yaml if GTO "
+    "writes this registry"
+)
+
+
+def build_state(snapshot: RefSnapshot, *, records_only: bool = False) -> RegistryState:
+    """Index every registry tag into per-model, per-version state (in time order).
+
+    ``records_only`` (a gitml registry) believes only tags that carry a gitml record
+    whose fields agree with the tag's name and commit; the others are listed as ignored.
+    Without it (a GTO registry), every tag GTO's grammar accepts counts, as in GTO.
+    """
     events = []
     skipped = []
+    ignored = []
     for record in snapshot.tags:
         event = event_from_tag(record)
-        if event is not None:
+        if event is None:
+            if "@" in record.name or "#" in record.name:
+                skipped.append(record.name)
+            continue
+        problem = _record_problem(event) if records_only else None
+        if problem:
+            ignored.append((event.tag, problem))
+        else:
             events.append(event)
-        elif "@" in record.name or "#" in record.name:
-            skipped.append(record.name)
     skipped += [t for t in snapshot.lightweight_tags if "@v" in t or "#" in t]
     # Sorted by tag time (whole seconds, as GTO); the counter breaks ties within a second.
     events.sort(key=lambda event: (event.timestamp, event.counter or 0))
@@ -208,16 +251,30 @@ def build_state(snapshot: RefSnapshot) -> RegistryState:
     registered = {(e.model, e.commit): e.version for e in events if e.action == Action.REGISTER}
     models: dict[str, ModelState] = {}
     for event in events:
+        # An assignment belongs to the version registered at its commit, else the commit.
+        key = event.version or registered.get((event.model, event.commit)) or event.commit
+        assignment = event.action in (Action.ASSIGN, Action.UNASSIGN)
+        if records_only and assignment and (event.record is None or event.record.version != key):
+            ignored.append((event.tag, "its record names another version than its commit"))
+            continue
         model = models.get(event.model)
         if model is None:
             model = models[event.model] = ModelState(event.model)
         model.events.append(event)
         if event.action == Action.DEPRECATE:
             continue
-        # An assignment belongs to the version registered at its commit, else the commit.
-        key = event.version or registered.get((event.model, event.commit)) or event.commit
         version = model.versions.get(key)
         if version is None:
             version = model.versions[key] = VersionState(event.model, key, event.commit)
         version.add(event)
-    return RegistryState(models, skipped)
+    return RegistryState(models, skipped, ignored)
+
+
+def _record_problem(event: Event) -> str | None:
+    """Why a gitml registry does not believe ``event`` (None: it does)."""
+    record = event.record
+    if record is None:
+        return NO_RECORD
+    if record.kind is Kind.REGISTRATION and record.commit != event.commit:
+        return f"its record names commit {record.commit} but the tag points at {event.commit}"
+    return None

@@ -1,19 +1,15 @@
-"""``gitml verify``: is the registry whole? Stage tips registered, artefacts stored,
-gitml-written tags well formed."""
+"""``gitml verify``: is the registry whole? Every registry tag a gitml record that agrees
+with git, stage tips registered, artefacts stored."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from gitml.registry.names import Action
 from gitml.registry.reader import RegistryReader
 
 if TYPE_CHECKING:
     from pathlib import Path
-
-_MD5 = re.compile(r"^[0-9a-f]{32}$")
 
 
 @dataclass(frozen=True)
@@ -49,27 +45,21 @@ def verify(
     stages_checked = 0
     with RegistryReader(root, local=local) as reader:
         warnings = [f"skipped tag {t!r}: not a registry tag name" for t in reader.state.skipped]
+        problems += [f"{tag}: {why}" for tag, why in reader.state.ignored]
         md5s: dict[str, str] = {}
         for name in reader.model_names():
             state = reader.model_state(name)
-            for event in state.events:
-                written_by_gitml = "registered-by" in event.fields or "promoted-by" in event.fields
-                if not written_by_gitml or event.action not in (Action.REGISTER, Action.ASSIGN):
-                    continue
-                if not _MD5.match(event.fields.get("md5", "")):
-                    problems.append(f"{event.tag}: written by gitml but records no valid md5")
-                if event.action == Action.REGISTER and event.fields.get("commit") not in (
-                    None,
-                    event.commit,
-                ):
-                    problems.append(
-                        f"{event.tag}: records commit {event.fields['commit'][:12]} "
-                        f"but points at {event.commit[:12]}"
-                    )
             for version in state.active_versions():
                 md5 = reader.version_md5(version)
                 if md5 is None:
                     problems.append(f"{name}@{version.version}: artefact hash unknown")
+                elif reader.contradicted(version):
+                    problems.append(
+                        f"{name}@{version.version}: its record claims artefact "
+                        f"{version.recorded_md5}, but dvc.lock at {version.commit[:12]} holds "
+                        f"{md5}; reads skip this version (deregister it: gitml deprecate "
+                        f"{name}@{version.version})"
+                    )
                 else:
                     md5s[md5] = f"{name}@{version.version}"
             for stage in reader.stage_names(name):

@@ -1,0 +1,209 @@
+"""The record a gitml registry tag carries: one structured line, parsed strictly.
+
+A registry tag's message is a subject line for people, then one line
+``gitml-record: {...}`` holding a JSON object. JSON escapes every newline and quote, so
+no value can start another field or another line, and the object is parsed whole: a
+key that gitml does not know, a value of the wrong type or shape, or a second record
+line makes the message no record at all. Whether a record also agrees with git (the
+artefact md5 at the tagged commit's ``dvc.lock``) is checked by the reader, which has
+git at hand.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from enum import StrEnum
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
+
+from gitml.registry.names import Action, SemVer, TagName
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+RECORD_PREFIX = "gitml-record: "
+FORMAT = 1
+# A record is a few hundred bytes; a larger line is no record gitml wrote.
+MAX_RECORD_BYTES = 16_384
+MAX_TEXT = 500
+MAX_METRICS = 50
+
+_MD5 = re.compile(r"[0-9a-f]{32}(?:\.dir)?")  # DVC writes a directory's as <md5>.dir
+_COMMIT = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
+_NAME = re.compile(r"[a-zA-Z0-9](?:[a-zA-Z0-9-/_]*[a-zA-Z0-9])?")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+class Kind(StrEnum):
+    """What a record says happened (a rollback is an assignment, told apart)."""
+
+    REGISTRATION = "registration"
+    PROMOTION = "promotion"
+    ROLLBACK = "rollback"
+    UNASSIGNMENT = "unassignment"
+    DEREGISTRATION = "deregistration"
+    DEPRECATION = "deprecation"
+
+
+# Which tag action each kind of record belongs on.
+_ACTIONS = {
+    Kind.REGISTRATION: Action.REGISTER,
+    Kind.PROMOTION: Action.ASSIGN,
+    Kind.ROLLBACK: Action.ASSIGN,
+    Kind.UNASSIGNMENT: Action.UNASSIGN,
+    Kind.DEREGISTRATION: Action.DEREGISTER,
+    Kind.DEPRECATION: Action.DEPRECATE,
+}
+_REQUIRED = {
+    Kind.REGISTRATION: ("version", "md5", "artifact", "commit"),
+    Kind.PROMOTION: ("version", "md5", "stage"),
+    Kind.ROLLBACK: ("version", "md5", "stage"),
+    Kind.UNASSIGNMENT: ("version", "stage"),
+    Kind.DEREGISTRATION: ("version",),
+    Kind.DEPRECATION: (),
+}
+
+
+class RecordError(ValueError):
+    """A record gitml was asked to write would not be a valid record."""
+
+
+@dataclass(frozen=True)
+class Record:
+    """The facts one registry tag records."""
+
+    kind: Kind
+    model: str
+    version: str | None = None
+    stage: str | None = None
+    md5: str | None = None
+    artifact: str | None = None
+    commit: str | None = None
+    branch_commit: str | None = None
+    pull_request: int | None = None
+    merged_by: str | None = None
+    reason: str | None = None
+    metrics: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
+    writer: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object of the record line (unset fields left out)."""
+        data: dict[str, Any] = {"format": FORMAT, "kind": self.kind.value, "model": self.model}
+        for key in (
+            "version",
+            "stage",
+            "md5",
+            "artifact",
+            "commit",
+            "branch_commit",
+            "pull_request",
+            "merged_by",
+            "reason",
+            "writer",
+        ):
+            value = getattr(self, key)
+            if value not in (None, ""):
+                data[key] = value
+        if self.metrics:
+            data["metrics"] = dict(self.metrics)
+        return data
+
+    def agrees_with(self, tag: TagName) -> bool:
+        """Whether the tag's name says what the record says (model, action, version, stage)."""
+        if tag.model != self.model or tag.action is not _ACTIONS[self.kind]:
+            return False
+        if tag.action in (Action.REGISTER, Action.DEREGISTER):
+            return tag.version == self.version
+        if tag.action in (Action.ASSIGN, Action.UNASSIGN):
+            return tag.stage == self.stage
+        return True
+
+
+def one_line(text: str, limit: int = MAX_TEXT) -> str:
+    """``text`` as a record may hold it: control characters as spaces, at most ``limit``
+    characters (a reason typed on the command line, a committer's name)."""
+    return _CONTROL.sub(" ", text).strip()[:limit]
+
+
+def record_message(subject: str, record: Record) -> str:
+    """A tag message: ``subject``, a blank line, then the record line.
+
+    Raises RecordError when the record would not parse back as itself.
+    """
+    line = RECORD_PREFIX + json.dumps(
+        record.to_dict(), sort_keys=True, ensure_ascii=True, allow_nan=False
+    )
+    if parse_record(line) != record:
+        raise RecordError(f"not a valid registry record: {line[:200]}")
+    return f"{one_line(subject)}\n\n{line}\n"
+
+
+def parse_record(message: str) -> Record | None:
+    """The record in a tag message, or None when it holds none or anything malformed."""
+    lines = [line for line in message.splitlines() if line.startswith(RECORD_PREFIX)]
+    if len(lines) != 1 or len(lines[0]) > MAX_RECORD_BYTES:
+        return None
+    try:
+        data = json.loads(lines[0][len(RECORD_PREFIX) :])
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        return None
+    return _record_from(data)
+
+
+def _record_from(data: dict[str, Any]) -> Record | None:
+    known = set(Record.__dataclass_fields__) | {"format"}
+    if not set(data) <= known:
+        return None
+    try:
+        kind = Kind(str(data.get("kind")))
+    except ValueError:
+        return None
+    if not all(isinstance(data.get(key), str) for key in ("model", *_REQUIRED[kind])):
+        return None
+    checks = (
+        _matches(_NAME, data["model"]),
+        data.get("version") is None or SemVer.parse(data["version"]) is not None,
+        data.get("stage") is None or _matches(_NAME, data["stage"]),
+        data.get("md5") is None or _matches(_MD5, data["md5"]),
+        data.get("commit") is None or _matches(_COMMIT, data["commit"]),
+        data.get("branch_commit") is None or _matches(_COMMIT, data["branch_commit"]),
+        data.get("pull_request") is None or _positive_int(data["pull_request"]),
+        all(_text(data.get(key)) for key in ("artifact", "merged_by", "reason", "writer")),
+        _metrics(data.get("metrics", {})),
+    )
+    if not all(checks):
+        return None
+    values = {key: value for key, value in data.items() if key not in ("format", "kind")}
+    values["metrics"] = MappingProxyType(dict(values.get("metrics", {})))
+    return Record(kind=kind, **values)
+
+
+def _matches(pattern: re.Pattern[str], value: object) -> bool:
+    return isinstance(value, str) and pattern.fullmatch(value) is not None
+
+
+def _positive_int(value: object) -> bool:
+    return type(value) is int and value > 0
+
+
+def _text(value: object) -> bool:
+    if value is None:
+        return True
+    return isinstance(value, str) and len(value) <= MAX_TEXT and not _CONTROL.search(value)
+
+
+def _metrics(value: object) -> bool:
+    if not isinstance(value, dict) or len(value) > MAX_METRICS:
+        return False
+    return all(
+        _text(name)
+        and bool(name)
+        and type(number) in (int, float)
+        and math.isfinite(number)
+        for name, number in value.items()
+    )
