@@ -262,12 +262,12 @@ def deprecate(
 
 
 def verify(
-    *, root: Path | str = ".", check_remote: bool = True, local: bool = False
+    *, root: Path | str = ".", check_remote: bool = True, local: bool = False, deep: bool = False
 ) -> VerifyReport:
     """Check stage tips are registered, artefacts are in the remote, tags are well formed."""
     from gitml.registry.verify import verify as _verify
 
-    return _verify(root, check_remote=check_remote, local=local)
+    return _verify(root, check_remote=check_remote, local=local, deep=deep)
 
 
 def retrain(

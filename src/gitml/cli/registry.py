@@ -110,6 +110,11 @@ def _add_get(commands: argparse._SubParsersAction) -> None:
     )
     p.add_argument("ref", help="model reference, e.g. credit@production or credit@v0.2.0")
     p.add_argument("-o", "--output", required=True, help="file to write")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="replace -o if it is an existing regular file (never a link, folder or device)",
+    )
     _read_options(p)
     add_format_options(p, ("table", "json"))
     p.set_defaults(run=run_get)
@@ -124,7 +129,13 @@ def _add_verify(commands: argparse._SubParsersAction) -> None:
             "in the DVC remote, every gitml-written tag is well formed. Exits 5 on a problem."
         ),
     )
-    p.add_argument("--no-remote", action="store_true", help="skip the DVC remote presence check")
+    p.add_argument("--no-remote", action="store_true", help="skip the DVC remote checks")
+    p.add_argument(
+        "--deep",
+        action="store_true",
+        help="read every active version's artefact back from the DVC remote and check its md5 "
+        "(without it, the remote is asked for presence only)",
+    )
     _read_options(p, repo=False)
     add_format_options(p, ("table", "json"))
     p.set_defaults(run=run_verify)
@@ -267,8 +278,12 @@ def run_history(args: argparse.Namespace) -> int:
 
 def run_get(args: argparse.Namespace) -> int:
     """Fetch and verify one artefact."""
-    from gitml import api
+    from pathlib import Path
 
+    from gitml import api
+    from gitml.fsutil import check_output_path
+
+    check_output_path(Path(args.output), force=args.force)  # before fetching anything
     resolved = api.get(args.ref, args.output, root=args.root, local=args.local, repo=args.repo)
     if args.format == "json":
         emit_json({**resolved.__dict__, "output": args.output})
@@ -282,7 +297,9 @@ def run_verify(args: argparse.Namespace) -> int:
     """Verify the registry; exit 5 on any problem."""
     from gitml import api
 
-    report = api.verify(root=args.root, check_remote=not args.no_remote, local=args.local)
+    report = api.verify(
+        root=args.root, check_remote=not args.no_remote, local=args.local, deep=args.deep
+    )
     if args.format == "json":
         emit_json(report.to_dict())
     else:

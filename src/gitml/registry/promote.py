@@ -128,16 +128,19 @@ def _promote_model(
         # assignment history; whatever a commit message says, anything else is a promotion.
         kind = "rollback" if state.held_before(stage, version.version) else "promotion"
         if verify_remote:
-            from gitml.dvcio.remote import missing_from_remote
+            # The bytes, not their presence: what is recorded is what a deploy will fetch.
+            from gitml.dvcio.remote import wrong_in_remote
 
-            if missing_from_remote(root, [info.tip_md5]):
+            wrong = wrong_in_remote(root, [info.tip_md5]).get(info.tip_md5)
+            if wrong:
+                fix = "run `dvc push`" if wrong.startswith("not in") else "push the artefact again"
                 return Promotion(
                     name,
                     stage,
                     version.version,
                     "refused",
                     kind,
-                    reason=f"artefact {info.tip_md5} is not in the DVC remote (run `dvc push`)",
+                    reason=f"artefact {info.tip_md5}: {wrong} ({fix})",
                     exit_code=VerificationError.exit_code,
                 )
         if kind == "promotion":

@@ -38,9 +38,13 @@ class VerifyReport:
 
 
 def verify(
-    root: Path | str = ".", *, check_remote: bool = True, local: bool = False
+    root: Path | str = ".", *, check_remote: bool = True, local: bool = False, deep: bool = False
 ) -> VerifyReport:
-    """Check every stage tip, every version's artefact and every gitml-written tag."""
+    """Check every registry tag, every stage tip and every active version's artefact.
+
+    The remote check asks the DVC remote whether each artefact is there; ``deep`` reads
+    each one back and checks its md5 (a copy changed in the remote is caught only so).
+    """
     problems: list[str] = []
     stages_checked = 0
     with RegistryReader(root, local=local) as reader:
@@ -80,8 +84,16 @@ def verify(
                         f"the recorded version is {info.version or 'none'}"
                     )
     if check_remote and md5s:
-        from gitml.dvcio.remote import missing_from_remote
+        from gitml.dvcio.remote import missing_from_remote, wrong_in_remote
 
-        for md5 in missing_from_remote(root, sorted(md5s)):
-            problems.append(f"{md5s[md5]}: artefact {md5} is not in the DVC remote")
+        if deep:
+            for md5, wrong in wrong_in_remote(root, sorted(md5s)).items():
+                problems.append(f"{md5s[md5]}: artefact {md5}: {wrong}")
+        else:
+            for md5 in missing_from_remote(root, sorted(md5s)):
+                problems.append(f"{md5s[md5]}: artefact {md5} is not in the DVC remote")
+            warnings.append(
+                "the DVC remote was checked for presence only: "
+                "`gitml verify --deep` reads every artefact back and checks its md5"
+            )
     return VerifyReport(tuple(problems), tuple(warnings), len(md5s), stages_checked)
