@@ -45,17 +45,18 @@ def parse_text(text: str, file: str) -> Any:
 
     JSON documents (metrics, plot data) take the ``json`` path first: metrics files
     written by training code are JSON, and the YAML parser would read them far slower.
+    Every document is bounded before it is built (size, then nesting, aliases and node
+    count) and checked once built (:func:`check_budget`); a key given twice in one
+    mapping is an error naming it, never a silent replacement of the first.
     """
+    if len(text) > MAX_JSON_CHARS:
+        raise _too_large(file, MAX_JSON_CHARS, "a metrics or plot file is at most a few MB")
     if text.lstrip()[:1] in ("{", "["):
-        try:
-            document = json.loads(text)
-        except RecursionError:
-            raise _too_deep(file) from None
-        except ValueError:
-            pass  # not strict JSON: YAML decides, and reports the error with its line
-        else:
-            check_budget(document, file)
+        document = _parse_json(text, file)
+        if document is not _NOT_JSON:
             return document
+    if len(text) > MAX_YAML_CHARS:
+        raise _too_large(file, MAX_YAML_CHARS, "a YAML file gitml reads is a config of a few kB")
     return _parse_yaml(text, file)
 
 
@@ -66,14 +67,145 @@ def parse_text(text: str, file: str) -> Any:
 MAX_VALUES = 500_000
 MAX_DEPTH = 64
 
+# Budgets checked before a document is built, so that no file makes a command hold more
+# than ~100 MB or crash the parser (measured: the worst YAML ~80 MB, the worst JSON less):
+# - YAML files gitml reads are configs (gitml.yaml, params, dvc.yaml, model cards) of a
+#   few kB; a large one, the dvc.lock of a pipeline with a thousand outputs, is ~100 kB.
+#   4 MiB leaves room for any of them.
+# - JSON files are metrics and plot data written by training code. MAX_VALUES values
+#   written with their keys take at most ~32 characters each (a plot point is
+#   `{"fpr": 0.0123456789, "tpr": 0.987654321, "threshold": 0.5}`, seven values), so a
+#   JSON file over 16 MiB could not pass the value budget anyway.
+# - Real configs use a handful of YAML aliases; 1,000 is far beyond any of them, and
+#   each alias may still stand for a whole subtree (the expanded count is checked after).
+# - A YAML node costs 400 to 800 bytes while it is composed and constructed (the node,
+#   its two position marks, the Python value), so 100,000 nodes (keys, values and
+#   collections as written) bound a document to ~80 MB; the thousand-output dvc.lock
+#   above has about 10,000.
+MAX_YAML_CHARS = 4 * 1024 * 1024
+MAX_JSON_CHARS = 16 * 1024 * 1024
+MAX_YAML_ALIASES = 1_000
+MAX_YAML_NODES = 100_000
+
+_NOT_JSON = object()
+
+
+class _DuplicateJsonKey(Exception):
+    """Raised by the JSON object hook; not a ValueError, so no YAML fallback catches it."""
+
+    def __init__(self, key: str):
+        super().__init__(key)
+        self.key = key
+
+
+def _unique_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object's pairs as a dict, refusing a key given twice."""
+    document = dict(pairs)
+    if len(document) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _DuplicateJsonKey(key)
+            seen.add(key)
+    return document
+
+
+def _parse_json(text: str, file: str) -> Any:
+    """The JSON document ``text`` holds, or :data:`_NOT_JSON` when it is not strict JSON."""
+    # Before building anything: every comma separates two values and every bracket opens
+    # a container, so more of them than MAX_VALUES means more values than the budget (a
+    # file of "[]," would otherwise cost ~25 bytes of memory per byte of text).
+    separators = text.count(",") + text.count("[") + text.count("{")
+    if separators > MAX_VALUES:
+        message = f"more than {MAX_VALUES:,} values (counting its commas and brackets)"
+        raise ConfigError(f"{file}: {message}", [(file, "", message)])
+    try:
+        document = json.loads(text, object_pairs_hook=_unique_object)
+    except RecursionError:
+        raise _too_deep(file) from None
+    except _DuplicateJsonKey as exc:
+        message = f"key {exc.key!r} is given twice in one object (each key may appear once)"
+        raise ConfigError(f"{file}: {message}", [(file, "", message)]) from None
+    except ValueError:
+        return _NOT_JSON  # not strict JSON: YAML decides, and reports the error with its line
+    check_budget(document, file)
+    return document
+
+
+def _too_large(file: str, limit: int, usual: str) -> ConfigError:
+    message = f"more than {limit // (1024 * 1024)} MiB of text ({usual})"
+    return ConfigError(f"{file}: {message}", [(file, "", message)])
+
+
+class _DuplicateYamlKey(Exception):
+    """Raised while constructing a YAML mapping that names a key twice."""
+
+    def __init__(self, mapping: Any, key: str, line: int, first_line: int):
+        super().__init__(key)
+        self.mapping = mapping
+        self.key = key
+        self.line = line
+        self.first_line = first_line
+
+
+@cache
+def _yaml_loader() -> Any:
+    """The safe loader gitml reads YAML with: libyaml's parser and composer when available
+    (~10x faster than the pure-Python ones), with a constructor refusing duplicate keys."""
+    import yaml
+
+    base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+    class StrictLoader(base):
+        """Construction is Python code even on the C loader, so this check holds for both."""
+
+        def __init__(self, stream: str) -> None:
+            super().__init__(stream)
+            self.checked_mappings: set[int] = set()
+
+        def flatten_mapping(self, node: Any) -> None:
+            # Called on every mapping before its merge keys (``<<: *defaults``) are
+            # expanded into it: the pairs written in the file are checked, and a key the
+            # mapping writes over a merged one stays allowed, as YAML defines it.
+            if id(node) not in self.checked_mappings:
+                self.checked_mappings.add(id(node))
+                self.refuse_duplicates(node)
+            super().flatten_mapping(node)
+
+        def refuse_duplicates(self, node: Any) -> None:
+            first: dict[Any, int] = {}
+            for key_node, _ in node.value:
+                if not isinstance(key_node, yaml.ScalarNode):
+                    continue  # complex keys: left to PyYAML's own checks
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue
+                key = self.construct_object(key_node)
+                try:
+                    earlier = first.get(key)
+                except TypeError:
+                    continue  # unhashable: PyYAML refuses it itself
+                line = key_node.start_mark.line + 1
+                if earlier is not None:
+                    raise _DuplicateYamlKey(node, key_node.value, line, earlier)
+                first[key] = line
+
+    return StrictLoader
+
 
 def _parse_yaml(text: str, file: str) -> Any:
     import yaml
 
-    # libyaml's C loader when available: ~10x faster than the pure-Python one.
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    loader_class = _yaml_loader()
     try:
-        document = yaml.load(text, Loader=loader)
+        _check_events(text, file, loader_class)
+        loader = loader_class(text)
+        try:
+            root = loader.get_single_node()
+            document = loader.construct_document(root) if root is not None else None
+        except _DuplicateYamlKey as exc:
+            raise _duplicate_key(file, root, exc) from None
+        finally:
+            loader.dispose()
     except RecursionError:
         raise _too_deep(file) from None
     except yaml.YAMLError as exc:
@@ -86,6 +218,79 @@ def _parse_yaml(text: str, file: str) -> Any:
         ) from None
     check_budget(document, file)
     return document
+
+
+def _check_events(text: str, file: str, loader_class: Any) -> None:
+    """Refuse, before any node is composed, YAML nested deeper than :data:`MAX_DEPTH`,
+    with more than :data:`MAX_YAML_ALIASES` aliases or :data:`MAX_YAML_NODES` nodes.
+
+    The parser emits events one at a time without recursion (libyaml's too), while the
+    composer that turns them into nodes recurses once per level: 50,000 nested ``[``
+    crash the C composer outright. Counting events first bounds what it is given.
+    """
+    import yaml
+
+    opened = 0  # collections open at this event; the outermost one is level 0
+    aliases = 0
+    nodes = 0
+    for event in yaml.parse(text, Loader=loader_class):
+        if isinstance(event, yaml.CollectionStartEvent):
+            opened += 1
+            nodes += 1
+            if opened - 1 > MAX_DEPTH:
+                raise _too_deep(file)
+        elif isinstance(event, yaml.CollectionEndEvent):
+            opened -= 1
+        elif isinstance(event, yaml.ScalarEvent):
+            nodes += 1
+        elif isinstance(event, yaml.AliasEvent):
+            aliases += 1
+            if aliases > MAX_YAML_ALIASES:
+                line = event.start_mark.line + 1 if event.start_mark else 0
+                message = (
+                    f"more than {MAX_YAML_ALIASES:,} YAML aliases (line {line}); "
+                    "a config uses a handful"
+                )
+                raise ConfigError(f"{file}: {message}", [(file, "", message)])
+        if nodes > MAX_YAML_NODES:
+            message = f"more than {MAX_YAML_NODES:,} YAML nodes (keys, values and collections)"
+            raise ConfigError(f"{file}: {message}", [(file, "", message)])
+
+
+def _duplicate_key(file: str, root: Any, exc: _DuplicateYamlKey) -> ConfigError:
+    """The error for a key given twice: file, key path, both lines."""
+    parts = [*_node_path(root, exc.mapping), exc.key]
+    where = key_path(parts)
+    message = (
+        f"key {exc.key!r} is given twice in one mapping (line {exc.line}, first at line "
+        f"{exc.first_line}); each key may appear once"
+    )
+    return ConfigError(f"{file}: {where}: {message}", [(file, where, message)])
+
+
+def _node_path(root: Any, target: Any) -> list[Any]:
+    """The keys and indexes leading from ``root`` to the node ``target``: the first way
+    there in document order, when aliases offer several."""
+    import yaml
+
+    stack: list[tuple[Any, list[Any]]] = [(root, [])]
+    seen: set[int] = set()
+    while stack:
+        node, path = stack.pop()
+        if node is target:
+            return path
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        children: list[tuple[Any, list[Any]]] = []
+        if isinstance(node, yaml.MappingNode):
+            for key_node, value_node in node.value:
+                label = key_node.value if isinstance(key_node, yaml.ScalarNode) else "?"
+                children.append((value_node, [*path, label]))
+        elif isinstance(node, yaml.SequenceNode):
+            children = [(item, [*path, index]) for index, item in enumerate(node.value)]
+        stack.extend(reversed(children))  # depth first, in document order
+    return []
 
 
 def check_budget(document: Any, file: str) -> None:
@@ -128,7 +333,10 @@ def read_document(path: Path, display: str | None = None) -> Any:
     """Read and parse a YAML or JSON file; a missing file is a ConfigError naming it."""
     name = display or str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        # Read at most one character past the largest document parse_text accepts: a huge
+        # file (or /dev/zero) is refused without being read whole.
+        with path.open(encoding="utf-8") as handle:
+            text = handle.read(MAX_JSON_CHARS + 1)
     except FileNotFoundError:
         raise ConfigError(f"{name}: file not found", [(name, "", "file not found")]) from None
     except (OSError, UnicodeDecodeError) as exc:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from gitml.cli.output import add_format_options, emit, emit_json
 from gitml.errors import EXIT_DRIFT_FOUND, EXIT_OK
-from gitml.fsutil import atomic_write_text
+from gitml.fsutil import check_output_path, write_output
 from gitml.report.drift_render import render_markdown, render_table
 
 if TYPE_CHECKING:
@@ -42,6 +42,11 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--fail-on-drift", action="store_true", help="exit 4 when the verdict is drift")
     p.add_argument("-o", "--output", help="also write the rendered report to this file")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="with -o, replace an existing regular file (never a link, folder or device)",
+    )
     p.add_argument("--local", action="store_true", help="read local stage branches")
     p.add_argument("--root", default=".", help="repository root (default: .)")
     add_format_options(p)
@@ -53,6 +58,8 @@ def run(args: argparse.Namespace) -> int:
     # numpy and pandas load only when a drift check runs, not for every gitml command.
     from gitml.monitor.version_drift import check_drift
 
+    if args.output:
+        check_output_path(Path(args.output), force=args.force)  # before the work, not after
     report = check_drift(
         args.root, args.ref, args.data, local=args.local, save_batch=args.save_batch
     )
@@ -64,5 +71,5 @@ def run(args: argparse.Namespace) -> int:
         text = render_markdown(report) if args.format == "md" else render_table(report)
         emit(text)
     if args.output:
-        atomic_write_text(Path(args.output), text + "\n")
+        write_output(Path(args.output), text + "\n", force=args.force)
     return EXIT_DRIFT_FOUND if args.fail_on_drift and report.verdict == "drift" else EXIT_OK

@@ -9,7 +9,7 @@ from typing import Any
 
 from gitml.dvcio.fetch import read_output
 from gitml.errors import GitError, RegistryError
-from gitml.fsutil import atomic_write_bytes
+from gitml.fsutil import write_output
 from gitml.gitio.repo import GitRepo
 from gitml.registry.model_ref import ModelRef, parse_ref
 from gitml.registry.reader import RegistryReader
@@ -67,10 +67,16 @@ def get(
     local: bool = False,
     repo_url: str | None = None,
 ) -> ResolvedArtifact:
-    """Write the artefact ``text`` names to ``output``, atomically, after the hash check."""
+    """Write the artefact ``text`` names to ``output``, atomically, after the hash check.
+
+    ``output`` is new or a regular file, which is replaced; anything else there (a
+    symbolic link, a directory, a FIFO, a device) is refused, and so is a missing folder
+    (see :func:`gitml.fsutil.write_output`). ``gitml get`` also refuses an existing file
+    without ``--force``, before fetching.
+    """
     resolved = resolve_artifact(root, text, local=local)
     data = read_output(root, resolved.path, resolved.commit, resolved.md5, repo_url)
-    atomic_write_bytes(Path(output), data)
+    write_output(Path(output), data, force=True)
     return resolved
 
 

@@ -201,9 +201,6 @@ def _metrics(value: object) -> bool:
     if not isinstance(value, dict) or len(value) > MAX_METRICS:
         return False
     return all(
-        _text(name)
-        and bool(name)
-        and type(number) in (int, float)
-        and math.isfinite(number)
+        _text(name) and bool(name) and type(number) in (int, float) and math.isfinite(number)
         for name, number in value.items()
     )

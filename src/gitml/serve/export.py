@@ -16,8 +16,10 @@ from __future__ import annotations
 import contextlib
 import importlib.metadata
 import json
+import os
 import platform
 import shutil
+import stat
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
@@ -68,8 +70,7 @@ def export(
     if fmt not in EXPORT_FORMATS:
         raise UsageError(f"unknown export format {fmt!r} (formats: {', '.join(EXPORT_FORMATS)})")
     target = Path(out_dir)
-    if target.exists() and (not target.is_dir() or any(target.iterdir())):
-        raise GitmlError(f"{target}: already exists and is not an empty directory")
+    _check_target(target)
     resolved = resolve_artifact(root, ref, local=local)
     data = fetch_verified(root, resolved)
     files = read_version_files(root, resolved, local=local)
@@ -82,13 +83,30 @@ def export(
             _write_mlflow(staging, ref, resolved, data, files)
         else:
             _write_dir(staging, ref, resolved, data, files)
-        if target.exists():
-            target.rmdir()  # empty (checked above); rename cannot replace it otherwise
+        _check_target(target)  # again: the fetch took time
+        if os.path.lexists(target):
+            target.rmdir()  # an empty directory; rename cannot replace it otherwise
         staging.rename(target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return target
+
+
+def _check_target(target: Path) -> None:
+    """Refuse an export target that is not absent or an empty directory. ``lstat``: a
+    symbolic link is refused, even to an empty directory, and never followed."""
+    try:
+        info = os.lstat(target)
+    except FileNotFoundError:
+        return
+    if stat.S_ISLNK(info.st_mode):
+        raise GitmlError(
+            f"{target}: is a symbolic link; an export is written only to a new or an empty "
+            "directory"
+        )
+    if not stat.S_ISDIR(info.st_mode) or any(target.iterdir()):
+        raise GitmlError(f"{target}: already exists and is not an empty directory")
 
 
 def _check_loadable(data: bytes, resolved: ResolvedArtifact) -> None:
