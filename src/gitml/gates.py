@@ -165,6 +165,9 @@ def judge(
             f"{', '.join(config.stages)})"
         )
     names = [name for name in config.models if not models or name in models]
+    if stage != "main":
+        # A stage is judged against the version it records: that needs every tag.
+        sides.repo.complete_history("origin", f"judging a candidate for {stage}")
     base_side = sides.revision(base) if base else None
     results = []
     for name in names:

@@ -74,6 +74,34 @@ class GitRepo:
             raise GitError(f"unknown revision {rev!r}: {SHALLOW_HINT}")
         return result.stdout.strip()
 
+    def is_shallow(self) -> bool:
+        """Whether this clone has truncated history."""
+        return self.run("rev-parse", "--is-shallow-repository").stdout.strip() == "true"
+
+    def complete_history(self, remote: str, purpose: str) -> None:
+        """Make a shallow clone whole from ``remote`` (every commit and tag), or refuse.
+
+        What a shallow clone lacks is silent: versions between its tip and the last tag
+        go unregistered, a missing tag looks like a free version number, a stage looks
+        empty. So ``purpose`` (registering, judging, verifying) never runs on part of the
+        history: the clone is deepened, or the command stops with the fix.
+        """
+        if not self.is_shallow():
+            return
+        fix = "clone without --depth (actions/checkout: `fetch-depth: 0`)"
+        if remote not in self.run("remote").stdout.split():
+            raise GitError(
+                f"this clone is shallow and has no remote {remote!r} to complete it from: "
+                f"{purpose} needs the whole history and every tag; {fix}"
+            )
+        fetched = self.run("fetch", "--quiet", "--unshallow", "--tags", remote, check=False)
+        if fetched.returncode != 0 or self.is_shallow():
+            reason = (fetched.stderr.strip().splitlines() or ["still shallow"])[-1]
+            raise GitError(
+                f"this clone is shallow and `git fetch --unshallow --tags {remote}` failed "
+                f"({reason}): {purpose} needs the whole history and every tag; {fix}"
+            )
+
 
 @dataclass(frozen=True)
 class CommitInfo:
@@ -186,7 +214,3 @@ class TreeWriter:
     def push_branch(self, remote: str, name: str, commit: str) -> None:
         """Push ``commit`` to ``remote`` as branch ``name`` (a new branch or a fast-forward)."""
         self.repo.run("push", "--quiet", remote, f"{commit}:refs/heads/{name}")
-
-    def message(self, rev: str) -> str:
-        """The full commit message of ``rev``."""
-        return self.repo.run("log", "-1", "--format=%B", self.repo.resolve(rev)).stdout

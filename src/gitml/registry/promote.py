@@ -80,6 +80,7 @@ def promote_on_push(
     """
     config = require_stage(root, stage)
     repo = GitRepo(root)
+    repo.complete_history(remote, "recording a promotion")
     writer = TagWriter(repo)
     if push:
         sync_registry_tags(writer, remote, set(config.models))

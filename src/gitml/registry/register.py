@@ -134,6 +134,7 @@ def register(
     if bump not in ("major", "minor", "patch"):
         raise RegistryError(f"--bump {bump!r}: expected major, minor or patch")
     repo = GitRepo(root)
+    repo.complete_history(remote, "registering")
     writer = TagWriter(repo)
     config = load_config(root)  # a write command validates the config fully
     if push:

@@ -6,7 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from gitml.registry.reader import RegistryReader
+from gitml.gitio.repo import GitRepo
+from gitml.registry.reader import DEFAULT_REMOTE, RegistryReader
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -47,6 +48,7 @@ def verify(
     """
     problems: list[str] = []
     stages_checked = 0
+    GitRepo(root).complete_history(DEFAULT_REMOTE, "verifying the registry")
     with RegistryReader(root, local=local) as reader:
         warnings = [f"skipped tag {t!r}: not a registry tag name" for t in reader.state.skipped]
         problems += [f"{tag}: {why}" for tag, why in reader.state.ignored]
