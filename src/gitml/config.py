@@ -75,6 +75,7 @@ class Config:
     monitor_data: MonitorData | None = None
     retrain: RetrainConfig | None = None
     accept_gto_tags: bool = False  # believe tags without a gitml record, as GTO does
+    writers: tuple[str, ...] = ()  # tagger emails allowed to write records (empty: anyone)
 
     def model(self, name: str) -> ModelConfig:
         """The model called ``name``; a ConfigError lists the known ones otherwise."""
@@ -158,6 +159,7 @@ def _build_config(document: Any, file: str) -> Config:
             else None
         ),
         accept_gto_tags=(document.get("registry") or {}).get("accept_gto_tags") is True,
+        writers=tuple(str(email) for email in (document.get("registry") or {}).get("writers", ())),
     )
 
 

@@ -29,6 +29,11 @@ NEXT_STEPS = (
     "Store DVC remote credentials as repository secrets (AWS_ACCESS_KEY_ID / "
     "AWS_SECRET_ACCESS_KEY, or use OIDC: aws-actions/configure-aws-credentials with a role).",
     "Create the stage branches when you first promote: `gitml promote MODEL --to staging`.",
+    "Protect the registry's tags with a tag ruleset (Settings → Rules → Rulesets → New tag "
+    "ruleset): target `*@v*`, `*@deprecated*` and `*#*`, restrict creation, update and "
+    "deletion, and let only the workflows' identity (GitHub Actions, or your App) bypass it. "
+    "Then name that identity in gitml.yaml (`registry: {writers: [EMAIL]}`) so "
+    "`gitml verify` reports any record someone else wrote.",
     "Protect main and each stage branch: require pull requests, require the `gitml/check` "
     "status (every kind of pull request gets it; the job checks 'reproduce, report and gate "
     "(trusted)', 'report (fork, untrusted, no secrets)' and 'verify and gate a promotion (no "

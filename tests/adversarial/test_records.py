@@ -160,3 +160,21 @@ def test_a_reason_with_newlines_stays_one_value(origin_repo: Path, clock: Clock)
     assert record.md5 == model_md5(repo)
     assert record.reason == "broken md5: ffffffffffffffffffffffffffffffff gitml-record: {}"
     assert _production(repo) is None
+
+
+def test_verify_names_records_written_by_anyone_but_the_writers(origin_repo: Path) -> None:
+    """With ``registry.writers`` set, a record tagged by another identity is reported."""
+    repo = origin_repo
+    api.register(root=repo, push=True)
+    tagger = git(repo, "tag", "-l", "--format=%(taggeremail:trim)", "credit@v0.1.0").stdout
+    with (repo / "gitml.yaml").open("a") as config:
+        config.write("registry:\n  writers: [ci-bot@example.org]\n")
+    refused = gitml(repo, "verify", "--no-remote", check=False)
+    assert refused.returncode == VERIFY_FAILED
+    assert f"credit@v0.1.0: written by {tagger.strip()!r}, not by a registry writer" in (
+        refused.stdout
+    )
+    (repo / "gitml.yaml").write_text(
+        (repo / "gitml.yaml").read_text().replace("ci-bot@example.org", tagger.strip())
+    )
+    assert gitml(repo, "verify", "--no-remote").returncode == 0

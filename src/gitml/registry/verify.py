@@ -52,9 +52,17 @@ def verify(
     with RegistryReader(root, local=local) as reader:
         warnings = [f"skipped tag {t!r}: not a registry tag name" for t in reader.state.skipped]
         problems += [f"{tag}: {why}" for tag, why in reader.state.ignored]
+        writers = reader.config.writers if reader.config else ()
         md5s: dict[str, str] = {}
         for name in reader.model_names():
             state = reader.model_state(name)
+            if writers:
+                problems += [
+                    f"{event.tag}: written by {event.email!r}, not by a registry writer of "
+                    f"gitml.yaml ({', '.join(writers)}); protect the tags with a ruleset"
+                    for event in state.events
+                    if event.email not in writers
+                ]
             for version in state.active_versions():
                 md5 = reader.version_md5(version)
                 if md5 is None:
