@@ -48,8 +48,10 @@ def register_commit_status(commands: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Set the status."""
+    from gitml.github import paths
     from gitml.github.client import GitHubClient, create_commit_status, state_for_exit_code
 
+    paths.commit(args.sha, "--sha")  # before anything is sent, and before asking for a token
     client, repository = GitHubClient.for_repository(args.repository, "commit-status")
 
     state = args.state or state_for_exit_code(args.exit_code)
@@ -91,9 +93,11 @@ def register_pull_request(commands: argparse._SubParsersAction) -> None:
 
 def run_pull_request(args: argparse.Namespace) -> int:
     """Resolve and print the pull request."""
+    from gitml.github import paths
     from gitml.github.client import GitHubClient
     from gitml.github.pulls import resolve
 
+    paths.pull_number(args.number)
     client, repository = GitHubClient.for_repository(args.repository, "pull-request")
     resolved = resolve(client, repository, args.number, args.expect_sha)
     if args.format == "json":

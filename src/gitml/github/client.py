@@ -5,16 +5,29 @@ sends the headers GitHub documents (``Accept: application/vnd.github+json``, a b
 token, ``X-GitHub-Api-Version``), retries what GitHub documents as transient
 (:mod:`gitml.github.retry`) and turns error answers into one-line GitHubErrors that name
 the status, the endpoint and what to check. The token never appears in an error.
+
+What a server can make it do is bounded (the token, the time, the memory):
+
+* redirects are followed only within the API's origin (scheme, host and port), resent as
+  GitHub documents ("repeat the request to the new URI"); a redirect anywhere else is
+  refused, naming the target, so the token (or a ``~/.netrc`` password, which requests
+  would add on a redirect) goes nowhere else;
+* each attempt has a wall-clock deadline for connecting and the whole answer
+  (:mod:`gitml.github.deadline`), not only a timeout per read;
+* the answer is read up to :data:`MAX_ANSWER_BYTES`, must be JSON of the expected shape,
+  and every value put into a URL path is checked first (:mod:`gitml.github.paths`).
 """
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urljoin, urlsplit
 
 import requests
-from requests.adapters import HTTPAdapter
+import urllib3
 from requests.auth import AuthBase
 
 from gitml import __version__
@@ -22,9 +35,10 @@ from gitml.errors import (
     EXIT_GATE_FAILED,
     EXIT_OK,
     EXIT_VERIFICATION_FAILED,
-    GitmlError,
     UsageError,
 )
+from gitml.github import deadline, paths
+from gitml.github.errors import BadValue, GitHubError
 from gitml.github.retry import RATE_LIMIT_STATUSES, GitHubRetry, default_retry
 
 if TYPE_CHECKING:
@@ -38,17 +52,19 @@ API_VERSION = "2022-11-28"
 # server without letting one stuck request hold a CI step for long.
 CONNECT_TIMEOUT_SECONDS = 10
 READ_TIMEOUT_SECONDS = 30
-
-
-class GitHubError(GitmlError):
-    """GitHub answered with an error (bad token, missing permission, validation...).
-
-    ``status`` is the HTTP status of GitHub's answer (None when there was no answer).
-    """
-
-    def __init__(self, message: str, status: int | None = None):
-        super().__init__(message)
-        self.status = status
+# Connecting and the whole answer of one attempt: the connect timeout, GitHub's own 10 s
+# limit and the transfer of the largest answer gitml reads, with room for a slow link.
+# A server that drips its answer is cut off here whatever the read timeout, and not asked
+# again; with the retries of gitml.github.retry a request takes at most 4 attempts and 3
+# waits of at most 60 s each.
+ATTEMPT_DEADLINE_SECONDS = 60.0
+# The largest answer read. gitml's endpoints answer in kilobytes (a page of pull requests
+# is well under a megabyte); a larger one is refused, not held in memory.
+MAX_ANSWER_BYTES = 10 * 1024 * 1024
+# Same-origin redirects followed per request (a renamed repository is one).
+MAX_REDIRECTS = 3
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 @dataclass(frozen=True)
@@ -87,13 +103,37 @@ class _BearerToken(AuthBase):
         return request
 
 
+class _Session(requests.Session):
+    """A session that leaves redirects to :meth:`GitHubClient.request`.
+
+    Even with ``allow_redirects=False`` requests prepares the next request of a 3xx (for
+    ``Response.next``): it reads the whole redirect body into memory, unbounded, raises
+    ValueError on a malformed Location and looks up ``~/.netrc`` for the new host. With
+    no redirect target it does none of that.
+    """
+
+    def get_redirect_target(self, resp: requests.Response) -> None:
+        return None
+
+
 class GitHubClient:
     """Calls to one GitHub API endpoint with one token."""
 
-    def __init__(self, token: str, api_url: str | None = None, *, retry: GitHubRetry | None = None):
+    def __init__(
+        self,
+        token: str,
+        api_url: str | None = None,
+        *,
+        retry: GitHubRetry | None = None,
+        deadline_seconds: float = ATTEMPT_DEADLINE_SECONDS,
+        max_answer_bytes: int = MAX_ANSWER_BYTES,
+    ):
         self.api_url = (api_url or os.environ.get("GITHUB_API_URL") or DEFAULT_API_URL).rstrip("/")
+        self._origin = _api_origin(self.api_url)
         self.retry = retry or default_retry()
-        self._session = requests.Session()
+        self.deadline_seconds = deadline_seconds
+        self.max_answer_bytes = max_answer_bytes
+        self._session = _Session()
         self._session.auth = _BearerToken(token)
         self._session.headers.update(
             {
@@ -102,7 +142,7 @@ class GitHubClient:
                 "User-Agent": f"gitml/{__version__}",
             }
         )
-        adapter = HTTPAdapter(max_retries=self.retry)
+        adapter = deadline.DeadlineAdapter(max_retries=self.retry)
         self._session.mount("https://", adapter)
         self._session.mount("http://", adapter)
 
@@ -122,6 +162,7 @@ class GitHubClient:
             raise UsageError(
                 f"{needed_by} needs GITHUB_TOKEN and GITHUB_REPOSITORY (or --repository)"
             )
+        paths.repository(repository)
         return client, repository
 
     def request(
@@ -132,53 +173,175 @@ class GitHubClient:
         *,
         query: dict[str, str] | None = None,
         permission: str | None = None,
+        expect: type[dict[str, Any]] | type[list[Any]] | None = None,
     ) -> Any:
         """Send one API request; return the decoded JSON answer (None when it is empty).
 
         Server errors and secondary rate limits are retried, POST included (see
         :data:`gitml.github.retry.REPLAYED_METHODS`): send only a POST that is harmless
         twice. ``permission`` is the workflow permission the endpoint needs, named in
-        the error when GitHub refuses with 403.
+        the error when GitHub refuses with 403. ``expect`` (dict or list): the JSON
+        shape the answer must have; anything else is a GitHubError naming the endpoint.
         """
-        try:
-            response = self._session.request(
-                method,
-                f"{self.api_url}{path}",
-                json=body,
-                params=query,
-                timeout=(CONNECT_TIMEOUT_SECONDS, READ_TIMEOUT_SECONDS),
-            )
-        except requests.RequestException as error:
+        url, params, asked = f"{self.api_url}{path}", query, method
+        for _ in range(MAX_REDIRECTS + 1):
+            response, content = self._exchange(method, url, params, body, asked, path)
+            if response.status_code not in REDIRECT_STATUSES:
+                break
+            url = self._same_origin_target(response, asked, path)
+            params = None  # the Location holds the whole target, query included
+            if response.status_code == 303:  # "see other": GET it, as HTTP says
+                method, body = "GET", None
+        else:
             raise GitHubError(
-                f"GitHub API {method} {path}: no answer from {self.api_url} ({_cause(error)})"
-            ) from None
-        if not response.ok:
-            raise self._error(method, path, response, permission)
-        if not response.content:
+                f"GitHub API {asked} {path}: more than {MAX_REDIRECTS} redirects; not followed",
+                response.status_code,
+            )
+        status = response.status_code
+        if not 200 <= status < 300:
+            raise self._error(asked, path, response, content, permission)
+        where = f"({asked} {path})"
+        shape = {dict: "a JSON object", list: "a JSON array"}.get(expect) if expect else None
+        if not content:
+            if shape:
+                raise GitHubError(f"GitHub API {status}: empty answer, expected {shape} {where}")
             return None
         try:
-            return response.json()
-        except ValueError:
+            answer = json.loads(content)
+        except (ValueError, RecursionError):
+            wanted = f", expected {shape}" if shape else ""
             raise GitHubError(
-                f"GitHub API {response.status_code}: the answer is not JSON ({method} {path})",
+                f"GitHub API {status}: the answer is not JSON{wanted} {where}", status
+            ) from None
+        if expect is not None and not isinstance(answer, expect):
+            raise GitHubError(
+                f"GitHub API {status}: expected {shape}, got {_json_kind(answer)} {where}", status
+            )
+        return answer
+
+    def _exchange(
+        self,
+        method: str,
+        url: str,
+        params: dict[str, str] | None,
+        body: dict[str, Any] | None,
+        asked: str,
+        path: str,
+    ) -> tuple[requests.Response, bytes]:
+        """One request (with urllib3's retries) and its answer, read within the deadline
+        and the size limit; a redirect's answer is not read."""
+        with deadline.watch(self.deadline_seconds) as clock:
+            try:
+                response = self._session.request(
+                    method,
+                    url,
+                    json=body,
+                    params=params,
+                    timeout=(CONNECT_TIMEOUT_SECONDS, READ_TIMEOUT_SECONDS),
+                    allow_redirects=False,
+                    stream=True,
+                )
+            except deadline.DeadlinePassed:
+                raise self._too_slow(asked, path) from None
+            except requests.RequestException as error:
+                if clock.expired:
+                    raise self._too_slow(asked, path) from None
+                raise GitHubError(
+                    f"GitHub API {asked} {path}: no answer from {self.api_url} ({_cause(error)})"
+                ) from None
+            try:
+                content = b""
+                if response.status_code not in REDIRECT_STATUSES:
+                    content = self._read(response, clock, asked, path)
+            finally:
+                clock.attempt_over()  # before the connection goes back to the pool
+                response.close()
+            if clock.expired:
+                # A socket shut down mid-header can pass for a complete, empty answer.
+                raise self._too_slow(asked, path)
+            return response, content
+
+    def _read(
+        self, response: requests.Response, clock: deadline.Deadline, method: str, path: str
+    ) -> bytes:
+        """The answer's body, refused beyond :attr:`max_answer_bytes`."""
+        limit = self.max_answer_bytes
+        too_large = GitHubError(
+            f"GitHub API {response.status_code}: the answer is larger than "
+            f"{_size(limit)}; not read ({method} {path})",
+            response.status_code,
+        )
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > limit:
+            raise too_large
+        content = bytearray()
+        try:
+            for chunk in response.iter_content(64 * 1024):
+                content += chunk
+                if len(content) > limit:
+                    raise too_large
+        except (requests.RequestException, urllib3.exceptions.HTTPError) as error:
+            if clock.expired:
+                raise self._too_slow(method, path) from None
+            raise GitHubError(
+                f"GitHub API {response.status_code}: the answer broke off ({_cause(error)}) "
+                f"({method} {path})",
                 response.status_code,
             ) from None
+        return bytes(content)
 
-    def _error(self, method: str, path: str, response: Any, permission: str | None) -> GitHubError:
+    def _too_slow(self, method: str, path: str) -> GitHubError:
+        return GitHubError(
+            f"GitHub API {method} {path}: {self.api_url} did not answer within "
+            f"{self.deadline_seconds:g} s (a stalled or dripping answer; not retried)"
+        )
+
+    def _same_origin_target(self, response: requests.Response, method: str, path: str) -> str:
+        """Where a redirect points, when that is the API's own origin; else a GitHubError.
+
+        The request is not sent elsewhere at all: a token, or a ``~/.netrc`` password that
+        requests would add for the new host, must not reach another origin, and gitml's
+        endpoints never redirect to one (GitHub moves a renamed repository within the API).
+        """
+        status = response.status_code
+        location = response.headers.get("Location")
+        if not location:
+            raise GitHubError(
+                f"GitHub API {status}: a redirect without a Location ({method} {path})", status
+            )
+        try:
+            target = urljoin(response.url, location)
+        except ValueError:  # e.g. an unbalanced "[" (an IPv6 host)
+            target = ""
+        origin = _origin(target)
+        if origin != self._origin:
+            shown = _one_line(_show_origin(origin) if origin else repr(location[:100]))
+            raise GitHubError(
+                f"GitHub API {status}: redirected to another origin, {shown}; not followed, "
+                f"so the token is not sent there ({method} {path})",
+                status,
+            )
+        return target
+
+    def _error(
+        self, method: str, path: str, response: Any, content: bytes, permission: str | None
+    ) -> GitHubError:
         """One line: status, GitHub's message and details, the endpoint and what to check."""
         status = response.status_code
         try:
-            payload = response.json()
-        except ValueError:
+            payload = json.loads(content) if content else None
+        except (ValueError, RecursionError):
             payload = None
         if not isinstance(payload, dict):
             payload = {}
         message = _one_line(str(payload.get("message") or response.reason or "no message"))
         errors = payload.get("errors")
-        details = "; ".join(
-            _one_line(str(e.get("message") or e.get("code")))
-            for e in (errors if isinstance(errors, list) else [])
-            if isinstance(e, dict)
+        details = _one_line(
+            "; ".join(
+                str(e.get("message") or e.get("code"))
+                for e in (errors if isinstance(errors, list) else [])
+                if isinstance(e, dict)
+            )
         )
         notes = [f"{method} {path}"]
         advice = self.retry.not_worth_waiting(status, response.headers)
@@ -199,13 +362,14 @@ class GitHubClient:
         self, repository: str, head: str, base: str, title: str, body: str
     ) -> PullRequest:
         """Open a pull request ``head`` → ``base`` in ``owner/name``; reuse an open one."""
-        pulls = f"{_repository_path(repository)}/pulls"
+        pulls = f"{paths.repository(repository)}/pulls"
         try:
             answer = self.request(
                 "POST",
                 pulls,
                 {"title": title, "head": head, "base": base, "body": body},
                 permission="pull-requests: write",
+                expect=dict,
             )
         except GitHubError as error:
             if error.status != 422 or "already exists" not in str(error):
@@ -216,42 +380,41 @@ class GitHubClient:
                 pulls,
                 query={"state": "open", "head": f"{owner}:{head}", "base": base},
                 permission="pull-requests: read",
+                expect=list,
             )
             if not existing:
                 raise
-            return PullRequest(existing[0]["number"], existing[0]["html_url"], created=False)
-        return PullRequest(answer["number"], answer["html_url"], created=True)
+            return _pull_request(existing[0], f"GET {pulls}", created=False)
+        return _pull_request(answer, f"POST {pulls}", created=True)
 
     def default_branch(self, repository: str) -> str:
         """``GET /repos/{owner}/{repo}``: the repository's default branch."""
-        answer = self.request("GET", _repository_path(repository))
-        branch = answer.get("default_branch") if isinstance(answer, dict) else None
-        if not isinstance(branch, str) or not branch:
-            raise GitHubError(f"GitHub API: {repository}: no default_branch in the answer")
+        path = paths.repository(repository)
+        answer = self.request("GET", path, expect=dict)
+        branch: str = _field(answer, "default_branch", str, f"GET {path}")
+        if not branch:
+            raise GitHubError(f"GitHub API GET {path}: unexpected answer: empty default_branch")
         return branch
 
     def get_pull_request(self, repository: str, number: int) -> PullRequestHead:
         """``GET /repos/{owner}/{repo}/pulls/{pull_number}``: base, head branch and commit."""
-        answer = self.request(
-            "GET",
-            f"{_repository_path(repository)}/pulls/{int(number)}",
-            permission="pull-requests: read",
+        path = f"{paths.repository(repository)}/pulls/{paths.pull_number(number)}"
+        answer = self.request("GET", path, permission="pull-requests: read", expect=dict)
+        where = f"GET {path}"
+        head_sha: str = _field(answer, "head.sha", str, where)
+        if not paths.is_commit(head_sha):
+            raise GitHubError(f"GitHub API {where}: unexpected answer: head.sha is not a commit id")
+        if _field(answer, "number", int, where) != number:
+            raise GitHubError(f"GitHub API {where}: unexpected answer: another pull request")
+        repo = _field(answer, "head.repo", (dict, type(None)), where)
+        return PullRequestHead(
+            number=number,
+            state=_field(answer, "state", str, where),
+            base=_field(answer, "base.ref", str, where),
+            head_ref=_field(answer, "head.ref", str, where),
+            head_sha=head_sha,
+            head_repository=None if repo is None else _field(repo, "full_name", str, where),
         )
-        try:
-            head, base = answer["head"], answer["base"]
-            return PullRequestHead(
-                number=int(answer["number"]),
-                state=str(answer["state"]),
-                base=str(base["ref"]),
-                head_ref=str(head["ref"]),
-                head_sha=str(head["sha"]),
-                head_repository=(head.get("repo") or {}).get("full_name"),
-            )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise GitHubError(
-                f"GitHub API: pull request #{number} of {repository}: unexpected answer "
-                f"({type(exc).__name__}: {exc})"
-            ) from None
 
     def dispatch_workflow(
         self, repository: str, workflow: str, ref: str, inputs: dict[str, str]
@@ -265,7 +428,8 @@ class GitHubClient:
         """
         self.request(
             "POST",
-            f"{_repository_path(repository)}/actions/workflows/{workflow}/dispatches",
+            f"{paths.repository(repository)}/actions/workflows/"
+            f"{paths.workflow(workflow)}/dispatches",
             {"ref": ref, "inputs": inputs},
             permission="actions: write",
         )
@@ -274,6 +438,8 @@ class GitHubClient:
         """Dispatch ``workflow`` on ``ref`` with input ``pr`` for a pull request opened with
         ``GITHUB_TOKEN`` (which triggers no workflow itself); a failure says the pull
         request is open and how to start its checks by hand."""
+        paths.repository(repository)
+        paths.workflow(workflow)
         try:
             self.dispatch_workflow(repository, workflow, ref, {"pr": str(pull.number)})
         except GitHubError as error:
@@ -314,17 +480,84 @@ def create_commit_status(
         body["target_url"] = target_url
     client.request(
         "POST",
-        f"{_repository_path(repository)}/statuses/{sha}",
+        f"{paths.repository(repository)}/statuses/{paths.commit(sha)}",
         body,
         permission="statuses: write",
     )
 
 
-def _repository_path(repository: str) -> str:
-    """``/repos/OWNER/NAME``, refusing anything that is not OWNER/NAME."""
-    if repository.count("/") != 1:
-        raise GitHubError(f"repository {repository!r}: expected OWNER/NAME")
-    return f"/repos/{repository}"
+def _pull_request(answer: Any, where: str, *, created: bool) -> PullRequest:
+    number: int = _field(answer, "number", int, where)
+    url: str = _field(answer, "html_url", str, where)
+    # shown in messages and logs: one printable URL, nothing a terminal would act on
+    if not (url.startswith(("https://", "http://")) and url.isprintable() and len(url) < 2000):
+        raise GitHubError(f"GitHub API {where}: unexpected answer: html_url is not a URL")
+    if " " in url or number < 1:
+        raise GitHubError(f"GitHub API {where}: unexpected answer: not a pull request")
+    return PullRequest(number, url, created=created)
+
+
+_KINDS = {dict: "an object", list: "an array", str: "a string", int: "an integer"}
+
+
+def _field(answer: Any, key: str, kind: type | tuple[type, ...], where: str) -> Any:
+    """``answer[a][b]`` for ``key`` ``"a.b"``, of type ``kind``; else a one-line GitHubError
+    naming the endpoint (``where``) and what was expected."""
+    value = answer
+    for part in key.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is int):
+        kinds = kind if isinstance(kind, tuple) else (kind,)
+        expected = " or ".join(_KINDS.get(k, "null") for k in kinds)
+        raise GitHubError(f"GitHub API {where}: unexpected answer: {key} is not {expected}")
+    return value
+
+
+def _json_kind(value: object) -> str:
+    for kind, name in ((dict, "object"), (list, "array"), (str, "string"), (bool, "boolean")):
+        if isinstance(value, kind):
+            return f"a JSON {name}"
+    return "a JSON number" if isinstance(value, int | float) else "JSON null"
+
+
+def _origin(url: str) -> tuple[str, str, int] | None:
+    """``(scheme, host, port)`` of an http(s) URL, the default port filled in; None for
+    anything else (another scheme, no host, an unreadable port)."""
+    try:
+        parts = urlsplit(url)
+        scheme, host = parts.scheme.lower(), (parts.hostname or "").lower()
+        port = parts.port or _DEFAULT_PORTS.get(scheme)
+    except ValueError:
+        return None
+    if scheme not in _DEFAULT_PORTS or not host or port is None:
+        return None
+    return scheme, host, port
+
+
+def _api_origin(url: str) -> tuple[str, str, int]:
+    """The origin of the API URL, refusing what is not ``http(s)://HOST[:PORT][/PATH]``."""
+    if not url.isprintable() or any(c.isspace() for c in url):
+        raise BadValue(f"GitHub API URL {url!a}: expected https://HOST[/PATH]")
+    parts = urlsplit(url)
+    if "@" in parts.netloc:  # not echoed: it may hold a password
+        raise BadValue(
+            "GitHub API URL: a user name or password in it is not used; drop it "
+            "(the token comes from GITHUB_TOKEN)"
+        )
+    origin = _origin(url)
+    if origin is None or parts.query or parts.fragment:
+        raise BadValue(f"GitHub API URL {url!r}: expected https://HOST[/PATH]")
+    return origin
+
+
+def _show_origin(origin: tuple[str, str, int]) -> str:
+    scheme, host, port = origin
+    shown = f"{scheme}://{f'[{host}]' if ':' in host else host}"
+    return shown if port == _DEFAULT_PORTS[scheme] else f"{shown}:{port}"
+
+
+def _size(count: int) -> str:
+    return f"{count / 1024 / 1024:g} MiB" if count >= 1024 * 1024 else f"{count} bytes"
 
 
 def _advice(
@@ -349,11 +582,18 @@ def _advice(
     return None
 
 
+# A server's text (GitHub's message, a host name) shown in an error is cut here.
+MAX_SHOWN_CHARS = 300
+
+
 def _one_line(text: str) -> str:
-    return " ".join(text.split())
+    """``text`` on one line, control characters escaped (a server's terminal escapes stay
+    inert in a CI log), at most :data:`MAX_SHOWN_CHARS` characters."""
+    line = "".join(c if c.isprintable() else ascii(c)[1:-1] for c in " ".join(text.split()))
+    return line if len(line) <= MAX_SHOWN_CHARS else line[: MAX_SHOWN_CHARS - 1] + "…"
 
 
-def _cause(error: requests.RequestException) -> str:
+def _cause(error: Exception) -> str:
     """The innermost reason a request got no answer (refused, unresolvable, timed out)."""
     reason: BaseException = error
     while True:

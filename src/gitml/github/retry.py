@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING
 from urllib3.exceptions import InvalidHeader, MaxRetryError, ResponseError
 from urllib3.util import Retry
 
+from gitml.github import deadline
+
 if TYPE_CHECKING:
     from collections.abc import Mapping
     from types import TracebackType
@@ -85,6 +87,16 @@ class GitHubRetry(Retry):
             if reason is not None:
                 raise MaxRetryError(_pool, url, ResponseError(reason))
         return super().increment(method, url, response, error, _pool, _stacktrace)
+
+    def sleep(self, response: BaseHTTPResponse | None = None) -> None:
+        # The wait between attempts belongs to neither (gitml.github.deadline); after an
+        # attempt that ran out of time nothing is sent again, so there is nothing to wait for.
+        current = deadline.current()
+        if current is not None:
+            current.attempt_over()
+            if current.expired:
+                return
+        super().sleep(response)
 
     def not_worth_waiting(self, status: int, headers: Mapping[str, str]) -> str | None:
         """Why an answer that asks to come back later is not retried, or None when it is."""
