@@ -719,7 +719,7 @@ def test_renderers(baseline: dict[str, Any], signature: Signature) -> None:
         assert name.replace("_", "\\_") in flagged_table
     assert "<img" not in markdown
     assert "@team" not in markdown
-    assert "&lt;img src=x&gt;\\|&#64;team" in markdown
+    assert "&lt;img src=x&gt;\\|&#64;&#8205;team" in markdown
     assert "ROC AUC" in markdown
     text = render_table(report)
     assert text.startswith("drift credit: DRIFT.")

@@ -152,8 +152,13 @@ def test_the_report_and_its_gate_read_each_revision_once(
     build_case(repo, "regressed")
     gate = {"metrics": {"roc_auc": {"max_regression": {"atol": 0}}}}
     config = {**CONFIG, "gates": {"main": gate}}
+    # The rules are the target's: main gets the gate, and the feature branch follows it.
+    branch = git(repo, "branch", "--show-current").stdout.strip()
+    git(repo, "checkout", "-q", "main")
     (repo / "gitml.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     git(repo, "commit", "-qam", "gate main")
+    git(repo, "checkout", "-q", branch)
+    git(repo, "merge", "-q", "main", "-m", "Merge main")
     read: list[str] = []
     read_side = sides.read_side
 
