@@ -66,7 +66,7 @@ class RetrainResult:
     base: str
     commit: str
     data: BatchInfo | None
-    status: str  # created | exists
+    status: str  # created | exists | resumed (an interrupted run's branch, pushed now)
     pushed: bool = False
     pull_request: tuple[int, str] | None = None
     dispatched: bool = False
@@ -256,6 +256,20 @@ def retrain(
     if push and not has_remote(repo, remote):
         raise GitError(f"no git remote {remote!r} to push to (add one, or drop --push)")
     existing = _existing(repo, name, remote if push else None)
+    if existing is not None and push and not _on_remote(repo, remote, name):
+        # A run killed after committing but before its push left the branch here only:
+        # finish that push (the data, then the branch) rather than call it done.
+        _push_existing(root, repo, existing, f"{settings.data}.dvc", remote, name)
+        return RetrainResult(
+            model,
+            name,
+            pr_base,
+            existing,
+            None,
+            "resumed",
+            pushed=True,
+            note=f"branch {name} existed here only (an interrupted run): pushed it now",
+        )
     if existing is not None:
         return RetrainResult(
             model,
@@ -313,6 +327,22 @@ def retrain(
     return RetrainResult(
         **{**result.__dict__, "pull_request": (pull.number, pull.url), "dispatched": True}
     )
+
+
+def _on_remote(repo: GitRepo, remote: str, name: str) -> bool:
+    return bool(repo.run("ls-remote", "--heads", remote, f"refs/heads/{name}").stdout.strip())
+
+
+def _push_existing(
+    root: Path, repo: GitRepo, commit: str, pointer: str, remote: str, name: str
+) -> None:
+    """Push the data of ``commit`` to the DVC remote, then ``commit`` as branch ``name``."""
+    from gitml.dvcio import workspace
+
+    with temporary_worktree(repo, commit) as tree:
+        workspace.share_cache_and_remotes(root.resolve(), tree.root)
+        workspace.push(tree.root, pointer)
+    push_new_branch(repo, remote, name, commit)
 
 
 def _existing(repo: GitRepo, name: str, remote: str | None) -> str | None:

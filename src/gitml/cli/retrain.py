@@ -12,10 +12,11 @@ if TYPE_CHECKING:
     from gitml.retrain import RetrainResult
 
 EPILOG = """\
-JSON (--json): {model, branch, base, commit, status: created|exists,
+JSON (--json): {model, branch, base, commit, status: created|exists|resumed,
   data: {path, md5, rows} | null, pushed, pull_request: {number, url} | null,
   dispatched, data_dvc: {path, before, after} | null, changed: [paths], note}
-exit codes: 0 branch created (or already there: status "exists"); 1 bad input (missing
+exit codes: 0 branch created (already there: "exists"; left unpushed by an interrupted
+  run and pushed now: "resumed"); 1 bad input (missing
   file, columns vs the data schema, batch already in the data, unknown model, retrain
   not configured) or a git/DVC/GitHub failure (nothing is left behind, except an open
   pull request whose workflow dispatch failed: the message says so); 2 usage

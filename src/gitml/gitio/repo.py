@@ -130,6 +130,16 @@ def _log_records(output: str) -> list[CommitInfo]:
     return commits
 
 
+def _pairs(listing: str) -> list[tuple[str, str]]:
+    """``(object id, ref name)`` of each ``<id> <ref>`` line (tab or space separated)."""
+    pairs = []
+    for line in listing.splitlines():
+        fields = line.split()
+        if len(fields) == 2:
+            pairs.append((fields[0], fields[1]))
+    return pairs
+
+
 class TagWriter:
     """Creating and publishing annotated tags (registry records), never rewriting one."""
 
@@ -141,8 +151,31 @@ class TagWriter:
         return self.repo.run("remote", check=False).stdout.split().count(remote) > 0
 
     def fetch_tags(self, remote: str) -> None:
-        """Bring every tag of ``remote`` (and its branches) up to date, overwriting none."""
-        self.repo.run("fetch", "--quiet", "--tags", "--no-write-fetch-head", remote)
+        """Bring every tag of ``remote`` (and its branches) up to date, overwriting none.
+
+        A local tag the remote has under the same name with other content stops the
+        fetch; the error names the tags (git says "would clobber existing tag").
+        """
+        result = self.repo.run("fetch", "--tags", "--no-write-fetch-head", remote, check=False)
+        if result.returncode == 0:
+            return
+        clobbered = [
+            line.split("]", 1)[1].split("->")[0].strip()
+            for line in result.stderr.splitlines()
+            if "would clobber existing tag" in line and "]" in line
+        ]
+        if clobbered:
+            raise GitError(
+                f"git fetch {remote}: local tag(s) {', '.join(clobbered)} differ from the "
+                f"remote's; delete them (git tag -d NAME) to take the remote's"
+            )
+        lines = result.stderr.strip().splitlines()
+        raise GitError(f"git fetch {remote}: {lines[-1] if lines else 'failed'}")
+
+    def local_tags(self) -> dict[str, str]:
+        """``{name: object id}`` of every local tag."""
+        out = self.repo.run("for-each-ref", "--format=%(objectname) %(refname)", "refs/tags").stdout
+        return {ref.removeprefix("refs/tags/"): oid for oid, ref in _pairs(out)}
 
     def fetch_tag(self, remote: str, tag: str) -> None:
         """Replace the local ``tag`` with the remote's (after a lost race)."""
@@ -160,10 +193,10 @@ class TagWriter:
         if result.returncode != 0:
             raise GitError(f"git tag {name}: {result.stderr.strip() or 'failed'}")
 
-    def remote_tags(self, remote: str) -> set[str]:
-        """Names of the tags ``remote`` has (one ``git ls-remote``)."""
+    def remote_tags(self, remote: str) -> dict[str, str]:
+        """``{name: object id}`` of the tags ``remote`` has (one ``git ls-remote``)."""
         out = self.repo.run("ls-remote", "--tags", "--refs", remote).stdout
-        return {line.split("refs/tags/", 1)[1] for line in out.splitlines() if "refs/tags/" in line}
+        return {ref.removeprefix("refs/tags/"): oid for oid, ref in _pairs(out)}
 
     def delete_local(self, name: str) -> None:
         """Delete a local tag that was never pushed (the remote's wins)."""
