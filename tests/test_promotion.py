@@ -156,7 +156,7 @@ def test_an_artefact_missing_from_the_remote_is_refused(
     api.promote("credit", "staging", root=repo, push=True)
     result = gitml(repo, "promote", "--on-push", "staging", "--push", check=False)
     assert result.returncode == 5
-    assert f"artefact {md5} is not in the DVC remote" in result.stdout
+    assert f"artefact {md5}: not in the DVC remote (run `dvc push`)" in result.stdout
     assert "credit#staging#1" not in remote_tags(repo)
 
 

@@ -240,6 +240,8 @@ def test_malformed_and_foreign_tags_are_skipped_with_a_warning(
     assert sorted(report["warnings"]) == [
         "skipped tag 'credit@v2.0.0': not a registry tag name",
         "skipped tag 'credit@vbanana': not a registry tag name",
+        "the DVC remote was checked for presence only: `gitml verify --deep` reads every "
+        "artefact back and checks its md5",
     ]
 
 
