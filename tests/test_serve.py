@@ -1002,6 +1002,10 @@ METRIC_FAMILIES = {
         "(predict_proba on a DataFrame).",
     ),
     "gitml_serve_timeouts": ("counter", "Predictions cut off by the request timeout."),
+    "gitml_serve_prediction_log_errors": (
+        "counter",
+        "Prediction log writes that failed; their requests were answered 503.",
+    ),
     "gitml_serve_model_info": (
         "gauge",
         "The model being served (value 1), identified by its labels.",

@@ -2,13 +2,33 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import argparse
+import math
 
 from gitml.cli.output import emit
 from gitml.errors import EXIT_OK
 
-if TYPE_CHECKING:
-    import argparse
+
+def _positive_int(text: str) -> int:
+    """A limit given as a whole number above zero (otherwise a usage error, exit 2)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be above zero, got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    """A duration in seconds above zero (otherwise a usage error, exit 2)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a finite number above zero, got {text}")
+    return value
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -45,27 +65,51 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--poll-seconds",
-        type=float,
+        type=_positive_float,
         default=30.0,
         help="registry poll interval with --reload-on-promotion (default 30)",
     )
     p.add_argument(
         "--max-body-bytes",
-        type=int,
+        type=_positive_int,
         default=10 * 1024 * 1024,
         help="largest request body accepted (default 10 MiB; larger: 413)",
     )
     p.add_argument(
         "--max-batch",
-        type=int,
+        type=_positive_int,
         default=10_000,
         help="most records in one request (default 10000; more: 413)",
     )
     p.add_argument(
         "--timeout-seconds",
-        type=float,
+        type=_positive_float,
         default=30.0,
         help="per-request time limit (default 30; slower: 504)",
+    )
+    p.add_argument(
+        "--max-connections",
+        type=_positive_int,
+        default=1000,
+        help=(
+            "most open connections (default 1000, kept below the open-file limit); past "
+            "it a new connection replaces the oldest idle one"
+        ),
+    )
+    p.add_argument(
+        "--keep-alive-seconds",
+        type=_positive_float,
+        default=5.0,
+        help="close a connection idle this long after a response (default 5)",
+    )
+    p.add_argument(
+        "--header-timeout-seconds",
+        type=_positive_float,
+        default=10.0,
+        help=(
+            "close a connection that has not sent a whole request head this long after "
+            "opening or after its last response (default 10)"
+        ),
     )
     p.add_argument(
         "--no-fast-path",
@@ -120,6 +164,9 @@ def run_serve(args: argparse.Namespace) -> int:
         timeout_seconds=args.timeout_seconds,
         local=args.local,
         fast_path=args.fast_path,
+        max_connections=args.max_connections,
+        keep_alive_seconds=args.keep_alive_seconds,
+        header_timeout_seconds=args.header_timeout_seconds,
     )
     return EXIT_OK
 

@@ -3,7 +3,10 @@
 * :func:`gitml.serve.loaded.load_version`: a registered version in memory, verified.
 * :func:`gitml.serve.app.create_app`: the Starlette app (``/predict``, ``/health``,
   ``/metadata``, ``/metrics``).
-* :func:`gitml.serve.run.serve`: load and run it with uvicorn (``gitml serve``).
+* :func:`gitml.serve.run.serve`: load and run it with uvicorn (``gitml serve``), on a
+  socket bound first, with bounded connections and a bounded log
+  (:mod:`gitml.serve.server`, :mod:`gitml.serve.connections`,
+  :mod:`gitml.serve.logbounds`).
 * :func:`gitml.serve.export.export`: write an MLflow model or a plain directory.
 
 Importing this package loads neither Starlette nor scikit-learn; the submodules do.

@@ -27,6 +27,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
 from gitml.serve.holder import ModelHolder
+from gitml.serve.logbounds import TruncatingFilter
 from gitml.serve.metrics import ServeMetrics
 from gitml.serve.prediction_log import PredictionLog
 from gitml.serve.routes import ROUTES
@@ -45,6 +46,14 @@ __all__ = ["create_app"]
 logger = logging.getLogger("gitml.serve")
 
 ENDPOINTS = frozenset(route.path for route in ROUTES)
+
+
+def _bound_server_log() -> None:
+    """Cut long messages, arguments and tracebacks of the server's own logger wherever
+    its records go (a host's handlers, pytest's): an error a model raises may quote
+    a client's 10 MiB value."""
+    if not any(isinstance(f, TruncatingFilter) for f in logger.filters):
+        logger.addFilter(TruncatingFilter())
 
 
 class _RequestMetrics:
@@ -90,11 +99,15 @@ def create_app(
     ``/health`` answers 503 until it returns (or says why it failed). ``watcher``
     polls the registry for a newly recorded version and swaps it in.
 
+    ``settings.log_path`` is opened here: a path that cannot be opened is a
+    :class:`~gitml.serve.prediction_log.PredictionLogError`.
+
     ``app.state.holder`` (:class:`~gitml.serve.holder.ModelHolder`) is the served model;
     wait on it to observe a reload. ``app.state.metrics`` is the app's
     :class:`~gitml.serve.metrics.ServeMetrics`.
     """
     settings = settings or ServeSettings()
+    _bound_server_log()
     holder = ModelHolder(fast_path=settings.fast_path)
     metrics = ServeMetrics(holder)
     if model is not None:

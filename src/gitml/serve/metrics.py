@@ -119,6 +119,11 @@ class ServeMetrics:
             "Predictions cut off by the request timeout.",
             registry=registry,
         )
+        self.log_errors = Counter(
+            "gitml_serve_prediction_log_errors_total",
+            "Prediction log writes that failed; their requests were answered 503.",
+            registry=registry,
+        )
         registry.register(ServedModelCollector(holder))
         self.reloads = Counter(
             "gitml_serve_reloads_total",

@@ -1,13 +1,27 @@
-"""The prediction log: one JSON line per scored record, the input of ``gitml drift``."""
+"""The prediction log: one JSON line per scored record, the input of ``gitml drift``.
+
+A request's lines are written whole or not at all. When a write fails (a full disk,
+a file-size limit, an I/O error) the bytes it did write are cut off again, so the file
+never ends in half a record, and the log is *failing*: the server answers 503 to
+predictions (an unlogged prediction would be missing from every drift check) and
+``/health`` says why, until :meth:`PredictionLog.check` finds the file writable again.
+"""
 
 from __future__ import annotations
 
+import errno
 import json
+import logging
 import os
+import stat
 import threading
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from gitml.errors import GitmlError
+from gitml.serve.logbounds import truncate_strings
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -15,7 +29,21 @@ if TYPE_CHECKING:
     from gitml.serve.loaded import LoadedModel
     from gitml.serve.records import ValidBatch
 
-__all__ = ["PredictionLog", "timestamp"]
+__all__ = ["PredictionLog", "PredictionLogError", "timestamp"]
+
+logger = logging.getLogger("gitml.serve")
+
+# A failing log is checked again at most this often (by /health or /predict).
+CHECK_SECONDS = 1.0
+# A log on a regular file counts as writable again once its filesystem has this much
+# free space: room for a large batch's lines, so the server does not flap between
+# ready and failing on the last few kilobytes.
+FREE_BYTES_NEEDED = 4 * 1024 * 1024
+_FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
+
+
+class PredictionLogError(GitmlError):
+    """The prediction log cannot be opened (at start-up) or written."""
 
 
 def timestamp() -> str:
@@ -23,21 +51,37 @@ def timestamp() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def _describe(path: Path, exc: OSError) -> str:
+    reason = exc.strerror or str(exc)
+    return f"cannot write the prediction log {path}: {reason} (errno {exc.errno})"
+
+
 class PredictionLog:
     """Append-only JSON Lines file, one line per scored record.
 
     Each line is ``{"ts", "model", "version", "features", "score", "decision"}`` (the
-    shape ``gitml drift`` reads). A request's lines go out in one ``write`` on a file
-    opened with ``O_APPEND``, under a lock: lines of concurrent requests (or of several
-    server processes sharing the file) never interleave, and nothing waits in a Python
-    buffer when the process dies.
+    shape ``gitml drift`` reads); a string value longer than
+    :data:`~gitml.serve.logbounds.MAX_LOGGED_CHARS` is cut, with a marker. A request's
+    lines go out in one ``write`` on a file opened with ``O_APPEND``, under a lock:
+    lines of concurrent requests (or of several server processes sharing the file)
+    never interleave, and nothing waits in a Python buffer when the process dies.
     """
 
     def __init__(self, path: Path | str):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._fd: int | None = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._fd: int | None = os.open(self.path, _FLAGS, 0o644)
+        except OSError as exc:
+            raise PredictionLogError(_describe(self.path, exc)) from None
         self._lock = threading.Lock()
+        self._error: str | None = None
+        self._next_check = 0.0
+
+    @property
+    def error(self) -> str | None:
+        """Why the log cannot be written (None while it can)."""
+        return self._error
 
     def write(
         self,
@@ -46,7 +90,11 @@ class PredictionLog:
         scores: Sequence[float],
         decisions: Sequence[int],
     ) -> None:
-        """Append one line per record of ``batch``."""
+        """Append one line per record of ``batch``, all or none of them.
+
+        Raises :class:`PredictionLogError` (and the log is failing) when they cannot be
+        written; nothing of them is left in the file then.
+        """
         # One timestamp per request: the records of a batch arrived together.
         ts = timestamp()
         lines = [
@@ -55,7 +103,7 @@ class PredictionLog:
                     "ts": ts,
                     "model": model.name,
                     "version": model.version,
-                    "features": batch.record(i),
+                    "features": truncate_strings(batch.record(i)),
                     "score": scores[i],
                     "decision": decisions[i],
                 },
@@ -63,13 +111,102 @@ class PredictionLog:
             )
             for i in range(batch.count)
         ]
-        data = memoryview(("\n".join(lines) + "\n").encode("utf-8"))
+        data = ("\n".join(lines) + "\n").encode("utf-8")
         with self._lock:
             if self._fd is None:
                 return  # closed at shutdown while a timed-out request still finished
-            while data:
-                written = os.write(self._fd, data)
-                data = data[written:]
+            if self._error is not None:
+                raise PredictionLogError(self._error)
+            try:
+                self._append(self._fd, data)
+            except OSError as exc:
+                self._fail(_describe(self.path, exc))
+                raise PredictionLogError(self._error or "") from None
+
+    def _append(self, fd: int, data: bytes) -> None:
+        """Write ``data`` at the end; on failure, cut off what of it was written."""
+        info = os.fstat(fd)
+        regular = stat.S_ISREG(info.st_mode)
+        start = info.st_size
+        view = memoryview(data)
+        written = 0
+        try:
+            while written < len(data):
+                count = os.write(fd, view[written:])
+                if count == 0:
+                    raise OSError(errno.EIO, "the write made no progress")
+                written += count
+        except OSError:
+            if written and regular:
+                self._cut(fd, start, written)
+            raise
+
+    def _cut(self, fd: int, start: int, written: int) -> None:
+        """Remove the ``written`` bytes of a failed write that began at ``start``.
+
+        Only when the file is exactly that long: a longer file means another process
+        appended meanwhile, whose lines must stay (the torn line then stays too, and
+        the server log says where).
+        """
+        try:
+            if os.fstat(fd).st_size == start + written:
+                os.ftruncate(fd, start)
+                return
+        except OSError:
+            pass
+        logger.error(
+            "the prediction log %s holds an incomplete line at byte %d: remove it before "
+            "reading the log",
+            self.path,
+            start,
+        )
+
+    def _fail(self, reason: str) -> None:
+        """Enter the failing state (lock held); said once in the server log."""
+        if self._error is None:
+            logger.error("%s; predictions are refused until it can be written", reason)
+        self._error = reason
+        self._next_check = time.monotonic() + CHECK_SECONDS
+
+    def check(self) -> str | None:
+        """None when the log can be written; otherwise why not (blocking: a thread).
+
+        A failing log is reopened (so a replaced or recreated file is found) and
+        checked at most every :data:`CHECK_SECONDS`: a regular file needs
+        :data:`FREE_BYTES_NEEDED` free on its filesystem; anything else (a device, a
+        pipe) takes an empty line, which ``gitml drift`` skips.
+        """
+        with self._lock:
+            if self._error is None or self._fd is None:
+                return None
+            if time.monotonic() < self._next_check:
+                return self._error
+            try:
+                fd = os.open(self.path, _FLAGS, 0o644)
+            except OSError as exc:
+                self._fail(_describe(self.path, exc))
+                return self._error
+            try:
+                self._probe(fd)
+            except OSError as exc:
+                os.close(fd)
+                self._fail(_describe(self.path, exc))
+                return self._error
+            os.close(self._fd)
+            self._fd = fd
+            self._error = None
+            logger.info("the prediction log %s can be written again", self.path)
+            return None
+
+    def _probe(self, fd: int) -> None:
+        """Raise OSError unless ``fd`` looks writable (see :meth:`check`)."""
+        if stat.S_ISREG(os.fstat(fd).st_mode):
+            fs = os.fstatvfs(fd)
+            free = fs.f_bavail * fs.f_frsize
+            if free < FREE_BYTES_NEEDED:
+                raise OSError(errno.ENOSPC, f"{os.strerror(errno.ENOSPC)}: {free} bytes free")
+        else:
+            os.write(fd, b"\n")
 
     def close(self) -> None:
         """Close the file; later writes are dropped."""

@@ -30,6 +30,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from gitml.serve.logbounds import truncate
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -377,7 +379,9 @@ def validate_records(
             for name in record:
                 if name not in allowed:
                     message = f"unknown field: not a feature of {signature.name}"
-                    problems.append((index, -1, FieldError(index, str(name), message)))
+                    # The client's text, echoed in the 422 and a /metrics label: bounded.
+                    shown = truncate(str(name))
+                    problems.append((index, -1, FieldError(index, shown, message)))
     batch = ValidBatch(count=len(records), columns={})
     for position, feature in enumerate(signature.features):
         batch.columns[feature.name] = _column(

@@ -18,6 +18,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from gitml.serve.metrics import CONTENT_TYPE
+from gitml.serve.prediction_log import PredictionLogError
 from gitml.serve.records import BadRequest, InvalidRecords
 from gitml.serve.scoring import TooLarge, score_body
 
@@ -41,6 +42,19 @@ _CSV_TYPES = ("text/csv", "application/csv")
 
 def _error(status: int, detail: Any) -> JSONResponse:
     return JSONResponse({"detail": detail}, status_code=status)
+
+
+def _log_failing(reason: str) -> JSONResponse:
+    """A 503 for a prediction that is not (or would not be) in the prediction log."""
+    detail = f"{reason}; predictions are refused until it can be written"
+    return JSONResponse({"detail": detail}, status_code=503, headers={"Retry-After": "1"})
+
+
+async def _log_check(log: PredictionLog | None) -> str | None:
+    """Why the prediction log cannot be written, or None (also when there is none)."""
+    if log is None or log.error is None:
+        return None
+    return await run_in_threadpool(log.check)  # reopens the file: not on the event loop
 
 
 async def _read_body(request: Request, limit: int) -> bytes:
@@ -94,6 +108,10 @@ async def _predict(request: Request) -> Response:
     if served is None:
         return _error(503, "no model loaded yet")
     model, scorer = served.model, served.fast_path.scorer
+    log: PredictionLog | None = state.prediction_log
+    # While the log fails, refuse before scoring: the answer could not be logged.
+    if (reason := await _log_check(log)) is not None:
+        return _log_failing(reason)
     content_type = request.headers.get("content-type", "")
     media = content_type.split(";", 1)[0].strip().lower()
     is_csv = media in _CSV_TYPES
@@ -129,9 +147,12 @@ async def _predict(request: Request) -> Response:
         return _error(500, f"internal error while scoring ({name}); the server log has details")
     threshold = model.signature.threshold
     decisions = [int(score >= threshold) for score in scores]
-    log: PredictionLog | None = state.prediction_log
     if log is not None and batch.count:
-        await run_in_threadpool(log.write, model, batch, scores, decisions)
+        try:
+            await run_in_threadpool(log.write, model, batch, scores, decisions)
+        except PredictionLogError as exc:
+            metrics.log_errors.inc()
+            return _log_failing(str(exc))
     _count_batch(metrics, model, batch, scores, decisions, path)
     return JSONResponse(
         {
@@ -164,6 +185,10 @@ async def _health(request: Request) -> Response:
     if watcher is not None:
         # Still ready (the old model answers) when a reload fails; this says so.
         body["reload"] = watcher.status()
+    if (reason := await _log_check(request.app.state.prediction_log)) is not None:
+        # Predictions are refused while they cannot be logged: not ready.
+        body.update(status="unavailable", error=reason)
+        return JSONResponse(body, status_code=503)
     return JSONResponse(body)
 
 

@@ -4,42 +4,53 @@ uvicorn handles SIGINT/SIGTERM itself: it stops accepting connections, lets requ
 in flight finish (up to ``graceful_seconds``), then runs the app's shutdown, which
 stops the registry watcher and closes the prediction log. SIGTERM, how service
 managers and orchestrators stop a server, then ends ``gitml serve`` with exit code 0.
+
+``gitml serve`` binds its address before it loads the model: an address in use is a
+one-line error naming it (exit code 1) within milliseconds, not uvicorn's exit code 3
+after the load (:mod:`gitml.serve.server`). Connections are bounded by
+:mod:`gitml.serve.connections`, the server log by :mod:`gitml.serve.logbounds`.
 """
 
 from __future__ import annotations
 
-import copy
-import logging
-import logging.config
-import signal
-import socket
 import threading
-from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-import uvicorn
 from prometheus_client import disable_created_metrics
 
 from gitml.serve.app import create_app
+from gitml.serve.connections import raise_fd_limit
 from gitml.serve.loaded import load_version
+from gitml.serve.server import (
+    DEFAULT_GRACEFUL_SECONDS,
+    GitmlServer,
+    ServeError,
+    app_server,
+    configure_logging,
+    listen_socket,
+    run_server,
+    server_config,
+)
 from gitml.serve.settings import (
+    DEFAULT_HEADER_TIMEOUT_SECONDS,
+    DEFAULT_KEEP_ALIVE_SECONDS,
     DEFAULT_MAX_BATCH,
     DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_MAX_CONNECTIONS,
     DEFAULT_TIMEOUT_SECONDS,
     ServeSettings,
 )
 from gitml.serve.watcher import RegistryWatcher
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
-    from types import FrameType, TracebackType
+    import socket
+    from types import TracebackType
 
+    import uvicorn
     from starlette.types import ASGIApp
 
-__all__ = ["ServerThread", "make_server", "serve"]
-
-DEFAULT_GRACEFUL_SECONDS = 30.0
+__all__ = ["ServeError", "ServerThread", "make_server", "serve"]
 
 
 def make_server(
@@ -60,58 +71,47 @@ def make_server(
     log_level: str = "info",
     access_log: bool = True,
     fast_path: bool = True,
+    max_connections: int = DEFAULT_MAX_CONNECTIONS,
+    keep_alive_seconds: float = DEFAULT_KEEP_ALIVE_SECONDS,
+    header_timeout_seconds: float = DEFAULT_HEADER_TIMEOUT_SECONDS,
 ) -> uvicorn.Server:
     """Load ``ref`` and return a uvicorn server for it, not yet running.
 
     The model loads before the server exists, so a bad reference, a hash mismatch or
     a missing artefact fails here with gitml's error (and exit code), not as a server
     that answers 503 forever. ``fast_path=False`` scores every request with the model's
-    ``predict_proba`` (see :class:`ServeSettings`).
+    ``predict_proba`` (see :class:`ServeSettings`, also for the connection bounds).
     """
     # Logging is set up before the load, not by uvicorn when the server is made, so
     # what the load says (whether the model got its fast path, and why not) reaches the
     # log in the same format as everything after it.
-    logging.config.dictConfig(_log_config(log_level))
-    model = load_version(root, ref, local=local)
+    configure_logging(log_level)
     settings = ServeSettings(
         max_body_bytes=max_body_bytes,
         max_batch=max_batch,
         timeout_seconds=timeout_seconds,
         log_path=Path(log_path) if log_path is not None else None,
         fast_path=fast_path,
+        max_connections=max_connections,
+        keep_alive_seconds=keep_alive_seconds,
+        header_timeout_seconds=header_timeout_seconds,
     )
+    model = load_version(root, ref, local=local)
     watcher = (
         RegistryWatcher(root, ref, poll_seconds=poll_seconds, local=local, remote=remote)
         if reload_on_promotion
         else None
     )
     app = create_app(model, settings=settings, watcher=watcher)
-    config = uvicorn.Config(
+    return app_server(
         app,
+        settings,
         host=host,
         port=port,
-        lifespan="on",
-        log_config=None,  # configured above
         log_level=log_level,
         access_log=access_log,
-        server_header=False,
-        timeout_graceful_shutdown=int(graceful_seconds),
+        graceful_seconds=graceful_seconds,
     )
-    return uvicorn.Server(config)
-
-
-def _log_config(log_level: str) -> dict[str, Any]:
-    """uvicorn's logging, with gitml's server messages (reloads, failed reloads, scoring
-    errors) on the same stream and in the same format as uvicorn's own."""
-    from uvicorn.config import LOG_LEVELS, LOGGING_CONFIG
-
-    config = copy.deepcopy(LOGGING_CONFIG)
-    config["loggers"]["gitml"] = {
-        "handlers": ["default"],
-        "level": LOG_LEVELS.get(log_level, logging.INFO),
-        "propagate": False,
-    }
-    return config
 
 
 def serve(
@@ -132,6 +132,9 @@ def serve(
     log_level: str = "info",
     access_log: bool = True,
     fast_path: bool = True,
+    max_connections: int = DEFAULT_MAX_CONNECTIONS,
+    keep_alive_seconds: float = DEFAULT_KEEP_ALIVE_SECONDS,
+    header_timeout_seconds: float = DEFAULT_HEADER_TIMEOUT_SECONDS,
 ) -> None:
     """Serve the model ``ref`` names (e.g. ``credit@production``) until SIGINT/SIGTERM.
 
@@ -140,60 +143,47 @@ def serve(
     fully loaded and verified. ``log_path`` appends one JSON line per scored record.
     ``fast_path=False`` (``--no-fast-path``) scores every request with the model's
     ``predict_proba``, for when the compiled scorer is suspected of anything.
+    ``max_connections``, ``keep_alive_seconds`` and ``header_timeout_seconds`` bound
+    the connections (:class:`ServeSettings`). Raises :class:`ServeError` when the
+    address cannot be bound, before the model loads.
     """
     # This process is the server: its /metrics leaves out the ``_created`` series
     # prometheus_client adds beside each counter and histogram, which the text format
     # can only expose as extra gauges that no query of ours reads. (The switch is
     # process-wide, so an app embedded elsewhere by create_app leaves it to its host.)
     disable_created_metrics()
-    server = make_server(
-        root,
-        ref,
-        host=host,
-        port=port,
-        log_path=log_path,
-        reload_on_promotion=reload_on_promotion,
-        poll_seconds=poll_seconds,
-        max_body_bytes=max_body_bytes,
-        max_batch=max_batch,
-        timeout_seconds=timeout_seconds,
-        local=local,
-        remote=remote,
-        graceful_seconds=graceful_seconds,
-        log_level=log_level,
-        access_log=access_log,
-        fast_path=fast_path,
-    )
-    with _sigterm_stops(server):
-        server.run()
-
-
-@contextmanager
-def _sigterm_stops(server: uvicorn.Server) -> Iterator[None]:
-    """While ``server`` runs, SIGTERM asks it to stop; after the graceful shutdown the
-    process exits normally (code 0).
-
-    uvicorn installs its own handlers while it serves, and once it has shut down it
-    raises the signal again for whatever handler was there before: with the default
-    one, SIGTERM would kill the process after the clean shutdown (exit -15, 143 in a
-    shell), which supervisors report as a failure. This handler is the one it finds;
-    installed before uvicorn's, it also covers a SIGTERM that arrives just before.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        yield  # only the main thread handles signals (uvicorn installs none either)
-        return
-
-    def stop(_signum: int, _frame: FrameType | None) -> None:
-        server.should_exit = True
-
-    previous = signal.signal(signal.SIGTERM, stop)
+    sock = listen_socket(host, port)
     try:
-        yield
+        # Also the process's own: room for the connections allowed, when the hard
+        # open-file limit permits (the protocol keeps below whatever it ends at).
+        raise_fd_limit(max_connections)
+        server = make_server(
+            root,
+            ref,
+            host=host,
+            port=port,
+            log_path=log_path,
+            reload_on_promotion=reload_on_promotion,
+            poll_seconds=poll_seconds,
+            max_body_bytes=max_body_bytes,
+            max_batch=max_batch,
+            timeout_seconds=timeout_seconds,
+            local=local,
+            remote=remote,
+            graceful_seconds=graceful_seconds,
+            log_level=log_level,
+            access_log=access_log,
+            fast_path=fast_path,
+            max_connections=max_connections,
+            keep_alive_seconds=keep_alive_seconds,
+            header_timeout_seconds=header_timeout_seconds,
+        )
+        run_server(server, sock)
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        sock.close()
 
 
-class _SignallingServer(uvicorn.Server):
+class _SignallingServer(GitmlServer):
     """A uvicorn server that says when it listens (``ready``) and when it began to stop."""
 
     def __init__(self, config: uvicorn.Config):
@@ -229,19 +219,22 @@ class ServerThread:
         graceful_seconds: float = 10.0,
         start_timeout: float = 30.0,
     ):
+        from uvicorn.config import LOGGING_CONFIG
+
         # Bind before starting so the port is known and never raced for.
-        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._socket.bind((host, 0))
+        self._socket = listen_socket(host, 0)
         self.host = host
         self.port: int = self._socket.getsockname()[1]
         self.start_timeout = start_timeout
-        config = uvicorn.Config(
+        # The connection bounds of the app's settings, as gitml serve would apply them.
+        settings = getattr(getattr(app, "state", None), "settings", None)
+        config = server_config(
             app,
-            lifespan="on",
+            settings if isinstance(settings, ServeSettings) else ServeSettings(),
             log_level="warning",
             access_log=False,
-            timeout_graceful_shutdown=int(graceful_seconds),
+            graceful_seconds=graceful_seconds,
+            log_config=LOGGING_CONFIG,
         )
         self.server = _SignallingServer(config)
         self._thread = threading.Thread(

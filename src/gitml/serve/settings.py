@@ -9,9 +9,13 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 __all__ = [
+    "DEFAULT_HEADER_TIMEOUT_SECONDS",
+    "DEFAULT_KEEP_ALIVE_SECONDS",
     "DEFAULT_MAX_BATCH",
     "DEFAULT_MAX_BODY_BYTES",
+    "DEFAULT_MAX_CONNECTIONS",
     "DEFAULT_TIMEOUT_SECONDS",
+    "MAX_HEADER_BYTES",
     "ServeSettings",
 ]
 
@@ -20,6 +24,21 @@ __all__ = [
 DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024
 DEFAULT_MAX_BATCH = 10_000
 DEFAULT_TIMEOUT_SECONDS = 30.0
+# Open connections one process holds at most. Each is a file descriptor, so the
+# effective limit is also kept below the process's open-file limit (``ulimit -n``,
+# see :mod:`gitml.serve.connections`): a connection past it is never accepted into a
+# failing ``accept()``. A thousand is far more than one model process scores at once.
+DEFAULT_MAX_CONNECTIONS = 1000
+# uvicorn's own default: an idle keep-alive connection is closed after 5 s. Behind a
+# load balancer, its idle timeout should be the shorter of the two.
+DEFAULT_KEEP_ALIVE_SECONDS = 5.0
+# From a connection's opening (or its previous response) to the end of a request's
+# headers: a client on any real network sends a request head in milliseconds, so ten
+# seconds only ever cuts off a connection that sends nothing, or drips its headers.
+DEFAULT_HEADER_TIMEOUT_SECONDS = 10.0
+# The largest request line plus headers (h11's default): more is a 400. The model server
+# needs a few hundred bytes of headers.
+MAX_HEADER_BYTES = 16 * 1024
 
 
 @dataclass(frozen=True)
@@ -33,6 +52,12 @@ class ServeSettings:
     ``fast_path`` lets small requests be scored by the compiled scorer
     (:mod:`gitml.serve.fastpath`) when it is proven identical for the served model;
     False scores every request with the model's own ``predict_proba``.
+
+    ``max_connections``, ``keep_alive_seconds`` and ``header_timeout_seconds`` bound the
+    connections (:mod:`gitml.serve.connections`): at the limit a new connection replaces
+    the oldest one that has no request in progress, or is closed when every connection
+    is busy; a connection that has not sent a whole request head within
+    ``header_timeout_seconds`` of opening (or of its previous response) is closed.
     """
 
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
@@ -41,9 +66,19 @@ class ServeSettings:
     log_path: Path | None = None
     predict_threads: int | None = 1
     fast_path: bool = True
+    max_connections: int = DEFAULT_MAX_CONNECTIONS
+    keep_alive_seconds: float = DEFAULT_KEEP_ALIVE_SECONDS
+    header_timeout_seconds: float = DEFAULT_HEADER_TIMEOUT_SECONDS
 
     def __post_init__(self) -> None:
-        for name in ("max_body_bytes", "max_batch", "timeout_seconds"):
+        for name in (
+            "max_body_bytes",
+            "max_batch",
+            "timeout_seconds",
+            "max_connections",
+            "keep_alive_seconds",
+            "header_timeout_seconds",
+        ):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)!r}")
         if self.predict_threads is not None and self.predict_threads < 1:
