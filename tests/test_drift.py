@@ -568,6 +568,13 @@ def test_read_batch_errors(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"bad\.jsonl: line 3: not valid JSON") as error:
         read_batch(tmp_path / "bad.jsonl")
     _one_line(error)
+    # A last line cut mid-record (a writer killed; no newline after it) is dropped with a
+    # warning; the same bytes followed by a newline are a broken record and refused.
+    (tmp_path / "torn.jsonl").write_text(good + "\n" + good + "\n" + good[:12])
+    assert len(read_batch(tmp_path / "torn.jsonl")) == 2
+    (tmp_path / "torn.jsonl").write_text(good + "\n" + good[:12] + "\n")
+    with pytest.raises(ConfigError, match=r"torn\.jsonl: line 2: not valid JSON"):
+        read_batch(tmp_path / "torn.jsonl")
     (tmp_path / "shape.jsonl").write_text(good + "\n" + json.dumps({"age": 30}) + "\n")
     with pytest.raises(ConfigError, match="line 2: expected an object with a 'features'"):
         read_batch(tmp_path / "shape.jsonl")

@@ -26,6 +26,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import logging
 import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -202,6 +203,7 @@ def read_jsonl(
 
     raw = file.read_bytes()
     text = (gzip.decompress(raw) if compressed else raw).decode("utf-8")
+    text = _without_torn_tail(text, name)
     records: list[dict[str, Any]] = []
     scores: list[float] = []
     has_score = False
@@ -231,6 +233,26 @@ def read_jsonl(
             raise ConfigError(f"{name}: {message}", [(name, "", message)])
         frame[SCORE_COLUMN] = np.asarray(scores, dtype=np.float64)
     return frame
+
+
+def _without_torn_tail(text: str, name: str) -> str:
+    """``text`` less a last line that has no newline and is no JSON: a writer stopped
+    mid-record (``kill -9``, power loss). It is dropped with a warning; a bad line
+    anywhere else still refuses the file, since it cannot be such an interruption."""
+    if not text or text.endswith("\n"):
+        return text
+    head, _, tail = text.rpartition("\n")
+    try:
+        json.loads(tail)
+    except ValueError:
+        logging.getLogger(__name__).warning(
+            "%s: skipped an incomplete last line of %d characters (a writer interrupted "
+            "mid-record)",
+            name,
+            len(tail),
+        )
+        return head + "\n" if head else ""
+    return text
 
 
 class _OtherVersions:
