@@ -8,15 +8,13 @@ trained with, not the one on whatever branch happens to be checked out.
 
 from __future__ import annotations
 
-import json
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
 from gitml.config import CONFIG_FILE, ModelConfig, config_from_text
+from gitml.documents import parse_text
 from gitml.dvcio.fetch import read_output
 from gitml.errors import ConfigError, RegistryError
 from gitml.registry.fetch import ResolvedArtifact, resolve_artifact
@@ -53,7 +51,7 @@ class VersionFiles:
         """The parsed model card, if the version has one."""
         if self.card_text is None:
             return None
-        document = yaml.safe_load(self.card_text)
+        document = parse_text(self.card_text, self.card_path or "model card")
         return document if isinstance(document, dict) else None
 
 
@@ -180,9 +178,8 @@ def read_version_files(
             text = _read_text(root, reader, resolved.commit, path)
             if text is None:
                 continue  # a version committed before the metrics file existed
-            document = (
-                yaml.safe_load(text) if path.endswith((".yaml", ".yml")) else json.loads(text)
-            )
+            # Bounded and strict like every document gitml reads (gitml.documents).
+            document = parse_text(text, f"{path} at {resolved.commit[:12]}")
             if isinstance(document, dict):
                 # Several metrics files merge in declaration order, like the report does.
                 metrics.update(document)
