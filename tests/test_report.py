@@ -173,6 +173,32 @@ def test_the_report_and_its_gate_read_each_revision_once(
     assert sorted(read) == ["feature", "main"]
 
 
+def test_a_pull_request_that_relaxes_its_gate_is_judged_by_the_targets(tmp_path: Path) -> None:
+    """The judge comes from the target: loosening ``gates:`` on the branch changes nothing
+    for this pull request, and the report says the rules change."""
+    repo = tmp_path / "r"
+    build_case(repo, "regressed")
+    strict = {"metrics": {"roc_auc": {"max_regression": {"atol": 0}}}}
+    branch = git(repo, "branch", "--show-current").stdout.strip()
+    git(repo, "checkout", "-q", "main")
+    (repo / "gitml.yaml").write_text(
+        yaml.safe_dump({**CONFIG, "gates": {"main": strict}}, sort_keys=False)
+    )
+    git(repo, "commit", "-qam", "gate main")
+    git(repo, "checkout", "-q", branch)
+    git(repo, "merge", "-q", "main", "-m", "Merge main")
+    loose = {"metrics": {"roc_auc": {"max_regression": {"atol": 1}}}}
+    (repo / "gitml.yaml").write_text(
+        yaml.safe_dump({**CONFIG, "gates": {"main": loose}}, sort_keys=False)
+    )
+    git(repo, "commit", "-qam", "Relax the gate")
+    report = api.report("main", branch, root=repo)
+    assert report.gate.status == "failed"
+    assert report.gate.rules_changed
+    assert "changes the gate rules" in render(report)
+    assert api.check(root=repo, base="main", head=branch).status == "failed"
+
+
 def test_many_models_and_metrics_stay_under_githubs_limit(tmp_path: Path) -> None:
     repo = tmp_path / "r"
     models = {

@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from pathlib import Path
     from typing import Any
 
+    from gitml.config import Config
     from gitml.gates import CheckResult
     from gitml.registry.fetch import ResolvedArtifact
     from gitml.registry.promote import PreparedBranch, Promotion
@@ -68,7 +69,17 @@ def report(
         # against the version the stage records: the one the candidate would replace.
         gate_base = base if compared.stage == "main" else None
         verdict = judge(sides, compared.stage, gate_base, head)
-    return replace(compared, gate=verdict.summary())
+        summary = verdict.summary()
+        if gate_base is not None:
+            # The candidate is judged by the target's rules; if it changes them, say so.
+            before, after = sides.revision(base).config, sides.revision(head).config
+            if before and after and _gate_rules(before) != _gate_rules(after):
+                summary = replace(summary, rules_changed=True)
+    return replace(compared, gate=summary)
+
+
+def _gate_rules(config: Config) -> dict[str, object]:
+    return {name: dict(model.gates) for name, model in config.models.items()}
 
 
 def check(

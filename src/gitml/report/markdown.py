@@ -353,6 +353,11 @@ def _render(report: Report, detail: Detail) -> str:
     gate = GATE_LINE.get(report.gate.status, text(report.gate.status))
     out = [MARKER, title, f"**Gate** (stage {code(report.stage)}): {gate}"]
     out += [f"- ❌ {text(failure)}" for failure in report.gate.failures]
+    if report.gate.rules_changed:
+        out.append(
+            "- ⚠️ This pull request changes the gate rules (`gates:` in gitml.yaml). It is "
+            "judged by the target's rules; the new ones apply from the next pull request."
+        )
     summary = [
         [text(m.name), f"{STATUS_ICON[m.status]} {m.status.value}", headline(m)]
         for m in report.models

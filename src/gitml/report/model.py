@@ -121,6 +121,7 @@ class GateSummary:
     status: str = "not_configured"  # not_configured | passed | failed | warned
     stage: str | None = None
     failures: tuple[str, ...] = ()
+    rules_changed: bool = False  # the candidate changes gates: (it is judged by the old)
 
 
 @dataclass(frozen=True)
