@@ -496,7 +496,7 @@ def test_drift_markdown_with_generated_names(names: list[str]) -> None:
 
 def test_golden_reports_are_inert() -> None:
     """The reviewed golden comments pass the same check (one holds a hostile category)."""
-    golden = sorted((Path(__file__).parent / "golden" / "report").glob("*.md"))
+    golden = sorted((Path(__file__).parents[1] / "golden" / "report").glob("*.md"))
     assert len(golden) >= 10
     for path in golden:
         assert problems(path.read_text()) == [], path.name

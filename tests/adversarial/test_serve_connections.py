@@ -133,7 +133,7 @@ def server_process(
     command = [
         sys.executable,
         "-c",
-        "from tests.test_serve_connections import serve_main; serve_main()",
+        "from tests.adversarial.test_serve_connections import serve_main; serve_main()",
         str(models),
         str(log_path or ""),
         str(header_timeout),

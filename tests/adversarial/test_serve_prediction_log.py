@@ -27,8 +27,8 @@ from gitml.serve.app import create_app
 from gitml.serve.logbounds import ThrottlingFilter, TruncatingFilter
 from gitml.serve.run import ServerThread
 from gitml.serve.settings import ServeSettings
+from tests.adversarial.test_serve_connections import held_out_records, loaded_model, server_process
 from tests.test_serve import parse_metrics, sample
-from tests.test_serve_connections import held_out_records, loaded_model, server_process
 
 if TYPE_CHECKING:
     from collections.abc import Callable
