@@ -103,3 +103,18 @@ def test_retrain_killed_at_its_push_is_pushed_by_the_rerun(
         gitml(repo, "retrain", "credit", "--data", str(batch), "--push", "--json").stdout
     )
     assert again["status"] == "exists"
+
+
+def test_promote_on_push_killed_at_its_push_converges(origin_repo: Path, clock: Clock) -> None:
+    repo = origin_repo
+    api.register(root=repo, push=True)
+    clock.tick()
+    api.promote("credit", "production", root=repo, push=True)  # creates the stage branch
+    clock.tick()
+    _killed(repo, "promote", "--on-push", "production", "--push")
+    assert [t for t in remote_tags(repo) if "#production#" in t] == []
+    clock.tick()
+    gitml(repo, "promote", "--on-push", "production", "--push")
+    assert [t for t in remote_tags(repo) if "#production#" in t] == ["credit#production#1"]
+    again = json.loads(gitml(repo, "promote", "--on-push", "production", "--json").stdout)
+    assert again[0]["status"] == "up-to-date"
