@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING
 import pytest
 
 from gitml import api
-from gitml.github.client import API_VERSION, GitHubClient, GitHubError, PullRequest
+from gitml.github.answers import PullRequest
+from gitml.github.client import API_VERSION, GitHubClient, GitHubError
 from tests.helpers import gitml
 
 if TYPE_CHECKING:

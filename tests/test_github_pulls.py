@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING
 import pytest
 
 from gitml.errors import UsageError, VerificationError
-from gitml.github.client import API_VERSION, GitHubClient, PullRequestHead
+from gitml.github.answers import PullRequestHead
+from gitml.github.client import API_VERSION, GitHubClient
 from gitml.github.pulls import judge, resolve
 
 if TYPE_CHECKING:

@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING
 import pytest
 
 from gitml.errors import EXIT_ERROR
-from gitml.github.client import GitHubClient, GitHubError, create_commit_status
+from gitml.github.client import GitHubClient, GitHubError
 from gitml.github.retry import MAX_RETRIES, default_retry
+from gitml.github.statuses import create_commit_status
 
 if TYPE_CHECKING:
     from pytest_httpserver import HTTPServer

@@ -23,14 +23,10 @@ from werkzeug import Response
 
 from gitml.errors import EXIT_ERROR, EXIT_USAGE
 from gitml.github import paths
-from gitml.github.client import (
-    MAX_ANSWER_BYTES,
-    BadValue,
-    GitHubClient,
-    GitHubError,
-    create_commit_status,
-)
+from gitml.github.client import MAX_ANSWER_BYTES, GitHubClient, GitHubError
+from gitml.github.errors import BadValue
 from gitml.github.retry import default_retry
+from gitml.github.statuses import create_commit_status
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator

@@ -49,7 +49,8 @@ def register_commit_status(commands: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Set the status."""
     from gitml.github import paths
-    from gitml.github.client import GitHubClient, create_commit_status, state_for_exit_code
+    from gitml.github.client import GitHubClient
+    from gitml.github.statuses import create_commit_status, state_for_exit_code
 
     paths.commit(args.sha, "--sha")  # before anything is sent, and before asking for a token
     client, repository = GitHubClient.for_repository(args.repository, "commit-status")

@@ -22,9 +22,8 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
-from urllib.parse import urljoin, urlsplit
+from typing import Any
+from urllib.parse import urljoin
 
 import requests
 import urllib3
@@ -32,17 +31,23 @@ from requests.auth import AuthBase
 
 from gitml import __version__
 from gitml.errors import (
-    EXIT_GATE_FAILED,
-    EXIT_OK,
-    EXIT_VERIFICATION_FAILED,
     UsageError,
 )
 from gitml.github import deadline, paths
-from gitml.github.errors import BadValue, GitHubError
-from gitml.github.retry import RATE_LIMIT_STATUSES, GitHubRetry, default_retry
-
-if TYPE_CHECKING:
-    from collections.abc import Mapping
+from gitml.github.answers import (
+    PullRequest,
+    PullRequestHead,
+    advice_for,
+    answer_field,
+    cause,
+    json_kind,
+    one_line,
+    pull_request_from,
+    size_text,
+)
+from gitml.github.errors import GitHubError
+from gitml.github.origins import api_origin, origin_of, show_origin
+from gitml.github.retry import GitHubRetry, default_retry
 
 DEFAULT_API_URL = "https://api.github.com"
 PROPOSE_WORKFLOW = "propose.yml"
@@ -64,28 +69,7 @@ MAX_ANSWER_BYTES = 10 * 1024 * 1024
 # Same-origin redirects followed per request (a renamed repository is one).
 MAX_REDIRECTS = 3
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
-_DEFAULT_PORTS = {"http": 80, "https": 443}
-
-
-@dataclass(frozen=True)
-class PullRequest:
-    """A pull request GitHub created (or already had for the same branches)."""
-
-    number: int
-    url: str
-    created: bool
-
-
-@dataclass(frozen=True)
-class PullRequestHead:
-    """Where an existing pull request comes from and goes to (``GET .../pulls/{n}``)."""
-
-    number: int
-    state: str
-    base: str
-    head_ref: str
-    head_sha: str
-    head_repository: str | None  # None when the fork was deleted
+DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 class _BearerToken(AuthBase):
@@ -129,7 +113,7 @@ class GitHubClient:
         max_answer_bytes: int = MAX_ANSWER_BYTES,
     ):
         self.api_url = (api_url or os.environ.get("GITHUB_API_URL") or DEFAULT_API_URL).rstrip("/")
-        self._origin = _api_origin(self.api_url)
+        self._origin = api_origin(self.api_url)
         self.retry = retry or default_retry()
         self.deadline_seconds = deadline_seconds
         self.max_answer_bytes = max_answer_bytes
@@ -215,7 +199,7 @@ class GitHubClient:
             ) from None
         if expect is not None and not isinstance(answer, expect):
             raise GitHubError(
-                f"GitHub API {status}: expected {shape}, got {_json_kind(answer)} {where}", status
+                f"GitHub API {status}: expected {shape}, got {json_kind(answer)} {where}", status
             )
         return answer
 
@@ -247,7 +231,7 @@ class GitHubClient:
                 if clock.expired:
                     raise self._too_slow(asked, path) from None
                 raise GitHubError(
-                    f"GitHub API {asked} {path}: no answer from {self.api_url} ({_cause(error)})"
+                    f"GitHub API {asked} {path}: no answer from {self.api_url} ({cause(error)})"
                 ) from None
             try:
                 content = b""
@@ -268,7 +252,7 @@ class GitHubClient:
         limit = self.max_answer_bytes
         too_large = GitHubError(
             f"GitHub API {response.status_code}: the answer is larger than "
-            f"{_size(limit)}; not read ({method} {path})",
+            f"{size_text(limit)}; not read ({method} {path})",
             response.status_code,
         )
         declared = response.headers.get("Content-Length", "")
@@ -284,7 +268,7 @@ class GitHubClient:
             if clock.expired:
                 raise self._too_slow(method, path) from None
             raise GitHubError(
-                f"GitHub API {response.status_code}: the answer broke off ({_cause(error)}) "
+                f"GitHub API {response.status_code}: the answer broke off ({cause(error)}) "
                 f"({method} {path})",
                 response.status_code,
             ) from None
@@ -313,9 +297,9 @@ class GitHubClient:
             target = urljoin(response.url, location)
         except ValueError:  # e.g. an unbalanced "[" (an IPv6 host)
             target = ""
-        origin = _origin(target)
+        origin = origin_of(target)
         if origin != self._origin:
-            shown = _one_line(_show_origin(origin) if origin else repr(location[:100]))
+            shown = one_line(show_origin(origin) if origin else repr(location[:100]))
             raise GitHubError(
                 f"GitHub API {status}: redirected to another origin, {shown}; not followed, "
                 f"so the token is not sent there ({method} {path})",
@@ -334,9 +318,9 @@ class GitHubClient:
             payload = None
         if not isinstance(payload, dict):
             payload = {}
-        message = _one_line(str(payload.get("message") or response.reason or "no message"))
+        message = one_line(str(payload.get("message") or response.reason or "no message"))
         errors = payload.get("errors")
-        details = _one_line(
+        details = one_line(
             "; ".join(
                 str(e.get("message") or e.get("code"))
                 for e in (errors if isinstance(errors, list) else [])
@@ -346,7 +330,7 @@ class GitHubClient:
         notes = [f"{method} {path}"]
         advice = self.retry.not_worth_waiting(status, response.headers)
         if advice is None:
-            advice = _advice(status, message, response.headers, permission)
+            advice = advice_for(status, message, response.headers, permission)
         if advice:
             notes.append(advice)
         retries = getattr(response.raw, "retries", None)
@@ -384,14 +368,14 @@ class GitHubClient:
             )
             if not existing:
                 raise
-            return _pull_request(existing[0], f"GET {pulls}", created=False)
-        return _pull_request(answer, f"POST {pulls}", created=True)
+            return pull_request_from(existing[0], f"GET {pulls}", created=False)
+        return pull_request_from(answer, f"POST {pulls}", created=True)
 
     def default_branch(self, repository: str) -> str:
         """``GET /repos/{owner}/{repo}``: the repository's default branch."""
         path = paths.repository(repository)
         answer = self.request("GET", path, expect=dict)
-        branch: str = _field(answer, "default_branch", str, f"GET {path}")
+        branch: str = answer_field(answer, "default_branch", str, f"GET {path}")
         if not branch:
             raise GitHubError(f"GitHub API GET {path}: unexpected answer: empty default_branch")
         return branch
@@ -401,19 +385,19 @@ class GitHubClient:
         path = f"{paths.repository(repository)}/pulls/{paths.pull_number(number)}"
         answer = self.request("GET", path, permission="pull-requests: read", expect=dict)
         where = f"GET {path}"
-        head_sha: str = _field(answer, "head.sha", str, where)
+        head_sha: str = answer_field(answer, "head.sha", str, where)
         if not paths.is_commit(head_sha):
             raise GitHubError(f"GitHub API {where}: unexpected answer: head.sha is not a commit id")
-        if _field(answer, "number", int, where) != number:
+        if answer_field(answer, "number", int, where) != number:
             raise GitHubError(f"GitHub API {where}: unexpected answer: another pull request")
-        repo = _field(answer, "head.repo", (dict, type(None)), where)
+        repo = answer_field(answer, "head.repo", (dict, type(None)), where)
         return PullRequestHead(
             number=number,
-            state=_field(answer, "state", str, where),
-            base=_field(answer, "base.ref", str, where),
-            head_ref=_field(answer, "head.ref", str, where),
+            state=answer_field(answer, "state", str, where),
+            base=answer_field(answer, "base.ref", str, where),
+            head_ref=answer_field(answer, "head.ref", str, where),
             head_sha=head_sha,
-            head_repository=None if repo is None else _field(repo, "full_name", str, where),
+            head_repository=None if repo is None else answer_field(repo, "full_name", str, where),
         )
 
     def dispatch_workflow(
@@ -448,156 +432,3 @@ class GitHubClient:
                 f"failed: {error}; run it by hand with input pr={pull.number}",
                 error.status,
             ) from None
-
-
-def state_for_exit_code(code: int) -> str:
-    """The commit status for a gitml exit code: a judged "no" is ``failure``, a crash ``error``."""
-    if code == EXIT_OK:
-        return "success"
-    if code in (EXIT_GATE_FAILED, EXIT_VERIFICATION_FAILED):
-        return "failure"
-    return "error"
-
-
-def create_commit_status(
-    client: GitHubClient,
-    repository: str,
-    sha: str,
-    state: str,
-    context: str,
-    description: str,
-    target_url: str | None = None,
-) -> None:
-    """Set a commit status (``POST /repos/{owner}/{repo}/statuses/{sha}``).
-
-    A push made with ``GITHUB_TOKEN`` triggers no workflow, so the run that pushes a commit
-    sets the required status on it itself.
-    """
-    if state not in ("error", "failure", "pending", "success"):
-        raise GitHubError(f"state {state!r}: expected error, failure, pending or success")
-    body: dict[str, Any] = {"state": state, "context": context, "description": description[:140]}
-    if target_url:
-        body["target_url"] = target_url
-    client.request(
-        "POST",
-        f"{paths.repository(repository)}/statuses/{paths.commit(sha)}",
-        body,
-        permission="statuses: write",
-    )
-
-
-def _pull_request(answer: Any, where: str, *, created: bool) -> PullRequest:
-    number: int = _field(answer, "number", int, where)
-    url: str = _field(answer, "html_url", str, where)
-    # shown in messages and logs: one printable URL, nothing a terminal would act on
-    if not (url.startswith(("https://", "http://")) and url.isprintable() and len(url) < 2000):
-        raise GitHubError(f"GitHub API {where}: unexpected answer: html_url is not a URL")
-    if " " in url or number < 1:
-        raise GitHubError(f"GitHub API {where}: unexpected answer: not a pull request")
-    return PullRequest(number, url, created=created)
-
-
-_KINDS = {dict: "an object", list: "an array", str: "a string", int: "an integer"}
-
-
-def _field(answer: Any, key: str, kind: type | tuple[type, ...], where: str) -> Any:
-    """``answer[a][b]`` for ``key`` ``"a.b"``, of type ``kind``; else a one-line GitHubError
-    naming the endpoint (``where``) and what was expected."""
-    value = answer
-    for part in key.split("."):
-        value = value.get(part) if isinstance(value, dict) else None
-    if not isinstance(value, kind) or (isinstance(value, bool) and kind is int):
-        kinds = kind if isinstance(kind, tuple) else (kind,)
-        expected = " or ".join(_KINDS.get(k, "null") for k in kinds)
-        raise GitHubError(f"GitHub API {where}: unexpected answer: {key} is not {expected}")
-    return value
-
-
-def _json_kind(value: object) -> str:
-    for kind, name in ((dict, "object"), (list, "array"), (str, "string"), (bool, "boolean")):
-        if isinstance(value, kind):
-            return f"a JSON {name}"
-    return "a JSON number" if isinstance(value, int | float) else "JSON null"
-
-
-def _origin(url: str) -> tuple[str, str, int] | None:
-    """``(scheme, host, port)`` of an http(s) URL, the default port filled in; None for
-    anything else (another scheme, no host, an unreadable port)."""
-    try:
-        parts = urlsplit(url)
-        scheme, host = parts.scheme.lower(), (parts.hostname or "").lower()
-        port = parts.port or _DEFAULT_PORTS.get(scheme)
-    except ValueError:
-        return None
-    if scheme not in _DEFAULT_PORTS or not host or port is None:
-        return None
-    return scheme, host, port
-
-
-def _api_origin(url: str) -> tuple[str, str, int]:
-    """The origin of the API URL, refusing what is not ``http(s)://HOST[:PORT][/PATH]``."""
-    if not url.isprintable() or any(c.isspace() for c in url):
-        raise BadValue(f"GitHub API URL {url!a}: expected https://HOST[/PATH]")
-    parts = urlsplit(url)
-    if "@" in parts.netloc:  # not echoed: it may hold a password
-        raise BadValue(
-            "GitHub API URL: a user name or password in it is not used; drop it "
-            "(the token comes from GITHUB_TOKEN)"
-        )
-    origin = _origin(url)
-    if origin is None or parts.query or parts.fragment:
-        raise BadValue(f"GitHub API URL {url!r}: expected https://HOST[/PATH]")
-    return origin
-
-
-def _show_origin(origin: tuple[str, str, int]) -> str:
-    scheme, host, port = origin
-    shown = f"{scheme}://{f'[{host}]' if ':' in host else host}"
-    return shown if port == _DEFAULT_PORTS[scheme] else f"{shown}:{port}"
-
-
-def _size(count: int) -> str:
-    return f"{count / 1024 / 1024:g} MiB" if count >= 1024 * 1024 else f"{count} bytes"
-
-
-def _advice(
-    status: int, message: str, headers: Mapping[str, str], permission: str | None
-) -> str | None:
-    """What to check after a refusal that retrying did not (or could not) fix."""
-    if status == 429 or (
-        status in RATE_LIMIT_STATUSES
-        and ("Retry-After" in headers or "rate limit" in message.lower())
-    ):
-        # A secondary rate limit that outlasted the retries, or came without Retry-After:
-        # GitHub asks to wait at least a minute then.
-        return "a secondary rate limit: wait at least a minute before running it again"
-    if status == 401:
-        return "check GITHUB_TOKEN (or GH_TOKEN): it is missing, expired or revoked"
-    if status == 403:
-        if permission:
-            return f"the token needs `permissions: {permission}`"
-        return "check the token's permissions"
-    if status == 404:
-        return "check OWNER/NAME; GitHub also answers 404 when the token cannot see it"
-    return None
-
-
-# A server's text (GitHub's message, a host name) shown in an error is cut here.
-MAX_SHOWN_CHARS = 300
-
-
-def _one_line(text: str) -> str:
-    """``text`` on one line, control characters escaped (a server's terminal escapes stay
-    inert in a CI log), at most :data:`MAX_SHOWN_CHARS` characters."""
-    line = "".join(c if c.isprintable() else ascii(c)[1:-1] for c in " ".join(text.split()))
-    return line if len(line) <= MAX_SHOWN_CHARS else line[: MAX_SHOWN_CHARS - 1] + "…"
-
-
-def _cause(error: Exception) -> str:
-    """The innermost reason a request got no answer (refused, unresolvable, timed out)."""
-    reason: BaseException = error
-    while True:
-        inner = getattr(reason, "reason", None) or (reason.args[0] if reason.args else None)
-        if not isinstance(inner, BaseException):
-            return _one_line(str(reason))
-        reason = inner

@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING
 from gitml.errors import UsageError, VerificationError
 
 if TYPE_CHECKING:
-    from gitml.github.client import GitHubClient, PullRequestHead
+    from gitml.github.answers import PullRequestHead
+    from gitml.github.client import GitHubClient
 
 SHA = re.compile(r"[0-9a-f]{40}")
 
