@@ -184,7 +184,7 @@ def test_scaffolded_workflows_run_in_the_foreign_repository(
     payload = pull_request_payload(3, "deeper", "main", sha)
     env, secrets = act_environment(httpserver), {"GITHUB_TOKEN": TOKEN}
     proposed = run_act(
-        repo, "pull_request", "propose.yml", "build", payload, tmp_path / "act-1", env, secrets
+        repo, "pull_request", "propose.yml", "gate", payload, tmp_path / "act-1", env, secrets
     )
     assert proposed.returncode == 0, proposed.output[-5000:]
     git(repo, "fetch", "-q", "origin")

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import shlex
+import subprocess
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 import yaml
 
 from gitml import api
+from gitml.report.from_json import NOTICE
+from gitml.report.markdown import MARKER
 from tests.helpers import BIN_DIR, PROJECT_ROOT, dvc, git, run
 from tests.registry_flow import merge_pull_request, model_md5, remote_tags, set_param
 from tests.workflows.act import (
@@ -33,8 +39,6 @@ from tests.workflows.github_api import (
 )
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from pytest_httpserver import HTTPServer
 
     from tests.conftest import Clock
@@ -54,22 +58,54 @@ def test_actionlint_reports_nothing() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_zizmor_reports_no_findings() -> None:
-    import os
-    import subprocess
-
+def _zizmor(*args: str) -> subprocess.CompletedProcess[str]:
     # Offline, and with no token in the environment (zizmor would try the network).
     env = {k: v for k, v in os.environ.items() if k not in ("GITHUB_TOKEN", "GH_TOKEN")}
-    result = subprocess.run(
-        [str(BIN_DIR / "zizmor"), "--offline", "--format", "plain", str(PROJECT_ROOT / ".github")],
+    return subprocess.run(
+        [str(BIN_DIR / "zizmor"), "--offline", "--persona=auditor", *args, ".github"],
         cwd=PROJECT_ROOT,
         capture_output=True,
         text=True,
         env=env,
         check=False,
     )
+
+
+def test_zizmor_auditor_reports_nothing_unjustified() -> None:
+    result = _zizmor("--format", "plain")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "No findings to report" in result.stdout + result.stderr
+
+
+# What zizmor's auditor persona finds once the inline ignores are not honoured: each is
+# justified where it is (test_every_zizmor_ignore_is_listed_with_its_reason).
+#  - dangerous-triggers: comment.yml's workflow_run is how a fork's pull request gets a
+#    comment and a status; it runs no code of the pull request (it renders its JSON);
+#  - self-repository: `uses: ./.github/actions/setup-gitml` resolves in the workspace, so
+#    in a judging job it is the setup of the trusted checkout at the workspace root; act
+#    and actionlint do not know zizmor's suggested `$/` form.
+JUSTIFIED_FINDINGS = {
+    ("dangerous-triggers", "comment.yml"): 1,
+    ("self-repository", "comment.yml"): 1,
+    ("self-repository", "monitor.yml"): 1,
+    ("self-repository", "promote.yml"): 1,
+    ("self-repository", "propose.yml"): 5,
+    ("self-repository", "register.yml"): 1,
+}
+
+
+def test_zizmor_auditor_findings_are_exactly_the_justified_ones() -> None:
+    result = _zizmor("--no-ignores", "--format", "json")
+    findings: dict[tuple[str, str], int] = {}
+    for finding in json.loads(result.stdout):
+        (primary,) = [loc for loc in finding["locations"] if loc["symbolic"]["kind"] == "Primary"]
+        path = Path(primary["symbolic"]["key"]["Local"]["verbatim_path"]).name
+        key = (finding["ident"], path)
+        findings[key] = findings.get(key, 0) + 1
+        # Each one carries its inline ignore, with a reason.
+        comments = primary["concrete"].get("comments", [])
+        assert any(f"zizmor: ignore[{finding['ident']}]" in c for c in comments), key
+    assert findings == JUSTIFIED_FINDINGS
 
 
 def test_every_zizmor_ignore_is_listed_with_its_reason() -> None:
@@ -81,14 +117,7 @@ def test_every_zizmor_ignore_is_listed_with_its_reason() -> None:
                 assert rule, line
                 assert rule.group(2), f"{path.name}: an ignore without a reason: {line}"
                 ignores.append((path.name, rule.group(1)))
-    assert sorted(set(ignores)) == [
-        ("comment.yml", "dangerous-triggers"),
-        ("comment.yml", "self-repository"),
-        ("monitor.yml", "self-repository"),
-        ("promote.yml", "self-repository"),
-        ("propose.yml", "self-repository"),
-        ("register.yml", "self-repository"),
-    ]
+    assert sorted(set(ignores)) == sorted((f, r) for r, f in JUSTIFIED_FINDINGS)
 
 
 def test_workflows_match_githubs_schema() -> None:
@@ -134,6 +163,12 @@ def _load(name: str) -> dict:
     return document
 
 
+def _jobs() -> dict[tuple[str, str], dict]:
+    return {
+        (path.name, name): job for path in ALL for name, job in _load(path.name)["jobs"].items()
+    }
+
+
 def test_triggers_and_permissions() -> None:
     """act does not apply branch filters: check the trigger configuration here."""
     propose, register, promote = _load("propose.yml"), _load("register.yml"), _load("promote.yml")
@@ -159,11 +194,13 @@ def test_triggers_and_permissions() -> None:
             assert "timeout-minutes" in job
             writes = {k for k, v in job["permissions"].items() if v == "write"}
             assert writes <= {"contents", "pull-requests", "statuses"}
-    # Every job that judges a pull request sets gitml/check itself.
+    # The jobs that judge a pull request set gitml/check themselves; the one that runs the
+    # candidate's pipeline sets nothing and comments nothing.
     comment = _load("comment.yml")["jobs"]["comment"]
-    for job in (propose["jobs"]["build"], propose["jobs"]["stage"], comment):
+    for job in (propose["jobs"]["gate"], propose["jobs"]["stage"], comment):
         assert job["permissions"]["statuses"] == "write"
         assert any("gitml commit-status" in step.get("run", "") for step in job["steps"])
+    assert propose["jobs"]["build"]["permissions"] == {"contents": "write"}
     monitor = _load("monitor.yml")
     assert set(monitor["on"]) == {"schedule", "workflow_dispatch"}
     assert monitor["on"]["schedule"][0]["cron"]
@@ -190,40 +227,206 @@ def test_triggers_and_permissions() -> None:
     assert promote["jobs"]["promote"]["environment"].startswith("${{")
     fork = propose["jobs"]["build-fork"]
     assert fork["permissions"] == {"contents": "read"}
-    assert not any("secrets." in json.dumps(v) for v in fork.get("env", {}).values())
+    assert "environment" not in fork
+    assert "secrets." not in json.dumps(fork)
 
 
-# (workflow, job) -> (fetch-depth, persist-credentials) of its checkout: full history for
-# every job that reads history or tags; credentials kept only by the jobs that push.
-CHECKOUTS = {
-    ("propose.yml", "resolve"): (1, False),
-    ("propose.yml", "build"): (0, True),
-    ("propose.yml", "build-fork"): (0, False),
-    ("propose.yml", "stage"): (0, False),
-    ("comment.yml", "comment"): (1, False),
-    ("register.yml", "register"): (0, True),
-    ("promote.yml", "promote"): (0, True),
-    ("monitor.yml", "drift"): (0, True),
+def test_secrets_only_in_jobs_with_a_deployment_environment() -> None:
+    """The remote's credentials are environment secrets: a job reads them only inside its
+    `environment:` (dvc-remote, or the stage's own for promote.yml)."""
+    with_secrets = set()
+    for key, job in _jobs().items():
+        if "secrets." in json.dumps(job):
+            with_secrets.add(key)
+            assert job.get("environment"), key
+    assert with_secrets == {
+        ("monitor.yml", "drift"),
+        ("promote.yml", "promote"),
+        ("propose.yml", "build"),
+        ("propose.yml", "gate"),
+        ("propose.yml", "stage"),
+        ("register.yml", "register"),
+    }
+
+
+def _checkouts(job: dict) -> list[dict]:
+    return [s for s in job["steps"] if s.get("uses", "").startswith(CHECKOUT)]
+
+
+SETUP = "./.github/actions/setup-gitml"
+BASE = "${{ github.base_ref || needs.resolve.outputs.base }}"
+# The jobs that judge a candidate, and the trusted ref each installs gitml from (comment.yml
+# runs on workflow_run: its plain checkout is the default branch).
+JUDGES = {
+    ("propose.yml", "gate"): BASE,
+    ("propose.yml", "stage"): BASE,
+    ("promote.yml", "promote"): "${{ github.event.repository.default_branch }}",
+    ("comment.yml", "comment"): None,
 }
 
 
-def test_checkouts_full_history_and_credentials_only_where_a_job_pushes() -> None:
-    found = {}
-    for path in ALL:
-        for name, job in _load(path.name)["jobs"].items():
-            (checkout,) = [s for s in job["steps"] if s.get("uses", "").startswith(CHECKOUT)]
-            found[(path.name, name)] = (
-                checkout["with"]["fetch-depth"],
-                checkout["with"]["persist-credentials"],
-            )
-            pushes = job["permissions"].get("contents") == "write"
-            assert checkout["with"]["persist-credentials"] is pushes, (path.name, name)
+def test_judges_run_gitml_from_the_trusted_ref_and_read_the_candidate_as_data() -> None:
+    """Finding 4: the gate, the stage checks, promote --on-push and every commit status run
+    gitml installed from the base (or default) branch, checked out at the workspace root,
+    where `./.github/actions/setup-gitml` resolves; the candidate is a second checkout
+    under candidate/, and no step runs anything from it."""
+    jobs = _jobs()
+    for key, ref in JUDGES.items():
+        job, steps = jobs[key], jobs[key]["steps"]
+        trusted, *candidate = _checkouts(job)
+        assert "path" not in trusted["with"], key
+        assert trusted["with"].get("ref") == ref, key
+        setup = [i for i, s in enumerate(steps) if s.get("uses") == SETUP]
+        assert setup == [steps.index(trusted) + 1], key  # right after the trusted checkout
+        assert steps[setup[0]]["with"] == {"pip-cache": "false"}, key  # no cache feeds it
+        for checkout in candidate:
+            assert checkout["with"]["path"] == "candidate", key
+            assert steps.index(checkout) > setup[0], key
+        for step in steps:
+            assert "candidate/" not in step.get("uses", ""), key
+            runs_gitml = re.search(r"(^|[\s;&|(])gitml\s", step.get("run", ""))
+            if runs_gitml and candidate and steps.index(step) > steps.index(candidate[0]):
+                assert step.get("working-directory") == "candidate", (key, step.get("name"))
+    # Every job that sets gitml/check is one of them.
+    for key, job in jobs.items():
+        if any("gitml commit-status" in s.get("run", "") for s in job["steps"]):
+            assert key in JUDGES, key
+
+
+# (workflow, job) -> the checkouts, each (path, fetch-depth): full history wherever history
+# or tags are read, one commit for a checkout that only installs gitml.
+CHECKOUTS = {
+    ("propose.yml", "resolve"): [(".", 1)],
+    ("propose.yml", "build"): [(".", 0)],
+    ("propose.yml", "gate"): [(".", 1), ("candidate", 0)],
+    ("propose.yml", "build-fork"): [(".", 0)],
+    ("propose.yml", "stage"): [(".", 1), ("candidate", 0)],
+    ("comment.yml", "comment"): [(".", 1)],
+    ("register.yml", "register"): [(".", 0)],
+    ("promote.yml", "promote"): [(".", 1), ("candidate", 0)],
+    ("monitor.yml", "drift"): [(".", 0)],
+}
+# The steps that push (by id), the only ones given a token git can use: through a
+# credential helper in their own environment, never in .git/config.
+PUSHING_STEPS = {
+    ("propose.yml", "build"): "push",
+    ("register.yml", "register"): "register",
+    ("promote.yml", "promote"): "record",
+    ("monitor.yml", "drift"): "drift",
+}
+
+
+def test_no_checkout_keeps_credentials_and_only_pushing_steps_get_a_token() -> None:
+    found, pushing = {}, {}
+    for key, job in _jobs().items():
+        found[key] = [
+            (c["with"].get("path", "."), c["with"]["fetch-depth"]) for c in _checkouts(job)
+        ]
+        for checkout in _checkouts(job):
+            assert checkout["with"]["persist-credentials"] is False, key
+        assert "github.token" not in json.dumps(job.get("env", {})), key
+        for step in job["steps"]:
+            if "GIT_CONFIG_COUNT" in step.get("env", {}):
+                assert key not in pushing, key
+                pushing[key] = step["id"]
+        if key in PUSHING_STEPS:
+            assert job["permissions"]["contents"] == "write", key
+        else:
+            assert job["permissions"].get("contents") != "write", key
     assert found == CHECKOUTS
+    assert pushing == PUSHING_STEPS
+    # The dispatched build of a reviewed fork never reaches the push step.
+    build = _load("propose.yml")["jobs"]["build"]
+    (push,) = [s for s in build["steps"] if s.get("id") == "push"]
+    assert "needs.resolve.outputs.fork != 'true'" in push["if"]
+
+
+def test_the_pushing_steps_credential_helper_answers_github_only() -> None:
+    """What git asks the helper in those steps: the token for the server, nothing else."""
+    for (workflow, name), step_id in PUSHING_STEPS.items():
+        (step,) = [s for s in _load(workflow)["jobs"][name]["steps"] if s.get("id") == step_id]
+        env = {
+            key: str(value).replace("${{ github.server_url }}", "https://github.com")
+            for key, value in step["env"].items()
+            if key.startswith("GIT_CONFIG_")
+        }
+        base = {
+            "PATH": "/usr/bin:/bin",
+            "HOME": "/nonexistent",
+            "GIT_CONFIG_NOSYSTEM": "1",
+            "GIT_CONFIG_GLOBAL": "/dev/null",
+            "GIT_TERMINAL_PROMPT": "0",
+            "GITHUB_TOKEN": "t0ken-of-the-step",
+            **env,
+        }
+        asked = subprocess.run(
+            ["git", "credential", "fill"],
+            input="protocol=https\nhost=github.com\npath=acme/credit.git\n\n",
+            env=base,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        assert "username=x-access-token\npassword=t0ken-of-the-step\n" in asked.stdout, workflow
+        elsewhere = subprocess.run(
+            ["git", "credential", "fill"],
+            input="protocol=https\nhost=elsewhere.example\n\n",
+            env=base,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert "t0ken" not in elsewhere.stdout, workflow
+
+
+SEPARATORS = {";", ";;", "&", "&&", "|", "||", "(", ")"}
+
+
+def _commands(script: str) -> list[list[str]]:
+    """The simple commands of the lines of a shell script that mention ``cml``
+    (continuation lines joined), as words."""
+    joined = re.sub(r"\\\n\s*", " ", script)
+    commands: list[list[str]] = []
+    for line in joined.splitlines():
+        if not re.search(r"\bcml\b", line):
+            continue
+        lexer = shlex.shlex(line, posix=True, punctuation_chars=True)
+        lexer.whitespace_split = True
+        command: list[str] = []
+        for word in [*lexer, ";"]:
+            if word in SEPARATORS:
+                if command:
+                    commands.append(command)
+                command = []
+            else:
+                command.append(word)
+    return commands
+
+
+def test_every_cml_call_turns_publishing_off() -> None:
+    """CML uploads every local file a link in the report points to unless told not to
+    (`--publish`, default true; documented form `--publish=<true|false>`)."""
+    scripts = [s.get("run", "") for job in _jobs().values() for s in job["steps"]]
+    setup = PROJECT_ROOT / ".github" / "actions" / "setup-gitml" / "action.yml"
+    scripts += [s.get("run", "") for s in yaml.safe_load(setup.read_text())["runs"]["steps"]]
+    calls = [c for script in scripts for c in _commands(script) if c and c[0] == "cml"]
+    assert len(calls) == 3  # the gate, the stage checks, the fork's comment
+    for call in calls:
+        assert "--publish=false" in call, call
+        assert not [w for w in call if w.startswith(("--publish-url", "--native"))]
+    assert _commands('cml comment update \\\n  --publish=false x.md && echo "a; b" # c')[0] == [
+        "cml",
+        "comment",
+        "update",
+        "--publish=false",
+        "x.md",
+    ]
 
 
 # Per workflow, the repository variable that sets its jobs' timeout, and the default.
 TIMEOUTS = {
     ("propose.yml", "build"): ("GITML_PROPOSE_TIMEOUT_MINUTES", 60),
+    ("propose.yml", "gate"): ("GITML_PROPOSE_TIMEOUT_MINUTES", 60),
     ("propose.yml", "build-fork"): ("GITML_PROPOSE_TIMEOUT_MINUTES", 60),
     ("propose.yml", "stage"): ("GITML_PROMOTE_TIMEOUT_MINUTES", 20),
     ("register.yml", "register"): ("GITML_REGISTER_TIMEOUT_MINUTES", 20),
@@ -277,6 +480,39 @@ def act_repo(origin_repo: Path, tmp_path: Path) -> Path:
     return origin_repo
 
 
+# A push event's repository: promote.yml installs gitml from its default branch.
+PUSHED_REPOSITORY = {"full_name": REPOSITORY, "default_branch": "main"}
+# What a branch's gitml says on every command (stderr), to tell whose gitml ran where.
+BASE_GITML = "this is the gitml of the target branch"
+CANDIDATE_GITML = "this is the candidate's own gitml, which passes its own checks"
+# The target's gitml: the package as it is, saying so.
+BASE_CODE = f"""
+import sys as _sys
+
+_sys.stderr.write({BASE_GITML!r} + "\\n")
+"""
+# A candidate that changed src/gitml so that `gitml check` and `gitml promote` pass.
+CANDIDATE_CODE = f"""
+import sys as _sys
+
+_sys.stderr.write({CANDIDATE_GITML!r} + "\\n")
+if _sys.argv[1:2] in (["check"], ["promote"]):
+    print("passed")
+    _sys.exit(0)
+"""
+
+
+def _commit_gitml(repo: Path, branch: str, code: str, message: str) -> str:
+    """Commit on ``branch`` (pushed) the template's src/gitml/__init__.py plus ``code``."""
+    root = git(repo, "rev-list", "--max-parents=0", "HEAD").stdout.split()[0]
+    original = git(repo, "show", f"{root}:src/gitml/__init__.py").stdout
+    git(repo, "checkout", "-q", branch)
+    (repo / "src" / "gitml" / "__init__.py").write_text(original + code)
+    git(repo, "commit", "-qam", message)
+    git(repo, "push", "-q", "origin", branch)
+    return git(repo, "rev-parse", "HEAD").stdout.strip()
+
+
 @pytest.mark.slow
 def test_act_push_to_main_registers_and_pushes_the_version_tag(
     act_repo: Path, clock: Clock, tmp_path: Path
@@ -325,7 +561,7 @@ def test_act_pull_request_reproduces_commits_back_reports_and_sets_the_status(
         repo,
         "pull_request",
         "propose.yml",
-        "build",
+        "gate",
         pull_request_payload(5, "fewer-leaves", "main", sha),
         tmp_path / "act",
         env=act_environment(httpserver),
@@ -353,8 +589,14 @@ def test_act_pull_request_reproduces_commits_back_reports_and_sets_the_status(
     assert statuses(httpserver) == [Status(pushed, "success", "gitml/check", "gitml gate for main")]
     # ... and one sticky comment was posted with the report, without image upload.
     ((args, report),) = result.cml_calls
-    assert args[:4] == ["comment", "update", "--target=pr/5", "--watermark-title=gitml report"]
-    assert args[4].endswith("/report.md")
+    assert args[:5] == [
+        "comment",
+        "update",
+        "--publish=false",
+        "--target=pr/5",
+        "--watermark-title=gitml report",
+    ]
+    assert args[5].endswith("/report.md")
     assert "## gitml report" in report
     assert "**Gate** (stage <code>main</code>): ✅ passed" in report
     assert "pipeline: ran" in report
@@ -373,7 +615,7 @@ def test_act_pull_request_whose_outputs_match_gets_the_status_on_its_head(
         repo,
         "pull_request",
         "propose.yml",
-        "build",
+        "gate",
         pull_request_payload(6, "docs", "main", sha),
         tmp_path / "act",
         env=act_environment(httpserver),
@@ -385,7 +627,58 @@ def test_act_pull_request_whose_outputs_match_gets_the_status_on_its_head(
     assert git(repo, "ls-remote", "origin", "refs/heads/docs").stdout.split()[0] == sha
     assert statuses(httpserver) == [Status(sha, "success", "gitml/check", "gitml gate for main")]
     ((args, _report),) = result.cml_calls
-    assert args[2] == "--target=pr/6"
+    assert args[2:4] == ["--publish=false", "--target=pr/6"]
+
+
+STRICT_MAIN_GATE = "roc_auc: {min: 0.99, max_regression: {atol: 0.02}}"
+
+
+@pytest.mark.slow
+def test_act_pull_request_is_judged_by_the_base_branchs_gitml_not_its_own(
+    act_repo: Path, clock: Clock, tmp_path: Path, httpserver: HTTPServer
+) -> None:
+    """Finding 4: a same-repository pull request whose src/gitml makes `gitml check` pass.
+    Its own code still builds it (the build job runs its pipeline), but the report, the
+    gate and gitml/check come from the base branch's gitml: the gate fails."""
+    repo = act_repo
+    config = repo / "gitml.yaml"
+    config.write_text(
+        config.read_text().replace(
+            "roc_auc: {min: 0.75, max_regression: {atol: 0.02}}", STRICT_MAIN_GATE
+        )
+    )
+    assert STRICT_MAIN_GATE in config.read_text()
+    git(repo, "commit", "-qam", "A stricter gate for main")
+    _commit_gitml(repo, "main", BASE_CODE, "gitml, as reviewed")
+    git(repo, "checkout", "-q", "-b", "lenient", "main")
+    sha = _commit_gitml(repo, "lenient", CANDIDATE_CODE, "A gitml whose gate always passes")
+    git(repo, "checkout", "-q", "main")
+    expect_statuses(httpserver)
+    result = run_act(
+        repo,
+        "pull_request",
+        "propose.yml",
+        "gate",
+        pull_request_payload(11, "lenient", "main", sha),
+        tmp_path / "act",
+        env=act_environment(httpserver),
+        secrets={"GITHUB_TOKEN": TOKEN},
+    )
+    assert result.returncode != 0
+    assert result.jobs() == {BUILD}
+    assert result.jobs("failed") == {GATE}
+    # The candidate's gitml ran where its code runs anyway (its own build) ...
+    assert CANDIDATE_GITML in result.job_output(BUILD)
+    # ... and never in the job that judged it.
+    judged = result.job_output(GATE)
+    assert BASE_GITML in judged
+    assert CANDIDATE_GITML not in judged
+    assert "credit → main: failed" in judged
+    assert "&gt;= 0.99 | ❌ fail" in judged  # the base's stricter minimum, not met
+    assert statuses(httpserver) == [Status(sha, "failure", "gitml/check", "gitml gate for main")]
+    ((args, report),) = result.cml_calls
+    assert args[2:4] == ["--publish=false", "--target=pr/11"]
+    assert "**Gate** (stage <code>main</code>): ❌ failed" in report
 
 
 @pytest.mark.slow
@@ -435,7 +728,7 @@ def test_act_push_to_staging_records_the_promotion(
     api.register(root=repo, push=True)
     api.promote("credit", "staging", root=repo, push=True)
     git(repo, "checkout", "-q", "staging")
-    payload = {"ref": "refs/heads/staging", "repository": {"full_name": REPOSITORY}}
+    payload = {"ref": "refs/heads/staging", "repository": PUSHED_REPOSITORY}
     clock.tick()
     result = run_act(repo, "push", "promote.yml", "promote", payload, tmp_path / "act")
     assert result.returncode == 0, result.output[-4000:]
@@ -452,13 +745,20 @@ def test_act_refuses_a_promotion_whose_artefact_is_not_stored(
     api.promote("credit", "production", root=repo, push=True)
     md5 = model_md5(repo)
     (tmp_path / "dvc-remote" / "files" / "md5" / md5[:2] / md5[2:]).unlink()
-    git(repo, "checkout", "-q", "production")
-    payload = {"ref": "refs/heads/production", "repository": {"full_name": REPOSITORY}}
+    # The pushed stage branch also carries a gitml that passes its own checks: it is data
+    # here; the default branch's gitml records, or refuses.
+    _commit_gitml(repo, "main", BASE_CODE, "gitml, as reviewed")
+    _commit_gitml(repo, "production", CANDIDATE_CODE, "A gitml that lets anything through")
+    payload = {"ref": "refs/heads/production", "repository": PUSHED_REPOSITORY}
     result = run_act(repo, "push", "promote.yml", "promote", payload, tmp_path / "act")
     assert result.returncode != 0
-    assert f"artefact {md5} is not in the DVC remote" in result.output
+    recorded = result.job_output("verify and record the promotion")
+    assert f"artefact {md5}" in recorded, recorded[-3000:]
+    assert "not in the DVC remote" in recorded
     assert "deploy hook for" not in result.output
     assert not [t for t in remote_tags(repo) if "#production#" in t]
+    assert BASE_GITML in result.output
+    assert CANDIDATE_GITML not in result.output
 
 
 def _staging_candidate(repo: Path, clock: Clock) -> None:
@@ -498,8 +798,46 @@ def test_act_pull_request_into_a_stage_verifies_without_retraining(
         Status(prepared.commit, "success", "gitml/check", "gitml promotion checks for staging")
     ]
     ((args, report),) = result.cml_calls
-    assert args[2] == "--target=pr/9"
+    assert args[2:4] == ["--publish=false", "--target=pr/9"]
     assert "<code>HEAD</code> vs <code>origin/staging</code>" in report
+
+
+@pytest.mark.slow
+def test_act_stage_pull_request_is_judged_by_the_stage_branchs_gitml_not_its_own(
+    act_repo: Path, clock: Clock, tmp_path: Path, httpserver: HTTPServer
+) -> None:
+    """Finding 4: a promotion pull request whose src/gitml makes `gitml promote` pass, for
+    a version whose artefact is missing from the remote: the stage branch's gitml fails it."""
+    repo = act_repo
+    _staging_candidate(repo, clock)
+    _commit_gitml(repo, "staging", BASE_CODE, "gitml, as reviewed")
+    prepared = api.promote("credit", "staging", root=repo, push=True)
+    md5 = model_md5(repo, prepared.commit)
+    (tmp_path / "dvc-remote" / "files" / "md5" / md5[:2] / md5[2:]).unlink()
+    git(repo, "fetch", "-q", "origin")
+    head = _commit_gitml(repo, prepared.branch, CANDIDATE_CODE, "A gitml that lets it through")
+    git(repo, "checkout", "-q", "main")
+    expect_statuses(httpserver)
+    result = run_act(
+        repo,
+        "pull_request",
+        "propose.yml",
+        "stage",
+        pull_request_payload(9, prepared.branch, "staging", head),
+        tmp_path / "act",
+        env=act_environment(httpserver),
+        secrets={"GITHUB_TOKEN": TOKEN},
+    )
+    assert result.returncode != 0
+    assert result.jobs("failed") == {STAGE}
+    judged = result.job_output(STAGE)
+    assert BASE_GITML in judged
+    assert CANDIDATE_GITML not in judged
+    assert f"artefact {md5}" in judged
+    assert "not in the DVC remote" in judged
+    assert statuses(httpserver) == [
+        Status(head, "failure", "gitml/check", "gitml promotion checks for staging")
+    ]
 
 
 FORK = "someone/credit"
@@ -513,27 +851,53 @@ def _workflow_run(head_repository: str, conclusion: str = "success") -> dict[str
             "event": "pull_request",
             "conclusion": conclusion,
             "head_sha": FORK_SHA,
+            "head_branch": "leaves",
             "head_repository": {"full_name": head_repository},
         },
         "repository": {"full_name": REPOSITORY},
     }
 
 
+GOLDEN_REPORT = PROJECT_ROOT / "tests" / "golden" / "report" / "improved.json"
+PLANTED = "<img src=x onerror=alert(1)>[prize](https://evil.example/x.png) @acme/team"
+
+
+def _fork_report(kind: str) -> str:
+    """The JSON report a fork's build uploaded: as gitml writes it, with a metric name
+    planted to render as markup, or not a report at all."""
+    data = json.loads(GOLDEN_REPORT.read_text())
+    if kind == "planted":
+        data["models"][0]["metrics"][0]["name"] = PLANTED
+    elif kind == "invalid":
+        data = {"schema_version": 1, "models": "all good"}
+    return json.dumps(data)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    ("number", "code", "status"),
+    ("number", "code", "report", "status"),
     [
-        ("5\n", "0\n", "pending"),  # the fork's gate passed: final word to a trusted build
-        ("5\n", "3\n", "failure"),  # the fork's gate failed: blocks the merge
-        ("5; touch /tmp/pwned\n", "0\n", None),  # forged: nothing posted, nothing set
+        ("5\n", "0\n", "valid", "pending"),  # the fork's gate passed: a trusted build decides
+        ("5\n", "3\n", "planted", "failure"),  # the fork's gate failed: blocks the merge
+        ("5; touch /tmp/pwned\n", "0\n", "valid", None),  # forged: nothing posted or set
+        ("5\n", "0\n", "invalid", None),  # not a report: nothing posted or set
     ],
 )
-def test_act_comment_posts_a_fork_report_sets_its_status_and_rejects_a_forged_number(
-    act_repo: Path, tmp_path: Path, httpserver: HTTPServer, number: str, code: str, status: str
+def test_act_comment_renders_a_fork_report_sets_its_status_and_rejects_forgeries(
+    act_repo: Path,
+    tmp_path: Path,
+    httpserver: HTTPServer,
+    number: str,
+    code: str,
+    report: str,
+    status: str | None,
 ) -> None:
+    """Finding 7: the trusted job posts markdown it rendered itself from the fork's JSON
+    (validated), through cml with publishing off; never a file the fork wrote."""
     artifact = tmp_path / "act" / "artifacts" / "gitml-report"
     artifact.mkdir(parents=True)
-    (artifact / "report.md").write_text("## gitml report\n")
+    (artifact / "report.json").write_text(_fork_report(report))
+    (artifact / "report.md").write_text("<img src=x onerror=alert(1)> posted as is?\n")
     (artifact / "pr-number").write_text(number)
     (artifact / "gate-code").write_text(code)
     expect_pull_request(
@@ -554,11 +918,19 @@ def test_act_comment_posts_a_fork_report_sets_its_status_and_rejects_a_forged_nu
     if status is None:
         assert result.cml_calls == []
         assert statuses(httpserver) == []
-        assert "bad pull request number" in result.output
+        expected = "bad pull request number" if report == "valid" else "missing required key(s)"
+        assert expected in result.output
         return
-    ((args, report),) = result.cml_calls
-    assert args[2] == "--target=pr/5"
-    assert report == "## gitml report\n"
+    ((args, posted),) = result.cml_calls
+    assert args[2:4] == ["--publish=false", "--target=pr/5"]
+    assert "/fork-report/" not in args[-1]  # the comment is the file this job rendered
+    assert posted.startswith(f"{MARKER}\n\n## gitml report: ")
+    assert NOTICE in posted
+    assert "posted as is" not in posted
+    assert "<img" not in posted
+    if report == "planted":
+        assert "&lt;img src=x onerror=alert(1)&gt;" in posted
+        assert "](https://" not in posted
     # The pull request number was checked against the run's head commit ...
     assert requested(httpserver, "GET", f"/repos/{REPOSITORY}/pulls/5") == [None]
     # ... and the status is the fork gate's verdict, never a success from untrusted code.
@@ -646,6 +1018,7 @@ def test_act_schedule_finds_drift_and_opens_a_retraining_pull_request(
 
 
 BUILD = "reproduce, report and gate (trusted)"
+GATE = "report and gate (gitml of the base branch)"
 STAGE = "verify and gate a promotion (no retraining)"
 RESOLVE = "resolve the dispatched pull request"
 
@@ -673,7 +1046,7 @@ def test_act_dispatched_retraining_pull_request_is_reproduced_committed_back_and
         secrets={"GITHUB_TOKEN": TOKEN},
     )
     assert result.returncode == 0, result.output[-5000:]
-    assert result.jobs() == {RESOLVE, BUILD}
+    assert result.jobs() == {RESOLVE, BUILD, GATE}
     assert requested(httpserver, "GET", f"/repos/{REPOSITORY}/pulls/12") == [None]
     git(repo, "fetch", "-q", "origin")
     pushed = git(repo, "rev-parse", f"origin/{branch}").stdout.strip()
@@ -684,7 +1057,7 @@ def test_act_dispatched_retraining_pull_request_is_reproduced_committed_back_and
     assert _stored(tmp_path, model_md5(repo, pushed))
     assert statuses(httpserver) == [Status(pushed, "success", "gitml/check", "gitml gate for main")]
     ((args, _report),) = result.cml_calls
-    assert args[2] == "--target=pr/12"
+    assert args[2:4] == ["--publish=false", "--target=pr/12"]
 
 
 @pytest.mark.slow
@@ -731,7 +1104,7 @@ def test_act_promotion_pull_request_opened_from_ci_is_dispatched_and_only_verifi
         Status(candidate, "success", "gitml/check", "gitml promotion checks for staging")
     ]
     ((args, _report),) = result.cml_calls
-    assert args[2] == "--target=pr/9"
+    assert args[2:4] == ["--publish=false", "--target=pr/9"]
 
 
 @pytest.mark.slow
@@ -771,8 +1144,8 @@ def test_act_fork_trusted_build_runs_only_the_reviewed_head(
 
     first = dispatch(reviewed, reviewed, "act-1")
     assert first.returncode != 0  # the status says why: the fork's dvc.lock is stale
-    assert first.jobs() == {RESOLVE}
-    assert first.jobs("failed") == {BUILD}
+    assert first.jobs() == {RESOLVE, BUILD}
+    assert first.jobs("failed") == {GATE}
     assert "Running stage 'train'" in first.output
     outputs = first.artifacts / "gitml-outputs"
     lock = yaml.safe_load((outputs / "dvc.lock").read_text())
@@ -787,7 +1160,7 @@ def test_act_fork_trusted_build_runs_only_the_reviewed_head(
         )
     ]
     ((args, report),) = first.cml_calls
-    assert args[2] == "--target=pr/7"
+    assert args[2:4] == ["--publish=false", "--target=pr/7"]
     assert "## gitml report" in report
     assert git(repo, "ls-remote", "--heads", "origin").stdout == heads_before  # no push
 
@@ -803,7 +1176,7 @@ def test_act_fork_trusted_build_runs_only_the_reviewed_head(
     httpserver.clear_log()
     second = dispatch(head, head, "act-2")
     assert second.returncode == 0, second.output[-5000:]
-    assert second.jobs() == {RESOLVE, BUILD}
+    assert second.jobs() == {RESOLVE, BUILD, GATE}
     assert "Running stage" not in second.output
     assert "outputs match what the branch committed" in second.output
     assert statuses(httpserver) == [Status(head, "success", "gitml/check", "gitml gate for main")]

@@ -26,8 +26,12 @@ HIGHER = ("auc", "accuracy", "f1", "precision", "recall", "r2", "average_precisi
 LOWER = ("loss", "error", "rmse", "mae", "mse", "brier", "latency", "seconds", "size")
 
 NEXT_STEPS = (
-    "Store DVC remote credentials as repository secrets (AWS_ACCESS_KEY_ID / "
-    "AWS_SECRET_ACCESS_KEY, or use OIDC: aws-actions/configure-aws-credentials with a role).",
+    "Store DVC remote credentials as environment secrets (AWS_ACCESS_KEY_ID / "
+    "AWS_SECRET_ACCESS_KEY) of the environments `dvc-remote` (builds, gates, register, "
+    "monitor; no required reviewers) and `staging`/`production` (promote), never as "
+    "repository secrets; or use OIDC: aws-actions/configure-aws-credentials with a role.",
+    "Protect the workflows: add `.github/` to CODEOWNERS with 'Require review from Code "
+    "Owners' (a pull request's workflows run from its own branch).",
     "Create the stage branches when you first promote: `gitml promote MODEL --to staging`.",
     "Protect the registry's tags with a tag ruleset (Settings → Rules → Rulesets → New tag "
     "ruleset): target `*@v*`, `*@deprecated*` and `*#*`, restrict creation, update and "

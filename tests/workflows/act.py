@@ -7,6 +7,7 @@ by the exact pinned SHAs the workflows use; `cml` is a stand-in that records its
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 from dataclasses import dataclass
@@ -52,6 +53,11 @@ class ActRun:
         """Names of the jobs that ``succeeded`` (or ``failed``) in this run."""
         pattern = re.compile(rf"^\[[^/\]]+/([^\]]+)\] +🏁 +Job {outcome}$", re.MULTILINE)
         return {name.strip() for name in pattern.findall(self.output)}
+
+    def job_output(self, job: str) -> str:
+        """The lines act printed for the job named ``job`` (its steps' output included)."""
+        prefix = re.compile(rf"^\[[^/\]]+/{re.escape(job)} *\]")
+        return "\n".join(line for line in self.output.splitlines() if prefix.match(line))
 
 
 def run_act(
@@ -103,12 +109,28 @@ def run_act(
     for key, value in (secrets or {}).items():
         args += ["-s", f"{key}={value}"]
     result = subprocess.run(
-        args, cwd=repo, capture_output=True, text=True, timeout=timeout, check=False
+        args,
+        cwd=repo,
+        env=_runner_environment(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
     )
     calls = []
     for args_file in sorted(cml_dir.glob("call-*.args")):
         calls.append((args_file.read_text().splitlines(), args_file.with_suffix(".md").read_text()))
     return ActRun(result.returncode, result.stdout + result.stderr, calls, artifacts)
+
+
+def _runner_environment() -> dict[str, str]:
+    """The test's environment without the test venv on PATH: a runner has no gitml or DVC
+    until a workflow installs them (the setup-python stand-in gives each job its own)."""
+    env = dict(os.environ)
+    path = env.get("PATH", "").split(os.pathsep)
+    env["PATH"] = os.pathsep.join(p for p in path if p and Path(p) != BIN_DIR)
+    env.pop("VIRTUAL_ENV", None)
+    return env
 
 
 def pull_request_payload(
