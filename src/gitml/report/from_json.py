@@ -260,7 +260,10 @@ def to_report(data: dict[str, Any], name: str = "report") -> Report:
             params=tuple(_param(row) for row in data["params"]),
             data=tuple(_data(row) for row in data["data"]),
             gate=GateSummary(
-                data["gate"]["status"], data["gate"]["stage"], tuple(data["gate"]["failures"])
+                data["gate"]["status"],
+                data["gate"]["stage"],
+                tuple(data["gate"]["failures"]),
+                data["gate"].get("rules_changed", False),
             ),
             pipeline=data["pipeline"],
             reproduce=data["reproduce"],

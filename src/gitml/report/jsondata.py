@@ -70,6 +70,7 @@ def to_data(report: Report) -> dict[str, Any]:
             "status": report.gate.status,
             "stage": report.gate.stage,
             "failures": list(report.gate.failures),
+            "rules_changed": report.gate.rules_changed,
         },
         "models": [
             {
