@@ -3,37 +3,37 @@ DVC remote is refused by ``promote --on-push`` and found by ``verify --deep``.""
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 
 from gitml import api
 from gitml.errors import EXIT_CODES
-from tests.helpers import dvc, gitml
+from tests.helpers import gitml
 from tests.registry_flow import model_md5
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from tests.conftest import Clock
 
 pytestmark = pytest.mark.slow
 
 
-def _remote_object(repo: Path, md5: str) -> Path:
-    url = dvc(repo, "remote", "list").stdout.split()[1]
-    return (
-        (repo / url if not os.path.isabs(url) else Path(url)) / "files" / "md5" / md5[:2] / md5[2:]
-    )
+def _remote_object(tmp_path: Path, md5: str) -> Path:
+    """The stored object in the fixtures' DVC remote (``tmp_path/dvc-remote``)."""
+    return tmp_path / "dvc-remote" / "files" / "md5" / md5[:2] / md5[2:]
 
 
-def test_a_tampered_artefact_in_the_remote_is_not_promoted(origin_repo: Path, clock: Clock) -> None:
+def test_a_tampered_artefact_in_the_remote_is_not_promoted(
+    origin_repo: Path, clock: Clock, tmp_path: Path
+) -> None:
     repo = origin_repo
     api.register(root=repo, push=True)
     api.promote("credit", "production", root=repo, push=True)
     clock.tick()
     md5 = model_md5(repo)
-    stored = _remote_object(repo, md5)
+    stored = _remote_object(tmp_path, md5)
     data = bytearray(stored.read_bytes())
     data[len(data) // 2] ^= 0x01  # one flipped bit in the middle of the archive
     stored.chmod(0o644)
