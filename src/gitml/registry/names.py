@@ -103,6 +103,11 @@ def _library_version(text: str) -> semver.Version | None:
         return None
 
 
+def is_version(text: str) -> bool:
+    """Whether ``text`` is a ``v``-prefixed semantic version, as :meth:`SemVer.parse` reads it."""
+    return _library_version(text) is not None
+
+
 def version_precedence(version: str) -> Precedence:
     """A sort key ordering version names as :class:`SemVer` does (non-versions as v0.0.0)."""
     return _precedence(_library_version(version) or _NOT_A_VERSION)

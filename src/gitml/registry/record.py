@@ -19,7 +19,7 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from gitml.registry.names import Action, SemVer, TagName
+from gitml.registry.names import Action, TagName, is_version
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -156,8 +156,7 @@ def parse_record(message: str) -> Record | None:
 
 
 def _record_from(data: dict[str, Any]) -> Record | None:
-    known = set(Record.__dataclass_fields__) | {"format"}
-    if not set(data) <= known:
+    if not data.keys() <= _KNOWN_KEYS:
         return None
     try:
         kind = Kind(str(data.get("kind")))
@@ -167,7 +166,7 @@ def _record_from(data: dict[str, Any]) -> Record | None:
         return None
     checks = (
         _matches(_NAME, data["model"]),
-        data.get("version") is None or SemVer.parse(data["version"]) is not None,
+        data.get("version") is None or is_version(data["version"]),
         data.get("stage") is None or _matches(_NAME, data["stage"]),
         data.get("md5") is None or _matches(_MD5, data["md5"]),
         data.get("commit") is None or _matches(_COMMIT, data["commit"]),
@@ -181,6 +180,9 @@ def _record_from(data: dict[str, Any]) -> Record | None:
     values = {key: value for key, value in data.items() if key not in ("format", "kind")}
     values["metrics"] = MappingProxyType(dict(values.get("metrics", {})))
     return Record(kind=kind, **values)
+
+
+_KNOWN_KEYS = frozenset(Record.__dataclass_fields__) | {"format"}
 
 
 def _matches(pattern: re.Pattern[str], value: object) -> bool:
