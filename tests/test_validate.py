@@ -175,3 +175,15 @@ def test_unknown_model_lists_the_known_ones() -> None:
     config = config_from_text("models:\n  m: {artifact: m.skops, metrics: [m.json]}\n")
     with pytest.raises(ConfigError, match=r"unknown model 'x' \(known: m\)"):
         config.model("x")
+
+
+def test_a_params_schema_with_a_key_given_twice_is_reported(repo: Path) -> None:
+    """The params schema is read like every document: bounded, a duplicate key refused."""
+    schema_file = repo / "src/credit_example/params.schema.json"
+    text = schema_file.read_text()
+    schema_file.write_text(text.replace("{", '{"title": "a", "title": "b", ', 1))
+    result = gitml(repo, "validate", "--json", check=False)
+    assert result.returncode == 1
+    problems = json.loads(result.stdout)["problems"]
+    assert problems[0]["file"] == "src/credit_example/params.schema.json"
+    assert "'title' is given twice" in problems[0]["message"]

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gitml.config import CONFIG_FILE, config_from_text
+from gitml.documents import read_document
 from gitml.errors import ConfigError, GitError
 from gitml.gitio.repo import GitRepo
 from gitml.gitio.worktree import (
@@ -174,14 +175,12 @@ def _drift_summary(report_path: Path | None) -> tuple[str, list[str]]:
     if report_path is None:
         return "", []
     try:
-        report = json.loads(report_path.read_text(encoding="utf-8"))
+        report = read_document(report_path, f"{report_path} (--drift-report)")
         verdict, rows = report["verdict"], report["rows"]
         drifted = [str(name) for name in report.get("drifted") or []]
         warned = [str(name) for name in report.get("warned") or []]
         model = report.get("model", "?")
-    except FileNotFoundError:
-        raise ConfigError(f"{report_path}: file not found (--drift-report)") from None
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except (KeyError, TypeError) as exc:
         raise ConfigError(
             f"{report_path}: not a `gitml drift --json` report ({type(exc).__name__}: {exc})"
         ) from None

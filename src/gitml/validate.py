@@ -8,7 +8,6 @@ each model names exist. Every problem is collected, none stops the others.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -78,9 +77,9 @@ def validate_repository(root: Path | str = ".") -> ValidationReport:
     if config.params_file and config.params_schema:
         checked.append(config.params_schema)
         try:
-            params_schema = json.loads((root / config.params_schema).read_text("utf-8"))
-        except (OSError, ValueError) as exc:
-            problems.append(Problem(CONFIG_FILE, "params.schema", f"cannot read schema: {exc}"))
+            params_schema = read_document(root / config.params_schema, config.params_schema)
+        except ConfigError as error:
+            problems.extend(_problems_of(error))
         else:
             check(config.params_file, params_schema)
 
