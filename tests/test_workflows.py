@@ -287,6 +287,14 @@ def test_judges_run_gitml_from_the_trusted_ref_and_read_the_candidate_as_data() 
             runs_gitml = re.search(r"(^|[\s;&|(])gitml\s", step.get("run", ""))
             if runs_gitml and candidate and steps.index(step) > steps.index(candidate[0]):
                 assert step.get("working-directory") == "candidate", (key, step.get("name"))
+        if candidate:
+            # The DVC remote too is the trusted branch's: the candidate's .dvc/config could
+            # send the job's credentials (and its presence checks) to a remote it chose.
+            remote = [
+                i for i, s in enumerate(steps) if "cp .dvc/config candidate/" in s.get("run", "")
+            ]
+            assert remote == [steps.index(candidate[0]) + 1], key
+            assert "rm -f candidate/.dvc/config.local" in steps[remote[0]]["run"], key
     # Every job that sets gitml/check is one of them.
     for key, job in jobs.items():
         if any("gitml commit-status" in s.get("run", "") for s in job["steps"]):
