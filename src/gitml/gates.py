@@ -9,6 +9,7 @@ only gathers the numbers and files it judges, from the same report sides
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -23,8 +24,9 @@ from gitml.report.sides import SideReader
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from gitml.config import ModelConfig
+    from gitml.config import Config, ModelConfig
     from gitml.policy.model import Policy
+    from gitml.registry.reader import RegistryReader
     from gitml.report.sides import SideFiles
     from gitml.report.values import Scalar
 
@@ -170,47 +172,65 @@ def judge(
         sides.repo.complete_history("origin", f"judging a candidate for {stage}")
     base_side = sides.revision(base) if base else None
     results = []
-    for name in names:
-        model = config.models[name]
-        baseline, label = base_side, base
-        if baseline is None and stage != "main":
-            baseline, label = _recorded_side(sides, name, stage)
-        # The rules come from the target (the base revision, or the version the stage
-        # records), never from the candidate, which could otherwise relax its own judge.
-        # Only where the target has no rules yet (adoption, a first promotion into an
-        # empty stage) does the candidate's config, reviewed on main, apply.
-        rules = baseline.config if baseline is not None and baseline.config else config
-        target_model = rules.models.get(name)
-        policy = target_model.gate(stage) if target_model else None
-        if policy is None:
-            results.append(GateResult(name, stage, False, False, None))
-            continue
-        if stage != "main" and _returns_to_earlier_holder(sides, model, stage, candidate):
-            results.append(_rollback_result(name, stage))
-            continue
-        results.append(gate_for_model(sides.root, policy, model, stage, candidate, baseline, label))
+    with ExitStack() as open_readers:
+        # One registry read serves every model's recorded version and rollback question.
+        registry = None
+        if stage != "main":
+            from gitml.registry.reader import RegistryReader
+
+            registry = open_readers.enter_context(RegistryReader(sides.root))
+        for name in names:
+            results.append(
+                _judge_model(sides, registry, config, name, stage, candidate, base_side, base)
+            )
     return CheckResult(stage, tuple(results))
 
 
+def _judge_model(
+    sides: SideReader,
+    registry: RegistryReader | None,
+    config: Config,
+    name: str,
+    stage: str,
+    candidate: SideFiles,
+    base_side: SideFiles | None,
+    base: str | None,
+) -> GateResult:
+    """The gate of ``stage`` for model ``name`` (``registry``: set for a stage's gate)."""
+    model = config.models[name]
+    baseline, label = base_side, base
+    if baseline is None and registry is not None:
+        baseline, label = _recorded_side(sides, registry, name, stage)
+    # The rules come from the target (the base revision, or the version the stage
+    # records), never from the candidate, which could otherwise relax its own judge.
+    # Only where the target has no rules yet (adoption, a first promotion into an empty
+    # stage) does the candidate's config, reviewed on main, apply.
+    rules = baseline.config if baseline is not None and baseline.config else config
+    target_model = rules.models.get(name)
+    policy = target_model.gate(stage) if target_model else None
+    if policy is None:
+        return GateResult(name, stage, False, False, None)
+    if registry is not None and _returns_to_earlier_holder(registry, model, stage, candidate):
+        return _rollback_result(name, stage)
+    return gate_for_model(sides.root, policy, model, stage, candidate, baseline, label)
+
+
 def _returns_to_earlier_holder(
-    sides: SideReader, model: ModelConfig, stage: str, candidate: SideFiles
+    registry: RegistryReader, model: ModelConfig, stage: str, candidate: SideFiles
 ) -> bool:
     """Whether the candidate's artefact is a registered version that held ``stage``
     before: a rollback, by the stage's own assignment history."""
-    from gitml.registry.reader import RegistryReader
-
     output = candidate.outputs.get(model.artifact)
     if output is None or not output.md5:
         return False
-    with RegistryReader(sides.root) as reader:
-        state = reader.model_state(model.name)
-        version = reader.version_for_md5(state, output.md5)
-        holder = reader.stage_holder(state, stage)
-        return (
-            version is not None
-            and (holder is None or holder.version != version.version)
-            and state.held_before(stage, version.version)
-        )
+    state = registry.model_state(model.name)
+    version = registry.version_for_md5(state, output.md5)
+    holder = registry.stage_holder(state, stage)
+    return (
+        version is not None
+        and (holder is None or holder.version != version.version)
+        and state.held_before(stage, version.version)
+    )
 
 
 def _rollback_result(model: str, stage: str) -> GateResult:
@@ -225,14 +245,10 @@ def _rollback_result(model: str, stage: str) -> GateResult:
 
 
 def _recorded_side(
-    sides: SideReader, model: str, stage: str
+    sides: SideReader, registry: RegistryReader, model: str, stage: str
 ) -> tuple[SideFiles | None, str | None]:
     """The files of the version ``stage`` records for ``model`` (None if it holds none)."""
-    # Only a stage's gate reads the registry; main's is judged against the base revision.
-    from gitml.registry.reader import RegistryReader
-
-    with RegistryReader(sides.root) as reader:
-        holder = reader.stage_holder(reader.model_state(model), stage)
+    holder = registry.stage_holder(registry.model_state(model), stage)
     if holder is None:
         return None, None
     label = f"{model}@{holder.version} ({stage})"
