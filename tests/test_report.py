@@ -162,9 +162,9 @@ def test_the_report_and_its_gate_read_each_revision_once(
     read: list[str] = []
     read_side = sides.read_side
 
-    def counting(tree: sides.Tree) -> sides.SideFiles:
+    def counting(tree: sides.Tree, root: Path | None = None) -> sides.SideFiles:
         read.append(tree.label)
-        return read_side(tree)
+        return read_side(tree, root)
 
     monkeypatch.setattr(sides, "read_side", counting)
     report = api.report("main", "feature", root=repo)

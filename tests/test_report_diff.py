@@ -20,7 +20,7 @@ from gitml.report.model import Change
         (0.80, float("inf"), Change.CHANGED, math.inf),  # no better/worse through infinity
         (float("inf"), float("inf"), Change.UNCHANGED, 0.0),
         (float("-inf"), float("inf"), Change.CHANGED, math.inf),
-        (0.80, float("nan"), Change.CHANGED, None),  # nan - 0.8: no delta to show
+        (0.80, float("nan"), Change.BECAME_NAN, None),  # never an improvement, no delta
     ],
 )
 def test_metric_diff(base: float, head: float, change: Change, delta: float | None) -> None:

@@ -28,8 +28,8 @@ def validate(root: Path | str = ".") -> ValidationReport:
     """Check ``gitml.yaml``, params, model cards, signatures and ``dvc.yaml`` artifacts.
 
     >>> report = validate("/nonexistent")
-    >>> report.ok, report.problems[0].message
-    (False, 'file not found')
+    >>> report.ok, report.problems[0].message.startswith("file not found (run `gitml init`")
+    (False, True)
     """
     from gitml.validate import validate_repository
 

@@ -7,28 +7,35 @@ The rest of gitml never sees the raw dictionaries: it gets frozen :class:`Config
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from gitml.documents import packaged_schema, parse_text, raise_for, schema_problems
 from gitml.errors import ConfigError
 from gitml.files import CONFIG_FILE
+from gitml.metric_directions import Direction, direction_of
 from gitml.monitor.source import MonitorData
 from gitml.policy.model import Policy, policy_from_dict
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    from gitml.dvcio.plot_specs import PlotSpec
+
 DEFAULT_STAGES = ("staging", "production")
 DEFAULT_STAGE_BRANCH = "{stage}"
 
-Direction = Literal["higher", "lower"]
+__all__ = ["CONFIG_FILE", "Config", "Direction", "ModelConfig", "RetrainConfig"]
 
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """One model of the registry, as declared in ``gitml.yaml``."""
+    """One model of the registry, as declared in ``gitml.yaml`` or inferred from
+    ``dvc.yaml`` (see :mod:`gitml.zero_config`).
+
+    ``directions`` holds what ``gitml.yaml`` declares; :meth:`direction` also reads
+    well-known names. ``plot_specs`` are the plots ``dvc.yaml`` declares for the model.
+    """
 
     name: str
     artifact: str
@@ -43,6 +50,11 @@ class ModelConfig:
     gates: Mapping[str, Policy] = field(default_factory=lambda: MappingProxyType({}))
     data_schema: str | None = None
     baseline: str | None = None
+    plot_specs: tuple[PlotSpec, ...] = ()
+
+    def direction(self, metric: str) -> Direction | None:
+        """Which way ``metric`` is better: declared, else implied by its name, else None."""
+        return direction_of(metric, self.directions)
 
     def gate(self, stage: str) -> Policy | None:
         """The gate of ``stage`` (``main`` for pull requests into main), if one is set."""
@@ -76,6 +88,7 @@ class Config:
     retrain: RetrainConfig | None = None
     accept_gto_tags: bool = False  # believe tags without a gitml record, as GTO does
     writers: tuple[str, ...] = ()  # tagger emails allowed to write records (empty: anyone)
+    declared: bool = True  # False: no gitml.yaml, everything inferred from dvc.yaml
 
     def model(self, name: str) -> ModelConfig:
         """The model called ``name``; a ConfigError lists the known ones otherwise."""
@@ -90,8 +103,8 @@ class Config:
         return self.stage_branch.replace("{stage}", stage).replace("{model}", model)
 
     def direction(self, model: str, metric: str) -> Direction | None:
-        """Which way ``metric`` of ``model`` is better, or None when undeclared."""
-        return self.models[model].directions.get(metric) if model in self.models else None
+        """Which way ``metric`` of ``model`` is better, or None when no one can tell."""
+        return self.models[model].direction(metric) if model in self.models else None
 
 
 def config_from_document(document: Any, file: str = CONFIG_FILE, validate: bool = True) -> Config:
@@ -117,12 +130,19 @@ def _build_config(document: Any, file: str) -> Config:
         stage: policy_from_dict(raw) for stage, raw in (document.get("gates") or {}).items()
     }
     models = {}
-    for name, raw in document["models"].items():
+    for name, raw in (document.get("models") or {}).items():
         directions = {**global_directions, **(raw.get("metrics_directions") or {})}
+        if not raw.get("artifact"):
+            raise ConfigError(
+                f"{file}: models.{name}.artifact: not set, and dvc.yaml declares no artifact "
+                f"{name!r} (add `artifacts: {{{name}: {{path: PATH, type: model}}}}` to "
+                "dvc.yaml, or `artifact: PATH` here)",
+                [(file, f"models.{name}.artifact", "not set and not declared in dvc.yaml")],
+            )
         models[name] = ModelConfig(
             name=name,
             artifact=raw["artifact"],
-            metrics=tuple(raw["metrics"]),
+            metrics=tuple(raw.get("metrics") or ()),
             operational_metrics=tuple(raw.get("operational_metrics") or ()),
             operational_keys=tuple(raw.get("operational_keys") or ()),
             plots=raw.get("plots"),
@@ -161,19 +181,6 @@ def _build_config(document: Any, file: str) -> Config:
         accept_gto_tags=(document.get("registry") or {}).get("accept_gto_tags") is True,
         writers=tuple(str(email) for email in (document.get("registry") or {}).get("writers", ())),
     )
-
-
-def load_config(root: Path | str = ".") -> Config:
-    """Read ``gitml.yaml`` at the repository root ``root``."""
-    path = Path(root) / CONFIG_FILE
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(
-            f"{CONFIG_FILE}: not found in {Path(root).resolve()} "
-            "(run `gitml init` to create one, or run gitml from the repository root)"
-        ) from None
-    return config_from_text(text)
 
 
 def config_from_text(text: str, file: str = CONFIG_FILE, *, validate: bool = True) -> Config:

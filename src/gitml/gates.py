@@ -19,7 +19,7 @@ from gitml.policy.evaluate import GateResult, RuleResult, evaluate_gate
 from gitml.registry.stage_branches import stage_for_base
 from gitml.report import collect
 from gitml.report.model import GateSummary
-from gitml.report.sides import SideReader
+from gitml.report.sides import SideReader, reading_config
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -111,12 +111,11 @@ def gate_for_model(
     """Gather one model's numbers and checks and evaluate its policy."""
     metrics, operational = collect.model_values(candidate, model, required=True)
     base_values: dict[str, Scalar] | None = None
-    if baseline is not None and baseline.config and model.name in baseline.config.models:
-        base_metrics, base_ops = collect.model_values(
-            baseline, baseline.config.models[model.name], required=False
-        )
+    if baseline is not None:
+        base_metrics, base_ops = collect.model_values(baseline, model, required=False)
         if base_metrics is not None:
             base_values = {**base_metrics, **base_ops}
+    names = {*(metrics or {}), *operational, *(base_values or {})}
     return evaluate_gate(
         policy,
         model=model.name,
@@ -125,7 +124,7 @@ def gate_for_model(
         operational=operational,
         baseline=base_values,
         baseline_label=baseline_label if base_values is not None else None,
-        directions=dict(model.directions),
+        directions={n: d for n in names if (d := model.direction(n)) is not None},
         card_problems=_card_problems(candidate, model) if policy.model_card else None,
         data_problems=_data_problems(root, candidate, model) if policy.data else None,
     )
@@ -156,9 +155,13 @@ def judge(
     of every model; otherwise a stage's baseline is the version it records.
     """
     candidate = sides.revision(head)
-    config = candidate.config
+    base_side = sides.revision(base) if base else None
+    config = reading_config(base_side, candidate) if base_side else candidate.config
     if config is None:
-        raise ConfigError(f"gitml.yaml: not found in {candidate.tree.label}")
+        raise ConfigError(
+            f"no model to judge: {candidate.label} has no gitml.yaml and dvc.yaml declares "
+            "no artifact of type model (run `gitml init`)"
+        )
     if stage is None:
         stage = stage_for_base(base, config.stages, config.stage_branch) if base else "main"
     if stage != "main" and stage not in config.stages:
@@ -166,11 +169,12 @@ def judge(
             f"--stage {stage!r}: not a stage of gitml.yaml (stages: main, "
             f"{', '.join(config.stages)})"
         )
-    names = [name for name in config.models if not models or name in models]
+    proposed = candidate.config.models if candidate.config else {}
+    every = [*config.models, *(n for n in proposed if n not in config.models)]
+    names = [name for name in every if not models or name in models]
     if stage != "main":
         # A stage is judged against the version it records: that needs every tag.
         sides.repo.complete_history("origin", f"judging a candidate for {stage}")
-    base_side = sides.revision(base) if base else None
     results = []
     with ExitStack() as open_readers:
         # One registry read serves every model's recorded version and rollback question.
@@ -197,16 +201,19 @@ def _judge_model(
     base: str | None,
 ) -> GateResult:
     """The gate of ``stage`` for model ``name`` (``registry``: set for a stage's gate)."""
-    model = config.models[name]
     baseline, label = base_side, base
     if baseline is None and registry is not None:
         baseline, label = _recorded_side(sides, registry, name, stage)
     # The rules come from the target (the base revision, or the version the stage
-    # records), never from the candidate, which could otherwise relax its own judge.
-    # Only where the target has no rules yet (adoption, a first promotion into an empty
-    # stage) does the candidate's config, reviewed on main, apply.
-    rules = baseline.config if baseline is not None and baseline.config else config
+    # records), never from the candidate, which could otherwise relax its own judge or
+    # point it at files of its choosing. Only where the target has no gitml.yaml yet
+    # (adoption, a first promotion into an empty stage) does the candidate's, reviewed
+    # on main, apply.
+    rules = (reading_config(baseline, candidate) if baseline is not None else None) or config
     target_model = rules.models.get(name)
+    proposed = candidate.config.models.get(name) if candidate.config else None
+    model = target_model or config.models.get(name) or proposed  # proposed: no target yet
+    assert model is not None  # judge() lists only models some configuration declares
     policy = target_model.gate(stage) if target_model else None
     if policy is None:
         return GateResult(name, stage, False, False, None)

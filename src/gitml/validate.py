@@ -13,8 +13,9 @@ from pathlib import Path
 
 from gitml.config import CONFIG_FILE, Config, config_from_document
 from gitml.documents import Problem, packaged_schema, read_document, schema_problems
-from gitml.dvcio.project import DVC_YAML, read_artifacts
+from gitml.dvcio.project import DVC_YAML, read_artifacts, read_project
 from gitml.errors import ConfigError
+from gitml.zero_config import infer_document, merge_documents
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,19 @@ def _problems_of(error: ConfigError) -> list[Problem]:
     return [Problem("", "", str(error))]
 
 
+def _dvc_tracked(root: Path, path: str) -> bool:
+    """Whether ``dvc.lock`` records ``path`` (a cached output, or a file inside a cached
+    directory such as DVCLive's ``eval/``): DVC has its bytes though the checkout may not."""
+    from gitml.dvcio.lock import DVC_LOCK, lock_outputs
+    from gitml.dvcio.tracked import locate
+
+    try:
+        text = (root / DVC_LOCK).read_text(encoding="utf-8")
+        return locate(lock_outputs(text), path) is not None
+    except (OSError, ConfigError):
+        return False
+
+
 def validate_repository(root: Path | str = ".") -> ValidationReport:
     """Validate the repository at ``root``; never raises for a problem it can report."""
     root = Path(root)
@@ -62,11 +76,25 @@ def validate_repository(root: Path | str = ".") -> ValidationReport:
         problems.extend(schema_problems(document, schema, file))
         return document
 
+    if not (root / CONFIG_FILE).exists():
+        checked.append(CONFIG_FILE)
+        problems.append(
+            Problem(
+                CONFIG_FILE,
+                "",
+                "file not found (run `gitml init` to draft it from dvc.yaml; until then gitml "
+                "reads the models, metrics and plots dvc.yaml declares)",
+            )
+        )
+        return ValidationReport(tuple(checked), tuple(problems))
     config_doc = check(CONFIG_FILE, packaged_schema("gitml.schema.json"))
     if config_doc is None:
         return ValidationReport(tuple(checked), tuple(problems))
     try:
-        config: Config | None = config_from_document(config_doc)
+        project = read_project(root)
+        inferred = infer_document(project)
+        merged = merge_documents(inferred, config_doc if isinstance(config_doc, dict) else {})
+        config: Config | None = config_from_document(merged, validate=False)
     except ConfigError as error:
         if not problems:  # schema problems were already collected above
             problems.extend(_problems_of(error))
@@ -120,7 +148,7 @@ def validate_repository(root: Path | str = ".") -> ValidationReport:
         if model.data_schema:
             check(model.data_schema, packaged_schema("data_schema.schema.json"))
         for index, metrics_file in enumerate(model.metrics):
-            if not (root / metrics_file).is_file():
+            if not (root / metrics_file).is_file() and not _dvc_tracked(root, metrics_file):
                 problems.append(
                     Problem(
                         CONFIG_FILE,

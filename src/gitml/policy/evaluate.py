@@ -7,6 +7,7 @@ show exactly why a promotion may or may not happen.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from math import isnan
 from typing import TYPE_CHECKING, Literal
 
 from gitml.report.values import as_number, format_delta, format_value
@@ -150,13 +151,22 @@ def evaluate_gate(
     """Every rule of ``policy`` applied to the candidate's numbers (and checks done outside)."""
     rules: list[RuleResult] = []
     for name in policy.required_metrics:
-        present = name in candidate or name in operational
+        value = candidate.get(name, operational.get(name))
+        number = as_number(value)
+        # NaN is no measurement: a required metric that became NaN is as absent as a missing one.
+        observed = (
+            "missing"
+            if value is None
+            else "NaN"
+            if number is not None and isnan(number)
+            else "present"
+        )
         rules.append(
             RuleResult(
                 f"{name} present",
-                "present" if present else "missing",
+                observed,
                 "required",
-                "pass" if present else "fail",
+                "pass" if observed == "present" else "fail",
             )
         )
     for source, table in ((candidate, policy.metrics), (operational, policy.operational)):

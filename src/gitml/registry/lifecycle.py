@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from gitml import __version__
-from gitml.config import load_config
 from gitml.errors import RegistryError
 from gitml.gitio.repo import GitRepo, TagWriter
 from gitml.registry.model_ref import parse_ref
@@ -19,6 +18,7 @@ from gitml.registry.names import deprecate_tag, deregister_tag, unassign_tag
 from gitml.registry.publish import sync_registry_tags
 from gitml.registry.reader import RegistryReader
 from gitml.registry.record import Kind, Record, one_line, record_message
+from gitml.zero_config import load_config
 
 if TYPE_CHECKING:
     from pathlib import Path

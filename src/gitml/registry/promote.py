@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from gitml import __version__
-from gitml.config import load_config
 from gitml.errors import GateFailed, RegistryError, VerificationError
 from gitml.gitio.repo import GitRepo, TagPushRejected, TagWriter, TreeWriter
 from gitml.registry.names import Action, assign_tag
@@ -22,6 +21,7 @@ from gitml.registry.reader import RegistryReader
 from gitml.registry.record import Kind, Record, one_line, record_message
 from gitml.registry.register import MAX_RACE_RETRIES, pull_request_number
 from gitml.registry.stage_branches import PROMOTE_TRAILER, ROLLBACK_TRAILER
+from gitml.zero_config import load_config
 
 if TYPE_CHECKING:
     from pathlib import Path

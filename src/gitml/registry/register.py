@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from gitml import __version__
-from gitml.config import load_config
 from gitml.documents import parse_text
 from gitml.dvcio.lock import DVC_LOCK
 from gitml.errors import RegistryError, VerificationError
@@ -25,6 +24,7 @@ from gitml.registry.publish import sync_registry_tags
 from gitml.registry.reader import RegistryReader
 from gitml.registry.record import Kind, Record, one_line, record_message
 from gitml.report.values import flatten
+from gitml.zero_config import load_config
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -13,9 +13,11 @@ from gitml.errors import ConfigError
 from gitml.registry.stage_branches import stage_for_base
 from gitml.report import collect
 from gitml.report.model import Report, Side
+from gitml.report.sides import reading_config
 
 if TYPE_CHECKING:
-    from gitml.report.sides import SideReader
+    from gitml.config import Config, ModelConfig
+    from gitml.report.sides import SideFiles, SideReader
 
 WORKSPACE = "workspace"
 
@@ -52,19 +54,20 @@ def build_report(
     head_commit = sides.resolve(head) if head else None
     base_side = sides.revision(base)
     head_side = sides.revision(head)
-    config = head_side.config
+    config = reading_config(base_side, head_side)
     if config is None:
-        raise ConfigError(f"gitml.yaml: not found in {head_side.tree.label} (run `gitml init`)")
+        raise ConfigError(
+            f"no model to compare: neither {base_side.label} nor {head_side.label} has a "
+            "gitml.yaml or a dvc.yaml `artifacts:` entry of type model (declare the model "
+            "in dvc.yaml, or run `gitml init`)"
+        )
     rescore_root = sides.root if rescore else None
-    models = [
-        collect.model_report(base_side, head_side, m, rescore_root) for m in config.models.values()
-    ]
-    if base_side.config:
-        models += [
-            collect.removed_model(base_side, m)
-            for name, m in base_side.config.models.items()
-            if name not in config.models
-        ]
+    models = []
+    for model in _compared(config, base_side, head_side):
+        if _removed_on_head(model.name, base_side, head_side):
+            models.append(collect.removed_model(base_side, model))
+        else:
+            models.append(collect.model_report(base_side, head_side, model, rescore_root))
     head_label = head or WORKSPACE
     return Report(
         base=Side(base, base_commit, base),
@@ -76,6 +79,22 @@ def build_report(
         pipeline=pipeline_status(repro_log),
         reproduce=reproduce_command(base, head_commit),
     )
+
+
+def _compared(config: Config, base: SideFiles, head: SideFiles) -> list[ModelConfig]:
+    """Every model either side declares, each as the reading configuration has it (then
+    the head's, for a model the pull request proposes, then the base's)."""
+    models = dict(config.models)
+    for side in (head, base):
+        if side.config is not None:
+            models.update({n: m for n, m in side.config.models.items() if n not in models})
+    return list(models.values())
+
+
+def _removed_on_head(name: str, base: SideFiles, head: SideFiles) -> bool:
+    """The base declares the model and the head's configuration no longer does."""
+    declared_on_base = base.config is not None and name in base.config.models
+    return declared_on_base and (head.config is None or name not in head.config.models)
 
 
 def reproduce_command(base: str, head_commit: str | None) -> str:

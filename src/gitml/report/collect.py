@@ -13,18 +13,24 @@ from gitml.report import diff, rescore
 from gitml.report.baselines import baseline_change
 from gitml.report.curves import CURVES, build_curve, points
 from gitml.report.model import Change, DataDiff, DataSide, ModelReport, ModelStatus
+from gitml.report.plots import model_plots, without_curve_files
 from gitml.report.values import Scalar, flatten
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from gitml.config import Config, ModelConfig
-    from gitml.report.model import Curve, MetricDiff, ParamDiff
+    from gitml.report.model import Curve, MetricDiff, ParamDiff, Plot
     from gitml.report.sides import SideFiles
 
 
 def _metrics(side: SideFiles, files: tuple[str, ...], required: bool) -> dict[str, Scalar] | None:
-    """Flattened metrics of ``files``; prefixed by file when there are several."""
+    """Flattened metrics of ``files``; prefixed by file when there are several.
+
+    None when no file is on this side. ``required`` makes a file missing from a side
+    that should have run the pipeline an error, unless DVC tracks it and its bytes cannot
+    be had (then the caller notes why, from ``side.unavailable``).
+    """
     merged: dict[str, Scalar] = {}
     found = False
     for file in files:
@@ -32,11 +38,21 @@ def _metrics(side: SideFiles, files: tuple[str, ...], required: bool) -> dict[st
         if document is None:
             continue
         if not isinstance(document, dict):
-            raise ConfigError(f"{file} at {side.tree.label}: expected a mapping of metrics")
+            raise ConfigError(f"{file} at {side.label}: expected a mapping of metrics")
         found = True
         prefix = file if len(files) > 1 else ""
         merged.update(flatten(document, prefix))
     return merged if found else None
+
+
+def _unavailable(side: SideFiles, model: ModelConfig) -> list[str]:
+    """Why a model's files DVC tracks on ``side`` could not be read, one note per file."""
+    files = (*model.metrics, *model.operational_metrics)
+    return [
+        f"metrics unavailable on {side.label}: {side.unavailable[file]}"
+        for file in files
+        if file in side.unavailable
+    ]
 
 
 def _curves(base: SideFiles | None, head: SideFiles, model: ModelConfig) -> tuple[Curve, ...]:
@@ -51,6 +67,14 @@ def _curves(base: SideFiles | None, head: SideFiles, model: ModelConfig) -> tupl
         if curve is not None:
             curves.append(curve)
     return tuple(curves)
+
+
+def _plots(base: SideFiles | None, head: SideFiles, model: ModelConfig) -> tuple[Plot, ...]:
+    """The plots ``dvc.yaml`` declares for the model, as the head declares them (a pull
+    request may add one; plots inform, they do not judge), less gitml's own curves."""
+    own = _own(head, model) or model
+    specs = without_curve_files(own.plot_specs, model.plots)
+    return model_plots(specs, base.read if base else None, head.read)
 
 
 def _rows(side: SideFiles | None, model: ModelConfig) -> int | None:
@@ -80,26 +104,37 @@ def model_values(
 
 
 def model_report(
-    base: SideFiles, head: SideFiles, model: ModelConfig, root: Path | None = None
+    base: SideFiles,
+    head: SideFiles,
+    model: ModelConfig,
+    root: Path | None = None,
 ) -> ModelReport:
-    """Compare one model between the sides; re-score on shared rows when ``root`` is given.
+    """Compare one model between the sides, both read with ``model`` (the target's
+    configuration of it: see :func:`gitml.report.sides.reading_config`); re-score on
+    shared rows when ``root`` is given.
 
-    When the sides were evaluated on different rows (the data changed) and ``root`` is
-    given, the base model is also scored on the head's evaluation set (see
-    :mod:`gitml.report.rescore`); a failure to do so becomes a note, not an error.
+    The base counts as having the model when its metrics are there, whether or not it
+    had a ``gitml.yaml`` yet (the pull request that adopts gitml compares with a base
+    that predates it). When the sides were evaluated on different rows (the data
+    changed) and ``root`` is given, the base model is also scored on the head's
+    evaluation set (see :mod:`gitml.report.rescore`); a failure to do so becomes a note.
     """
-    base_model = base.config.models.get(model.name) if base.config else None
     head_quality, head_ops = model_values(head, model, required=True)
     head_metrics = head_quality or {}
-    base_metrics, base_ops = model_values(base, base_model, False) if base_model else (None, {})
+    base_metrics, base_ops = model_values(base, model, required=False)
     has_base = base_metrics is not None
-    order = tuple(model.directions)
-    metrics = diff.metrics_diff(base_metrics, head_metrics, lambda n: model.directions.get(n))
-    operational = diff.metrics_diff(base_ops, head_ops, lambda n: model.directions.get(n))
-    base_out = base.outputs.get(base_model.artifact) if base_model else None
+    declared_order = tuple(model.directions)
+    metrics = diff.metrics_diff(base_metrics, head_metrics, model.direction)
+    operational = diff.metrics_diff(base_ops, head_ops, model.direction)
+    base_out = base.outputs.get(model.artifact)
     head_out = head.outputs.get(model.artifact)
-    notes = []
-    if base_model and not has_base:
+    base_unavailable, head_unavailable = _unavailable(base, model), _unavailable(head, model)
+    notes = base_unavailable + head_unavailable
+    status = diff.model_status(has_base, True, metrics)
+    if (base_unavailable and not has_base) or (head_unavailable and head_quality is None):
+        status = ModelStatus.UNAVAILABLE  # not "new", not "regressed": not known
+    base_declares = base.config is not None and model.name in base.config.models
+    if base_declares and not has_base and not notes:
         notes.append("no metrics on the base side: shown as a new model")
     same_rows: tuple[MetricDiff, ...] = ()
     same_rows_count = None
@@ -110,26 +145,35 @@ def model_report(
             notes.append(f"the base model could not be re-scored on the head's rows: {error}")
     return ModelReport(
         name=model.name,
-        status=diff.model_status(has_base, True, metrics),
+        status=status,
         metrics=metrics,
         operational=operational,
         base_md5=base_out.md5 if base_out else None,
         head_md5=head_out.md5 if head_out else None,
         curves=_curves(base if has_base else None, head, model),
-        base_rows=_rows(base if has_base else None, base_model or model),
+        plots=_plots(base if has_base else None, head, model),
+        base_rows=_rows(base if has_base else None, model),
         head_rows=_rows(head, model),
-        headline=diff.headline(metrics, order),
+        headline=diff.headline(metrics, declared_order),
         notes=tuple(notes),
         same_rows=same_rows,
         same_rows_count=same_rows_count,
-        baseline=baseline_change(base, head, model, base_model),
+        # The drift reference is each side's own: a pull request may add or move it.
+        baseline=baseline_change(
+            base, head, _own(head, model) or model, _own(base, model) if has_base else None
+        ),
     )
+
+
+def _own(side: SideFiles, model: ModelConfig) -> ModelConfig | None:
+    """The side's own configuration of ``model``, if it has one."""
+    return side.config.models.get(model.name) if side.config else None
 
 
 def removed_model(base: SideFiles, model: ModelConfig) -> ModelReport:
     """A model configured on base only."""
     base_metrics = _metrics(base, model.metrics, False) or {}
-    metrics = diff.metrics_diff(base_metrics, {}, lambda n: model.directions.get(n))
+    metrics = diff.metrics_diff(base_metrics, {}, model.direction)
     out = base.outputs.get(model.artifact)
     return ModelReport(
         name=model.name,

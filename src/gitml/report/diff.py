@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from typing import TYPE_CHECKING
 
 from gitml.report.model import Change, MetricDiff, ModelStatus, ParamDiff
@@ -34,6 +35,9 @@ def metric_diff(name: str, base: Scalar, head: Scalar, direction: str | None) ->
     if base_number is None or head_number is None:
         change = Change.UNCHANGED if base == head else Change.CHANGED
         return MetricDiff(name, base, head, change, direction=direction)
+    if head_number is not None and math.isnan(head_number) and not math.isnan(base_number):
+        # A metric that stops being a number tells nothing good, whatever its direction.
+        return MetricDiff(name, base, head, Change.BECAME_NAN, None, None, direction)
     if _same(base_number, head_number):
         return MetricDiff(name, base, head, Change.UNCHANGED, 0.0, 0.0, direction)
     delta = head_number - base_number
@@ -83,7 +87,9 @@ def model_status(has_base: bool, has_head: bool, metrics: tuple[MetricDiff, ...]
     if not has_head:
         return ModelStatus.REMOVED
     changes = {row.change for row in metrics}
-    better, worse = Change.BETTER in changes, Change.WORSE in changes
+    # A metric gone from head, or gone NaN, is never an improvement: it counts as worse.
+    better = Change.BETTER in changes
+    worse = bool(changes & {Change.WORSE, Change.REMOVED, Change.BECAME_NAN})
     if better and worse:
         return ModelStatus.MIXED
     if better:
@@ -95,11 +101,27 @@ def model_status(has_base: bool, has_head: bool, metrics: tuple[MetricDiff, ...]
     return ModelStatus.UNCHANGED
 
 
+HELD_OUT = frozenset({"test", "eval", "val", "valid", "validation", "holdout", "heldout"})
+
+
+def _held_out(name: str) -> bool:
+    """Whether a metric is measured on held-out rows (DVCLive's ``roc_auc.test``)."""
+    return bool(HELD_OUT & set(re.split(r"[./_-]", name.lower())))
+
+
 def headline(metrics: tuple[MetricDiff, ...], order: tuple[str, ...]) -> MetricDiff | None:
-    """The metric the summary line quotes: the first declared direction present on head."""
-    by_name = {row.name: row for row in metrics}
+    """The metric the summary line quotes: the first declared direction present on head,
+    else one with a known direction (a held-out split's before a training one's), else the
+    first row."""
     for name in order:
-        row = by_name.get(name)
-        if row is not None and row.head is not None:
-            return row
-    return next((row for row in metrics if row.direction), metrics[0] if metrics else None)
+        # `roc_auc: higher` in gitml.yaml names DVCLive's `roc_auc.test` and `roc_auc.train`.
+        named = [
+            row
+            for row in metrics
+            if row.head is not None and (row.name == name or name in re.split(r"[./]", row.name))
+        ]
+        if named:
+            return next((row for row in named if _held_out(row.name)), named[0])
+    directed = [row for row in metrics if row.direction]
+    held_out = [row for row in directed if _held_out(row.name)]
+    return next(iter(held_out or directed), metrics[0] if metrics else None)

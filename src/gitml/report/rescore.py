@@ -66,8 +66,7 @@ def rescore(
     """Score base and head models on the head's evaluation rows: ``(rows, metric diffs)``."""
     import pandas as pd
 
-    base_model_cfg = base.config.models.get(model.name) if base.config else None
-    base_out = base.outputs.get(base_model_cfg.artifact) if base_model_cfg else None
+    base_out = base.outputs.get(model.artifact)
     head_out = head.outputs.get(model.artifact)
     head_eval = _card_eval(head, model)
     signature_data = head.tree.read(model.signature) if model.signature else None
@@ -76,8 +75,7 @@ def rescore(
     if signature_data is None:
         raise GitmlError(f"no signature ({model.signature}) on the head side")
     signature = signature_from_text(signature_data.decode("utf-8"), str(model.signature))
-    assert base_model_cfg is not None
-    champion = _load(base.output_bytes(root, base_model_cfg.artifact, base_out.md5), base_out.md5)
+    champion = _load(base.output_bytes(root, model.artifact, base_out.md5), base_out.md5)
     challenger = _load(head.output_bytes(root, model.artifact, head_out.md5), head_out.md5)
     frame = pd.read_csv(io.BytesIO(head.output_bytes(root, *head_eval)), keep_default_na=True)
     features = feature_frame(signature, frame)
@@ -85,5 +83,5 @@ def rescore(
     threshold = signature.threshold
     old = _scores(labels, champion.predict_proba(features)[:, 1], threshold)
     new = _scores(labels, challenger.predict_proba(features)[:, 1], threshold)
-    rows = metrics_diff(old, new, lambda name: model.directions.get(name))
+    rows = metrics_diff(old, new, model.direction)
     return len(frame), tuple(sorted(rows, key=lambda r: SAME_ROW_METRICS.index(r.name)))
