@@ -2,7 +2,8 @@
 
 Mermaid's ``xychart`` draws every series against one set of x labels, so base and head
 curves are resampled onto the same grid by linear interpolation (pure Python: the
-report path imports no numpy).
+report path imports no numpy). The plots ``dvc.yaml`` declares are resampled with the
+same functions (:mod:`gitml.report.plots`).
 """
 
 from __future__ import annotations
@@ -96,6 +97,21 @@ def interpolate(pairs: list[tuple[float, float]], x: float) -> float:
     return y0 + (y1 - y0) * (x - x0) / (x1 - x0)
 
 
+def linear_grid(
+    low: float, high: float, points: int = GRID_POINTS, digits: int = 4
+) -> tuple[float, ...]:
+    """``points`` evenly spaced x values from ``low`` to ``high``, rounded to ``digits``."""
+    step = (high - low) / (points - 1)
+    return tuple(round(low + step * i, digits) for i in range(points))
+
+
+def resample(
+    pairs: list[tuple[float, float]], xs: tuple[float, ...], digits: int = 4
+) -> tuple[float, ...]:
+    """Sorted ``pairs`` interpolated at each of ``xs``, rounded to ``digits`` decimals."""
+    return tuple(round(interpolate(pairs, x), digits) for x in xs)
+
+
 def grid(spec: CurveSpec, sides: list[list[tuple[float, float]]]) -> tuple[float, ...]:
     """The shared x grid: [0, 1] for rates, the common range for calibration."""
     if spec.name != "calibration":
@@ -103,8 +119,7 @@ def grid(spec: CurveSpec, sides: list[list[tuple[float, float]]]) -> tuple[float
     else:
         low = min(p[0][0] for p in sides)
         high = max(p[-1][0] for p in sides)
-    step = (high - low) / (GRID_POINTS - 1)
-    return tuple(round(low + step * i, 4) for i in range(GRID_POINTS))
+    return linear_grid(low, high)
 
 
 def build_curve(
@@ -117,6 +132,6 @@ def build_curve(
     xs = grid(spec, present)
 
     def sample(side: list[tuple[float, float]] | None) -> tuple[float, ...] | None:
-        return tuple(round(interpolate(side, x), 4) for x in xs) if side else None
+        return resample(side, xs) if side else None
 
     return Curve(spec.name, spec.title, spec.x_label, spec.y_label, xs, sample(base), sample(head))

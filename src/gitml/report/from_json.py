@@ -30,6 +30,7 @@ if TYPE_CHECKING:
         MetricDiff,
         ModelReport,
         ParamDiff,
+        Plot,
         Report,
     )
     from gitml.report.values import Scalar
@@ -43,6 +44,10 @@ MAX_BYTES = 524_288
 # is fixed-point text, so long series of huge numbers would cost memory out of all
 # proportion to the file.
 MAX_CURVE_POINTS = 200
+# gitml draws a confusion table of at most 20 classes (gitml.report.plots.MAX_CLASSES),
+# and a chart of a few series per side; a longer one is not a report gitml wrote.
+MAX_CLASSES = 20
+MAX_PLOT_LINES = 100
 # How ``gitml.report.values.json_number`` spells the floats JSON cannot carry.
 NON_FINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 NOTICE = (
@@ -158,6 +163,49 @@ def _curve(curve: dict[str, Any]) -> Curve:
     )
 
 
+def _counts(rows: list[list[int]] | None, size: int) -> tuple[tuple[int, ...], ...] | None:
+    if rows is None:
+        return None
+    if len(rows) != size or any(len(row) != size for row in rows):
+        raise ValueError(f"a confusion matrix is not {size} x {size}, as its labels")
+    return tuple(tuple(row) for row in rows)
+
+
+def _plot(plot: dict[str, Any]) -> Plot:
+    from gitml.report.model import ConfusionMatrix, ConfusionPlot, PlotLine, XYPlot
+
+    common = (plot["id"], plot["title"], plot["template"], plot["x_label"], plot["y_label"])
+    notes = tuple(plot["notes"])
+    if plot["kind"] == "xy":
+        x = _series(plot["x"])
+        assert x is not None  # the schema: x is an array
+        if len(plot["lines"]) > MAX_PLOT_LINES:
+            raise ValueError(f"a plot has more than {MAX_PLOT_LINES} lines")
+        lines = []
+        for line in plot["lines"]:
+            y = _series(line["y"])
+            if y is None or len(y) != len(x):
+                raise ValueError("a plot line does not have one value per x")
+            lines.append(PlotLine(line["side"], line["file"], line["field"], y))
+        return XYPlot(*common, x, tuple(lines), notes)
+    matrices = []
+    for matrix in plot["matrices"]:
+        labels = tuple(matrix["labels"])
+        if len(labels) > MAX_CLASSES:
+            raise ValueError(f"a confusion matrix has more than {MAX_CLASSES} classes")
+        matrices.append(
+            ConfusionMatrix(
+                matrix["file"],
+                matrix["x_field"],
+                matrix["y_field"],
+                labels,
+                _counts(matrix["base"], len(labels)),
+                _counts(matrix["head"], len(labels)),
+            )
+        )
+    return ConfusionPlot(*common, tuple(matrices), notes)
+
+
 def _shift(shift: dict[str, Any]) -> FeatureShift:
     from gitml.monitor.baseline_diff import FeatureShift
 
@@ -217,6 +265,7 @@ def _model(model: dict[str, Any], name: str) -> ModelReport:
         base_md5=model["artifact"]["base_md5"],
         head_md5=model["artifact"]["head_md5"],
         curves=tuple(_curve(curve) for curve in model["curves"]),
+        plots=tuple(_plot(plot) for plot in model.get("plots", [])),
         base_rows=model["evaluation_rows"]["base"],
         head_rows=model["evaluation_rows"]["head"],
         headline=headline,

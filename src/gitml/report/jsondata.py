@@ -8,7 +8,7 @@ from gitml import __version__
 from gitml.report.values import json_number
 
 if TYPE_CHECKING:
-    from gitml.report.model import BaselineChange, Curve, DataSide, MetricDiff, Report
+    from gitml.report.model import BaselineChange, Curve, DataSide, MetricDiff, Plot, Report
 
 SCHEMA_VERSION = 1
 
@@ -35,6 +35,42 @@ def _curve(curve: Curve) -> dict[str, Any]:
         "base": list(curve.base) if curve.base is not None else None,
         "head": list(curve.head) if curve.head is not None else None,
     }
+
+
+def _plot(plot: Plot) -> dict[str, Any]:
+    from gitml.report.model import XYPlot
+
+    common = {
+        "id": plot.id,
+        "title": plot.title,
+        "template": plot.template,
+        "x_label": plot.x_label,
+        "y_label": plot.y_label,
+    }
+    if isinstance(plot, XYPlot):
+        lines = [
+            {"side": line.side, "file": line.file, "field": line.field, "y": list(line.y)}
+            for line in plot.lines
+        ]
+        return {
+            "kind": "xy",
+            **common,
+            "x": list(plot.x),
+            "lines": lines,
+            "notes": list(plot.notes),
+        }
+    matrices = [
+        {
+            "file": matrix.file,
+            "x_field": matrix.x_field,
+            "y_field": matrix.y_field,
+            "labels": list(matrix.labels),
+            "base": [list(row) for row in matrix.base] if matrix.base is not None else None,
+            "head": [list(row) for row in matrix.head] if matrix.head is not None else None,
+        }
+        for matrix in plot.matrices
+    ]
+    return {"kind": "confusion", **common, "matrices": matrices, "notes": list(plot.notes)}
 
 
 def _data_side(side: DataSide | None) -> dict[str, Any] | None:
@@ -86,6 +122,7 @@ def to_data(report: Report) -> dict[str, Any]:
                 "metrics": [_metric(row) for row in model.metrics],
                 "operational": [_metric(row) for row in model.operational],
                 "curves": [_curve(curve) for curve in model.curves],
+                "plots": [_plot(plot) for plot in model.plots],
                 "notes": list(model.notes),
                 "same_rows": {
                     "rows": model.same_rows_count,

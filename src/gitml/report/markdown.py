@@ -15,6 +15,7 @@ from gitml import __version__
 from gitml.report import mermaid
 from gitml.report.escape import code, text
 from gitml.report.model import BaselineStatus, Change, ModelStatus
+from gitml.report.plots_markdown import plots_block
 from gitml.report.tables import markdown_cells
 from gitml.report.values import format_delta, format_relative, format_value
 
@@ -44,6 +45,7 @@ STATUS_ICON = {
     ModelStatus.UNCHANGED: "⚪",
     ModelStatus.NEW: "🆕",
     ModelStatus.REMOVED: "🗑️",
+    ModelStatus.UNAVAILABLE: "⚠️",
 }
 CHANGE_MARK = {
     Change.BETTER: "✅ better",
@@ -52,6 +54,7 @@ CHANGE_MARK = {
     Change.CHANGED: "changed",
     Change.ADDED: "➕ added",
     Change.REMOVED: "➖ removed",
+    Change.BECAME_NAN: "❌ became NaN",
 }
 ARROW = {"higher": " ↑", "lower": " ↓"}
 GATE_LINE = {
@@ -113,6 +116,16 @@ def _show(value: Scalar) -> str:
     return text(value) if isinstance(value, str) else format_value(value)
 
 
+def _metric_mark(row: MetricDiff) -> str:
+    """What a metric's move means: a metric gone from head is missing, not just removed,
+    and a move without a known direction says so rather than look neutral."""
+    if row.change == Change.REMOVED:
+        return "➖ missing on head"
+    if row.change == Change.CHANGED and row.direction is None:
+        return "changed (no direction known)"
+    return CHANGE_MARK[row.change]
+
+
 def _metric_rows(rows: tuple[MetricDiff, ...]) -> list[list[str]]:
     return [
         [
@@ -121,7 +134,7 @@ def _metric_rows(rows: tuple[MetricDiff, ...]) -> list[list[str]]:
             _show(row.head),
             format_delta(row.delta) if row.change != Change.UNCHANGED else "",
             format_relative(row.relative) if row.change != Change.UNCHANGED else "",
-            CHANGE_MARK[row.change],
+            _metric_mark(row),
         ]
         for row in rows
     ]
@@ -319,6 +332,13 @@ def _model_section(model: ModelReport, report: Report, detail: Detail) -> list[s
         labels = (f"base {report.base.label}", f"head {report.head.label}")
         charts = "\n\n".join(mermaid.fenced(curve, *labels) for curve in model.curves)
         out.append(f"<details><summary>Curves ({legend})</summary>\n\n{charts}\n\n</details>")
+    out += plots_block(
+        model.plots,
+        report.base.label,
+        report.head.label,
+        charts=detail.charts,
+        tables=detail.max_rows is None,
+    )
     return out
 
 

@@ -20,9 +20,10 @@ class Change(StrEnum):
     BETTER = "better"
     WORSE = "worse"
     UNCHANGED = "unchanged"
-    CHANGED = "changed"  # moved, but no direction is declared (or not numeric)
+    CHANGED = "changed"  # moved, but no direction is known (or not numeric)
     ADDED = "added"
-    REMOVED = "removed"
+    REMOVED = "removed"  # missing on head: never an improvement, fails a gate requiring it
+    BECAME_NAN = "became NaN"  # a number on base, NaN on head: as bad as missing
 
 
 class ModelStatus(StrEnum):
@@ -35,6 +36,7 @@ class ModelStatus(StrEnum):
     UNCHANGED = "unchanged"
     NEW = "new model"
     REMOVED = "removed"
+    UNAVAILABLE = "unavailable"  # a side's metrics are DVC-tracked and their bytes cannot be had
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,66 @@ class Curve:
     head: tuple[float, ...] | None
 
 
+@dataclass(frozen=True)
+class PlotLine:
+    """One series of a ``dvc.yaml`` x-y plot on one side, sampled on the plot's x grid."""
+
+    side: str  # "base" | "head"
+    file: str
+    field: str  # the y field
+    y: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class XYPlot:
+    """A ``dvc.yaml`` x-y plot (templates linear, simple, scatter, smooth, custom ones):
+    every series of both sides on one shared x grid, small enough for a Mermaid chart."""
+
+    id: str
+    title: str
+    template: str
+    x_label: str
+    y_label: str
+    x: tuple[float, ...]
+    lines: tuple[PlotLine, ...]
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ConfusionMatrix:
+    """Counts of (x value, y value) pairs in one data file: ``counts[row][column]`` with
+    rows the x field's values (DVCLive's ``actual``) and columns the y field's values
+    (``predicted``), both over ``labels``; None on a side without the file."""
+
+    file: str
+    x_field: str
+    y_field: str
+    labels: tuple[str, ...]
+    base: tuple[tuple[int, ...], ...] | None
+    head: tuple[tuple[int, ...], ...] | None
+
+
+@dataclass(frozen=True)
+class ConfusionPlot:
+    """A ``dvc.yaml`` confusion plot (templates ``confusion``, ``confusion_normalized``)."""
+
+    id: str
+    title: str
+    template: str
+    x_label: str
+    y_label: str
+    matrices: tuple[ConfusionMatrix, ...]
+    notes: tuple[str, ...] = ()
+
+    @property
+    def normalized(self) -> bool:
+        """Shown as shares of each y value, as DVC's ``confusion_normalized`` draws it."""
+        return self.template == "confusion_normalized"
+
+
+Plot = XYPlot | ConfusionPlot
+
+
 class BaselineStatus(StrEnum):
     """What a pull request does to a model's drift baseline."""
 
@@ -142,6 +204,8 @@ class ModelReport:
     same_rows: tuple[MetricDiff, ...] = ()
     same_rows_count: int | None = None
     baseline: BaselineChange | None = None
+    # The plots dvc.yaml declares (gitml's own curve files stay in ``curves``).
+    plots: tuple[Plot, ...] = ()
 
     @property
     def artifact_changed(self) -> bool:
