@@ -156,7 +156,7 @@ def judge(
     """
     candidate = sides.revision(head)
     base_side = sides.revision(base) if base else None
-    config = reading_config(base_side, candidate) if base_side else candidate.config
+    config = sides.reading_config(base_side, candidate)
     if config is None:
         raise ConfigError(
             f"no model to judge: {candidate.label} has no gitml.yaml and dvc.yaml declares "

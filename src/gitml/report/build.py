@@ -13,7 +13,6 @@ from gitml.errors import ConfigError
 from gitml.registry.stage_branches import stage_for_base
 from gitml.report import collect
 from gitml.report.model import Report, Side
-from gitml.report.sides import reading_config
 
 if TYPE_CHECKING:
     from gitml.config import Config, ModelConfig
@@ -54,7 +53,7 @@ def build_report(
     head_commit = sides.resolve(head) if head else None
     base_side = sides.revision(base)
     head_side = sides.revision(head)
-    config = reading_config(base_side, head_side)
+    config = sides.reading_config(base_side, head_side)
     if config is None:
         raise ConfigError(
             f"no model to compare: neither {base_side.label} nor {head_side.label} has a "

@@ -186,6 +186,14 @@ class SideReader:
             self._sides[key] = read_side(tree, self.root)
         return self._sides[key]
 
+    def reading_config(self, target: SideFiles | None, other: SideFiles) -> Config | None:
+        """:func:`reading_config` of the two sides; where neither has a configuration
+        (two commits before adoption), the working tree's (``gitml init`` just ran)."""
+        config = reading_config(target, other) if target is not None else other.config
+        if config is None and other.tree.commit is not None:
+            config = self.workspace().config
+        return config
+
     def workspace(self) -> SideFiles:
         """The working tree's side (after ``dvc repro``)."""
         key = (None, WorkspaceTree.label)
