@@ -336,7 +336,11 @@ def pairs_for(synthetic: Synthetic, before_env: Env | None) -> Pairs:
     questions = {  # gitml's and GTO's arguments, what gitml (and the floor) print
         "registry": (("registry",), ("show",), (latest, staging, production)),
         "show": (("show", f"{MODEL}@production"), ("show", f"{MODEL}#production"), (production,)),
-        "history": (("history", MODEL), ("history", MODEL), (latest, "promotion")),
+        "history": (
+            ("history", MODEL),
+            ("history", MODEL),
+            (latest, "promot"),
+        ),  # "promoted to" now, "promotion" before
     }
     pairs: Pairs = {}
     for key, (gitml_args, gto_args, expect) in questions.items():

@@ -63,7 +63,9 @@ def test_exit_codes_are_distinct() -> None:
 def test_errors_are_one_line(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
     assert main(["validate", "--root", str(tmp_path), "--json"]) == 1
     report = json.loads(capsys.readouterr().out)
-    assert report["problems"] == [{"file": "gitml.yaml", "key": "", "message": "file not found"}]
+    (problem,) = report["problems"]
+    assert (problem["file"], problem["key"]) == ("gitml.yaml", "")
+    assert problem["message"].startswith("file not found (run `gitml init` to draft it")
 
 
 def test_a_user_error_is_one_line_on_stderr(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]

@@ -41,7 +41,7 @@ def test_demo_plays_the_whole_loop(tmp_path: Path) -> None:
         f"Sandbox kept at {sandbox}",
     ]:
         assert line in out, line
-    assert "rollback      v0.1.0   production" in out
+    assert "rolled production back to v0.1.0" in out
     assert (sandbox / "production.skops").is_file()
 
 

@@ -183,7 +183,7 @@ def test_nothing_to_read_is_none_and_a_model_without_artifact_is_one_line() -> N
 
 def test_gto_artifacts_yaml_declares_models_too() -> None:
     artifacts = (
-        "churn: {type: model, path: models/churn.pkl}\nremote: {type: model, virtual: true}\n"
+        "churn: {type: model, path: models/churn.pkl, virtual: true}\nremote: {type: model}\n"
     )
     dvc_yaml = "artifacts:\n  churn: {path: models/churn-v2.pkl, type: model}\n"
     project = project_from_texts(dvc_yaml, artifacts)

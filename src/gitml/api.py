@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from gitml.gates import CheckResult
     from gitml.registry.fetch import ResolvedArtifact
     from gitml.registry.promote import PreparedBranch, Promotion
-    from gitml.registry.records import HistoryEntry, ModelSummary
+    from gitml.registry.records import HistoryEntry, ModelSummary, ModelVersions
     from gitml.registry.register import Registration
     from gitml.registry.show import VersionDetails
     from gitml.registry.verify import VerifyReport
@@ -133,10 +133,23 @@ def show(ref: str, *, root: Path | str = ".", local: bool = False) -> VersionDet
     return _show(root, ref, local=local)
 
 
+def versions(model: str, *, root: Path | str = ".", local: bool = False) -> ModelVersions:
+    """Every version of ``model``, greatest first, as ``gto show MODEL`` lists them: stages
+    held, registered or deregistered, and whether the model is deprecated."""
+    from gitml.registry.show import versions as _versions
+
+    return _versions(root, model, local=local)
+
+
 def history(
-    model: str, *, stage: str | None = None, root: Path | str = ".", local: bool = False
+    model: str | None = None,
+    *,
+    stage: str | None = None,
+    root: Path | str = ".",
+    local: bool = False,
 ) -> list[HistoryEntry]:
-    """Registrations, promotions, rollbacks, unassignments and deprecations, oldest first."""
+    """Registrations, promotions, rollbacks, unassignments and deprecations, oldest first:
+    of ``model``, or of every model (as ``gto history``) when it is None."""
     from gitml.registry.reader import RegistryReader
 
     with RegistryReader(root, local=local) as reader:
@@ -335,4 +348,5 @@ __all__ = [
     "unassign",
     "validate",
     "verify",
+    "versions",
 ]

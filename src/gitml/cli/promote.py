@@ -152,7 +152,8 @@ def run_promote(args: argparse.Namespace) -> int:
             for o in outcomes:
                 detail = f": {o.reason}" if o.reason else ""
                 tag = f" as {o.tag}" if o.tag else ""
-                emit(f"{o.model} {o.version or '-'} → {o.stage}: {o.status}{tag}{detail}")
+                version = f" {o.version}" if o.version else ""  # none when no version applies
+                emit(f"{o.model}{version} → {o.stage}: {o.status}{tag}{detail}")
         codes = [o.exit_code for o in outcomes if o.exit_code]
         return max(codes) if codes else EXIT_OK
     if not args.model or not args.to:

@@ -11,7 +11,7 @@ from gitml.report.tables import table
 if TYPE_CHECKING:
     import argparse
 
-    from gitml.registry.records import StageInfo
+    from gitml.registry.records import HistoryEntry, ModelVersions, StageInfo, VersionInfo
 
 
 def _read_options(parser: argparse.ArgumentParser, repo: bool = True) -> None:
@@ -60,7 +60,7 @@ def _add_registry(commands: argparse._SubParsersAction) -> None:
         description=(
             "What runs where: each model's latest version and, per stage, the recorded "
             "version (latest assignment tag); `pending` when the stage branch tip holds "
-            "another artefact."
+            "another artefact. Deprecated models and deregistered versions are marked."
         ),
     )
     p.add_argument(
@@ -76,10 +76,14 @@ def _add_registry(commands: argparse._SubParsersAction) -> None:
 def _add_show(commands: argparse._SubParsersAction) -> None:
     p = commands.add_parser(
         "show",
-        help="one version: hash, commit, registration, metrics, params, card, stages",
-        description="Show MODEL, MODEL@vX.Y.Z, MODEL@STAGE, MODEL#STAGE or MODEL@latest.",
+        help="a model's versions, or one version: hash, commit, metrics, params, card, stages",
+        description=(
+            "MODEL lists every version of the model, greatest first, with its stages and "
+            "whether it is active or deregistered (as `gto show MODEL`). MODEL@vX.Y.Z, "
+            "MODEL@STAGE, MODEL#STAGE or MODEL@latest shows one version in full."
+        ),
     )
-    p.add_argument("ref", help="model reference, e.g. credit@production")
+    p.add_argument("ref", help="model name, or reference to one version, e.g. credit@production")
     _read_options(p)
     add_format_options(p)
     p.set_defaults(run=run_show)
@@ -88,10 +92,13 @@ def _add_show(commands: argparse._SubParsersAction) -> None:
 def _add_history(commands: argparse._SubParsersAction) -> None:
     p = commands.add_parser(
         "history",
-        help="registrations, promotions and rollbacks of a model in time order",
-        description="Every registry event of MODEL, oldest first, with author, commit and PR.",
+        help="registrations, promotions and rollbacks in time order",
+        description=(
+            "Every registry event of MODEL (of every model without one, as `gto history`), "
+            "oldest first, in words, with author, commit and PR."
+        ),
     )
-    p.add_argument("model", help="model name")
+    p.add_argument("model", nargs="?", help="model name (default: every model)")
     p.add_argument("--stage", help="only events of this stage")
     _read_options(p)
     add_format_options(p)
@@ -179,13 +186,36 @@ def run_register(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _stage_cell(info: StageInfo) -> str:
-    cell = info.version or "-"
+def _stage_cell(model: str, info: StageInfo) -> str:
+    cell = _version_cell(info.version)
+    if info.tip_commit is None:
+        return cell
+    if info.tip_md5 is None:
+        # A branch that shares the stage's name but carries no artefact of the model.
+        return f"{cell} (branch {info.branch}: no {model} artefact)"
     if info.unregistered:
-        cell += " (pending: unregistered artefact)"
-    elif info.pending:
-        cell += f" (pending: {info.tip_version})"
+        return f"{cell} (pending: branch tip {info.tip_commit[:12]} holds no registered version)"
+    if info.pending:
+        return f"{cell} (pending: {info.tip_version})"
     return cell
+
+
+def _model_cell(model: str, deprecated: bool) -> str:
+    return f"{model} (deprecated)" if deprecated else model
+
+
+def _version_cell(version: str | None) -> str:
+    """A version, or a commit assigned without a version tag, shortened."""
+    if version is None:
+        return "-"
+    return version if version.startswith("v") else version[:12]
+
+
+def _status(info: VersionInfo) -> str:
+    """active, deregistered, or unregistered (a commit assigned without a version tag)."""
+    if not info.registered:
+        return "unregistered"
+    return "deregistered" if info.deregistered else "active"
 
 
 def run_registry(args: argparse.Namespace) -> int:
@@ -211,25 +241,36 @@ def run_registry(args: argparse.Namespace) -> int:
     body = []
     for r in rows:
         by_stage = {s.stage: s for s in r.stages}
-        name = f"{r.model} (deprecated)" if r.deprecated else r.model
-        cells = [_stage_cell(by_stage[s]) if s in by_stage else "-" for s in stages]
-        body.append([name, r.latest or "-", str(r.versions), *cells])
+        cells = [_stage_cell(r.model, by_stage[s]) if s in by_stage else "-" for s in stages]
+        count = str(r.versions)
+        if r.deregistered:
+            count += f" (+{len(r.deregistered)} deregistered)"
+        body.append([_model_cell(r.model, r.deprecated), r.latest or "-", count, *cells])
     emit(table(args.format, header, body))
     return EXIT_OK
 
 
 def run_show(args: argparse.Namespace) -> int:
-    """Print one version."""
+    """Print a model's versions, or one version in full."""
     from gitml import api
+    from gitml.registry.show import names_a_model
 
+    if names_a_model(args.ref):
+        listing = api.versions(args.ref.strip(), root=_root(args), local=args.local)
+        if args.format == "json":
+            emit_json(listing.to_dict())
+        else:
+            emit(_versions_table(args.format, listing))
+        return EXIT_OK
     details = api.show(args.ref, root=_root(args), local=args.local)
     if args.format == "json":
         emit_json(details.to_dict())
         return EXIT_OK
     info = details.info
     rows = [
-        ["model", info.model],
-        ["version", info.version],
+        ["model", _model_cell(info.model, info.model_deprecated)],
+        ["version", _version_cell(info.version)],
+        ["status", _status(info)],
         ["stages", ", ".join(info.stages) or "-"],
         ["artifact", info.artifact or "-"],
         ["md5", info.md5 or "-"],
@@ -251,28 +292,57 @@ def run_show(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _versions_table(fmt: str, listing: ModelVersions) -> str:
+    """``gitml show MODEL``: a line about the model, then one row per version."""
+    state = " (deprecated)" if listing.deprecated else ""
+    title = f"{listing.model}{state}: latest {listing.latest or '-'}"
+    header = ["version", "status", "stages", "registered", "md5", "artifact", "commit"]
+    body = [
+        [
+            _version_cell(v.version),
+            _status(v),
+            ", ".join(v.stages) or "-",
+            v.registered_at.isoformat(" ")[:19] if v.registered_at else "-",
+            v.md5 or "-",
+            v.artifact or "-",
+            v.commit[:12],
+        ]
+        for v in listing.versions
+    ]
+    return f"{title}\n\n{table(fmt, header, body)}"
+
+
+def _what(entry: HistoryEntry) -> str:
+    """The event in words, with what is true of its version now."""
+    words = entry.description
+    if entry.version_deregistered and entry.event != "deregistration":
+        words += " (now deregistered)"
+    return words
+
+
 def run_history(args: argparse.Namespace) -> int:
-    """Print a model's events."""
+    """Print the events of a model, or of every model."""
     from gitml import api
 
+    # A missing model means every model's events (api.history takes None for that).
     entries = api.history(args.model, stage=args.stage, root=_root(args), local=args.local)
     if args.format == "json":
         emit_json([e.to_dict() for e in entries])
         return EXIT_OK
-    header = ["when", "event", "version", "stage", "author", "commit", "pr"]
+    header = ["when", "model", "what", "author", "commit", "pr"]
     body = [
         [
             e.timestamp.isoformat(" ")[:19],  # as strftime("%Y-%m-%d %H:%M:%S"), faster
-            e.event,
-            e.version or "-",
-            e.stage or "-",
+            _model_cell(e.model, e.model_deprecated),
+            _what(e),
             e.author,
             e.commit[:12],
             f"#{e.pull_request}" if e.pull_request else "-",
         ]
         for e in entries
     ]
-    emit(table(args.format, header, body) if body else f"{args.model}: no registry events yet")
+    empty = f"{args.model}: no registry events yet" if args.model else "no registry events yet"
+    emit(table(args.format, header, body) if body else empty)
     return EXIT_OK
 
 

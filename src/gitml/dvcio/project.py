@@ -126,7 +126,9 @@ def artifacts_from_text(text: str, file: str = DVC_YAML) -> dict[str, Artifact]:
 def gto_artifacts_from_text(text: str, file: str = ARTIFACTS_YAML) -> dict[str, Artifact]:
     """GTO's ``artifacts.yaml``: ``{name: {type, path, virtual, labels, description}}``.
 
-    A virtual artifact has no file in the repository: it has no path gitml can fetch.
+    GTO calls an artifact whose file git does not hold *virtual* (its default, and what a
+    DVC-tracked model is); its path still names the DVC output, so it is kept. An entry
+    without a path names nothing gitml can fetch and is left out.
     """
     document = _mapping(parse_text(text, file), file)
     artifacts = {}
@@ -134,7 +136,7 @@ def gto_artifacts_from_text(text: str, file: str = ARTIFACTS_YAML) -> dict[str, 
         if not isinstance(entry, dict):
             raise ConfigError(f"{file}: {name}: expected a mapping with `path` and `type`")
         path = entry.get("path")
-        if entry.get("virtual") is True or not isinstance(path, str) or not path:
+        if not isinstance(path, str) or not path:
             continue
         labels = entry.get("labels") or ()
         artifacts[str(name)] = Artifact(

@@ -4,21 +4,34 @@ A stage's *recorded* version is its latest assignment tag (what queries, fetches
 serving follow); its *desired* version is what the stage branch tip holds. When the two
 differ the stage is shown as pending.
 
+A version's artefact is the path the repository declares for the model at the version's
+registered commit (``dvc.yaml`` ``artifacts:``, else GTO's ``artifacts.yaml``, else
+``gitml.yaml``), and its hash is what DVC recorded for that path at that commit
+(``dvc.lock``, else the path's ``.dvc`` file): never a claim a tag makes. An artefact that
+moved keeps its old path for its old versions.
+
 Every answer is computed from the refs as they are now: there is no cache of answers.
 Only tag objects are cached, by object id (:mod:`gitml.gitio.tag_objects`).
 """
 
 from __future__ import annotations
 
+import posixpath
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from gitml.errors import ConfigError, RegistryError
+from gitml.errors import RegistryError
 from gitml.files import CONFIG_FILE
 from gitml.gitio.snapshot import RefSnapshot, read_refs
-from gitml.registry.names import Action
-from gitml.registry.records import HistoryEntry, ModelSummary, StageInfo, VersionInfo
+from gitml.registry.names import version_precedence
+from gitml.registry.records import (
+    HistoryEntry,
+    ModelSummary,
+    ModelVersions,
+    StageInfo,
+    VersionInfo,
+)
 from gitml.registry.state import ModelState, RegistryState, build_state
 
 if TYPE_CHECKING:
@@ -47,25 +60,24 @@ class RegistryReader:
         self.remote = remote
         self._catfile: CatFile | None = None
         self._lock_cache: dict[str, dict[str, str | None]] = {}
+        self._declared_cache: dict[str, dict[str, str]] = {}
+        self._declared_by_content: dict[tuple[bytes | None, bytes | None], dict[str, str]] = {}
+        self._pointer_cache: dict[tuple[str, str], str | None] = {}
 
     @cached_property
     def config(self) -> Config | None:
-        """``gitml.yaml`` of the working tree (of ``HEAD`` in a bare ``--repo`` clone).
+        """The configuration of the working tree (of ``HEAD`` in a bare ``--repo`` clone):
+        ``gitml.yaml`` over what ``dvc.yaml`` and GTO's ``artifacts.yaml`` declare, so a
+        GTO registry with no ``gitml.yaml`` still has its models' artefact paths.
 
         Parsed, not schema-validated: a query only reads it, and a malformed file is
         still a one-line error. The commands that judge or write validate it in full.
         """
-        try:
-            text = (self.root / CONFIG_FILE).read_bytes()
-        except OSError:
+        if self._is_bare():
             return self._config_from_head()
-        from gitml.config import config_from_text
+        from gitml.zero_config import working_config
 
-        try:
-            decoded = text.decode("utf-8")
-        except UnicodeDecodeError as error:
-            raise ConfigError(f"{CONFIG_FILE}: not UTF-8 text ({error.reason})") from None
-        return config_from_text(decoded, validate=False)
+        return working_config(self.root, validate=False)
 
     @cached_property
     def snapshot(self) -> RefSnapshot:
@@ -80,7 +92,7 @@ class RegistryReader:
         GTO's tags); a GTO registry without one reads every tag as GTO does.
         """
         config = self.config
-        records_only = config is not None and not config.accept_gto_tags
+        records_only = config is not None and config.declared and not config.accept_gto_tags
         return build_state(self.snapshot, records_only=records_only)
 
     # -- plumbing ---------------------------------------------------------------------
@@ -110,17 +122,22 @@ class RegistryReader:
             self._catfile = CatFile(self.root)
         return self._catfile.read(f"{commit}:{path}")
 
-    def _config_from_head(self) -> Config | None:
-        """In a bare repository (``--repo`` cache), ``gitml.yaml`` of the default branch."""
-        if (self.root / ".git").exists() or not (self.root / "HEAD").is_file():
-            return None
-        from gitml.config import config_from_text
+    def _is_bare(self) -> bool:
+        """A bare repository (the ``--repo`` cache) has no working tree to read."""
+        return not (self.root / ".git").exists() and (self.root / "HEAD").is_file()
 
-        data = self.read_blob("HEAD", CONFIG_FILE)
-        if not data:
-            return None
-        text = data.decode("utf-8", "replace")
-        return config_from_text(text, f"{CONFIG_FILE} at HEAD", validate=False)
+    def _config_from_head(self) -> Config | None:
+        """In a bare repository (``--repo`` cache), the configuration of the default branch."""
+        from gitml.dvcio.project import project_from_reader
+        from gitml.zero_config import effective_config
+
+        def read(path: str) -> bytes | None:
+            return self.read_blob("HEAD", path) or None
+
+        data = read(CONFIG_FILE)
+        text = data.decode("utf-8", "replace") if data else None
+        project = project_from_reader(read, "HEAD")
+        return effective_config(text, project, f"{CONFIG_FILE} at HEAD", validate=False)
 
     def lock_md5s(self, commit: str) -> dict[str, str | None]:
         """``{output path: md5}`` of ``dvc.lock`` at ``commit`` (cached per commit)."""
@@ -133,6 +150,46 @@ class RegistryReader:
             )
             self._lock_cache[commit] = {path: out.md5 for path, out in outputs.items()}
         return self._lock_cache[commit]
+
+    def declared_paths(self, commit: str) -> dict[str, str]:
+        """``{artifact: path}`` that ``dvc.yaml`` ``artifacts:`` and GTO's ``artifacts.yaml``
+        declare at ``commit`` (``dvc.yaml`` wins a name both declare; cached per commit)."""
+        if commit not in self._declared_cache:
+            from gitml.dvcio.project import ARTIFACTS_YAML, DVC_YAML, project_from_reader
+
+            files = {name: self.read_blob(commit, name) for name in (DVC_YAML, ARTIFACTS_YAML)}
+            # The files seldom change between versions: each distinct pair is parsed once.
+            key = (files[DVC_YAML], files[ARTIFACTS_YAML])
+            if key not in self._declared_by_content:
+                project = project_from_reader(files.get, commit[:12])
+                paths = {name: a.path for name, a in project.artifacts.items()}
+                self._declared_by_content[key] = paths
+            self._declared_cache[commit] = self._declared_by_content[key]
+        return self._declared_cache[commit]
+
+    def artifact_md5(self, commit: str, path: str) -> str | None:
+        """What DVC recorded for ``path`` at ``commit``: its ``dvc.lock`` output, else the
+        output of its ``.dvc`` file (``dvc add``); None when DVC tracks no such path."""
+        md5 = self.lock_md5s(commit).get(path)
+        if md5:
+            return md5
+        key = (commit, path)
+        if key not in self._pointer_cache:
+            self._pointer_cache[key] = self._pointer_md5(commit, path)
+        return self._pointer_cache[key]
+
+    def _pointer_md5(self, commit: str, path: str) -> str | None:
+        from gitml.dvcio.lock import pointer_outputs
+
+        pointer = f"{path}.dvc"
+        data = self.read_blob(commit, pointer)
+        if data is None:
+            return None
+        # A pointer's output path is relative to the pointer's folder: the file's name.
+        name = posixpath.basename(path)
+        text = data.decode("utf-8", "replace")
+        outputs = pointer_outputs(text, f"{pointer} at {commit[:12]}")
+        return next((o.md5 for o in outputs if o.path.removeprefix("./") == name), None)
 
     # -- models, stages, versions -----------------------------------------------------
 
@@ -153,16 +210,46 @@ class RegistryReader:
         raise RegistryError(f"unknown model {name!r} (known: {known})")
 
     def artifact_path(self, model: str) -> str | None:
-        """The model file's path, from ``gitml.yaml`` (None for GTO-only repositories)."""
+        """The model file's path, from ``gitml.yaml`` (None when it declares none)."""
         if self.config and model in self.config.models:
             return self.config.models[model].artifact
         return None
+
+    def artifact_path_at(self, model: str, commit: str) -> str | None:
+        """The model's artefact path as the repository declares it at ``commit``:
+        ``dvc.yaml`` ``artifacts:``, else ``artifacts.yaml``, else ``gitml.yaml``."""
+        return self.declared_paths(commit).get(model) or self.artifact_path(model)
+
+    def version_path(self, version: VersionState) -> str | None:
+        """The artefact path of a version: its record's, else the one declared at its
+        registered commit."""
+        record = version.record
+        if record is not None and record.artifact:
+            return record.artifact
+        return self.artifact_path_at(version.model, version.commit)
+
+    def no_artifact_reason(self, model: str, commit: str, path: str | None) -> str:
+        """Why ``model`` has no artefact hash at ``commit`` (``path``: the declared one)."""
+        if path is None:
+            return (
+                f"no artefact path is declared for {model} at {commit[:12]} "
+                "(dvc.yaml `artifacts:`, artifacts.yaml or gitml.yaml)"
+            )
+        return f"DVC tracks no {path} at {commit[:12]} (neither dvc.lock nor {path}.dvc names it)"
 
     def stage_names(self, model: str) -> tuple[str, ...]:
         """Configured stages, then any other stage the model's tags mention."""
         configured = self.config.stages if self.config else ()
         extra = [s for s in self.model_state(model).stages() if s not in configured]
         return (*configured, *extra)
+
+    def known_stages(self) -> tuple[str, ...]:
+        """Configured stages, then any other stage any model's tags mention (in a GTO
+        registry without ``gitml.yaml``, the stages are those its tags use)."""
+        found = dict.fromkeys(self.config.stages if self.config else ())
+        for name in sorted(self.state.models):
+            found.update(dict.fromkeys(self.state.models[name].stages()))
+        return tuple(found)
 
     def branch_name(self, stage: str, model: str) -> str:
         """The branch that holds ``stage`` of ``model``."""
@@ -178,14 +265,13 @@ class RegistryReader:
         return branches.get(f"{self.remote}/{branch}") or branches.get(branch)
 
     def version_md5(self, version: VersionState) -> str | None:
-        """The artefact hash of a version: what ``dvc.lock`` at its commit says, always.
+        """The artefact hash of a version: what DVC recorded at its commit, always.
 
         A record's own md5 is a claim; this is the fact it is checked against (see
         :meth:`contradicted`), and the hash every fetch verifies bytes with.
         """
-        record = version.record
-        path = record.artifact if record and record.artifact else self.artifact_path(version.model)
-        return self.lock_md5s(version.commit).get(path) if path else None
+        path = self.version_path(version)
+        return self.artifact_md5(version.commit, path) if path else None
 
     def contradicted(self, version: VersionState) -> bool:
         """Whether git contradicts the version's record: ``dvc.lock`` at the registered
@@ -225,9 +311,9 @@ class RegistryReader:
         branch = self.branch_name(stage, model)
         tip = tip or self.branch_commit(branch)
         tip_md5 = tip_version = None
-        path = self.artifact_path(model)
+        path = self.artifact_path_at(model, tip) if tip else None
         if tip and path:
-            tip_md5 = self.lock_md5s(tip).get(path)
+            tip_md5 = self.artifact_md5(tip, path)
             if tip_md5:
                 found = self.version_for_md5(state, tip_md5)
                 tip_version = found.version if found else None
@@ -254,26 +340,36 @@ class RegistryReader:
                     versions=state.active_count,
                     stages=tuple(self.stage_info(name, s) for s in self.stage_names(name)),
                     deprecated=state.deprecated,
+                    deregistered=tuple(v.version for v in _deregistered(state)),
                 )
             )
         return rows
 
-    def version_info(self, version: VersionState) -> VersionInfo:
-        """The full record of one version, with the stages that currently hold it."""
+    def _recorded_versions(self, state: ModelState) -> dict[str, str]:
+        """``{stage: version recorded there}`` for one model."""
+        holders = {}
+        for stage in state.stages():
+            holder = self.stage_holder(state, stage)
+            if holder is not None:
+                holders[stage] = holder.version
+        return holders
+
+    def version_info(
+        self, version: VersionState, holders: dict[str, str] | None = None
+    ) -> VersionInfo:
+        """The full record of one version, with the stages that currently hold it
+        (``holders``: :meth:`_recorded_versions` of its model, when the caller has it)."""
         state = self.model_state(version.model)
+        if holders is None:
+            holders = self._recorded_versions(state)
         registration = version.registration
         record = version.record
-        stages = tuple(
-            s
-            for s in state.stages()
-            if (h := self.stage_holder(state, s)) and h.version == version.version
-        )
         return VersionInfo(
             model=version.model,
             version=version.version,
             commit=version.commit,
             md5=self.version_md5(version),
-            artifact=(record.artifact if record else None) or self.artifact_path(version.model),
+            artifact=self.version_path(version),
             registered_at=registration.created_at if registration else None,
             author=registration.author if registration else "",
             email=registration.email if registration else "",
@@ -281,8 +377,31 @@ class RegistryReader:
             pull_request=record.pull_request if record else None,
             merged_by=record.merged_by if record else None,
             active=version.active,
-            stages=stages,
+            stages=tuple(s for s, held in holders.items() if held == version.version),
             record=record.to_dict() if record else {},
+            registered=version.registered,
+            model_deprecated=state.deprecated,
+        )
+
+    def versions(self, model: str) -> ModelVersions:
+        """Every version of ``model`` the way ``gto show MODEL`` lists them: registered
+        versions greatest first (deregistered ones too, marked), then commits assigned to
+        a stage without a version tag, the latest assigned first. A model with no version
+        at all is a RegistryError, as for ``MODEL@latest``."""
+        state = self.model_state(model)
+        if not state.versions:
+            raise RegistryError(f"{model}: no version is registered yet (run `gitml register`)")
+        holders = self._recorded_versions(state)
+        registered = [v for v in state.versions.values() if v.registered]
+        registered.sort(key=lambda v: version_precedence(v.version), reverse=True)
+        commits = [v for v in state.versions.values() if not v.registered]
+        commits.sort(key=lambda v: v.events[-1].timestamp, reverse=True)
+        latest = self.latest(state)
+        return ModelVersions(
+            model=model,
+            latest=latest.version if latest else None,
+            deprecated=state.deprecated,
+            versions=tuple(self.version_info(v, holders) for v in (*registered, *commits)),
         )
 
     def resolve(self, ref: ModelRef) -> VersionInfo:
@@ -300,10 +419,10 @@ class RegistryReader:
                 )
             return self.version_info(version)
         if ref.stage:
-            stages = self.stage_names(ref.model)
-            if self.config and ref.stage not in stages:
+            stages = self.known_stages()
+            if ref.stage not in stages:
                 raise RegistryError(
-                    f"{ref}: unknown stage {ref.stage!r} (stages: {', '.join(stages)})"
+                    f"{ref}: unknown stage {ref.stage!r} (stages: {', '.join(stages) or 'none'})"
                 )
             holder = self.stage_holder(state, ref.stage)
             if holder is None:
@@ -314,42 +433,17 @@ class RegistryReader:
             raise RegistryError(f"{ref.model}: no version is registered yet (run `gitml register`)")
         return self.version_info(latest)
 
-    def history(self, model: str, stage: str | None = None) -> list[HistoryEntry]:
-        """Registrations, promotions, rollbacks, unassignments and deprecations, oldest first."""
-        state = self.model_state(model)
-        entries = []
-        for event in state.events:
-            if stage is not None and event.stage != stage:
-                continue
-            kind = _EVENT_KINDS[event.action]
-            if event.action == Action.ASSIGN and event.is_rollback:
-                kind = "rollback"
-            version = event.recorded_version
-            if version is None and event.action in (Action.ASSIGN, Action.UNASSIGN):
-                holder = state.version_at(event.commit)
-                version = holder.version if holder else event.commit[:12]
-            entries.append(
-                HistoryEntry(
-                    timestamp=event.created_at,
-                    model=model,
-                    event=kind,
-                    version=version,
-                    stage=event.stage,
-                    commit=event.commit,
-                    author=event.author,
-                    email=event.email,
-                    tag=event.tag,
-                    pull_request=event.pull_request,
-                )
-            )
-        return entries
+    def history(self, model: str | None = None, stage: str | None = None) -> list[HistoryEntry]:
+        """Registrations, promotions, rollbacks, unassignments and deprecations, oldest
+        first: of ``model``, or of every model when it is None (as ``gto history``)."""
+        from gitml.registry.history import history_entries, models_with_events
+
+        if model is None:
+            return history_entries(models_with_events(self.state), stage)
+        return history_entries([self.model_state(model)], stage)
 
 
-# What ``gitml history`` calls each kind of event (an assignment is a promotion).
-_EVENT_KINDS = {
-    Action.REGISTER: "registration",
-    Action.DEREGISTER: "deregistration",
-    Action.ASSIGN: "promotion",
-    Action.UNASSIGN: "unassignment",
-    Action.DEPRECATE: "deprecation",
-}
+def _deregistered(state: ModelState) -> list[VersionState]:
+    """The versions registered, then deregistered, greatest first."""
+    found = [v for v in state.versions.values() if v.registered and not v.active]
+    return sorted(found, key=lambda v: version_precedence(v.version), reverse=True)

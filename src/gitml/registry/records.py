@@ -31,13 +31,44 @@ class VersionInfo:
     active: bool = True
     stages: tuple[str, ...] = ()
     record: dict[str, Any] = field(default_factory=dict)  # the registration's gitml record
+    registered: bool = True  # False: a commit assigned to a stage without a version tag
+    model_deprecated: bool = False
+
+    @property
+    def deregistered(self) -> bool:
+        """Registered once, and deregistered since (GTO's inactive version)."""
+        return self.registered and not self.active
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON shape: every field, dates as ISO 8601 strings."""
+        """JSON shape: every field, dates as ISO 8601 strings, plus ``deregistered``."""
         data = asdict(self)
         data["registered_at"] = _iso(self.registered_at)
         data["stages"] = list(self.stages)
+        data["deregistered"] = self.deregistered
         return data
+
+
+@dataclass(frozen=True)
+class ModelVersions:
+    """Every version of one model, as ``gto show MODEL`` lists them: the greatest
+    registered version first (deregistered ones included, marked), then the commits
+    assigned to a stage without a version tag, the latest assignment first."""
+
+    model: str
+    latest: str | None
+    deprecated: bool
+    versions: tuple[VersionInfo, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON shape: ``{model, latest, deprecated, versions: [version record, ...]}``,
+        each version as ``gitml show MODEL@vX.Y.Z --json`` gives its record (``active``,
+        ``deregistered``, ``registered``, ``stages``, ``registered_at``, ``md5``, ...)."""
+        return {
+            "model": self.model,
+            "latest": self.latest,
+            "deprecated": self.deprecated,
+            "versions": [v.to_dict() for v in self.versions],
+        }
 
 
 @dataclass(frozen=True)
@@ -54,8 +85,12 @@ class StageInfo:
 
     @property
     def pending(self) -> bool:
-        """The branch tip holds another artefact than the recorded version's."""
-        return self.tip_commit is not None and self.tip_version != self.version
+        """The branch tip holds an artefact of the model, and not the recorded version's.
+
+        A tip without the model's artefact (a branch that merely shares the stage's name)
+        asks for no promotion: it is not pending.
+        """
+        return self.tip_md5 is not None and self.tip_version != self.version
 
     @property
     def unregistered(self) -> bool:
@@ -86,14 +121,16 @@ class ModelSummary:
     versions: int
     stages: tuple[StageInfo, ...]
     deprecated: bool = False
+    deregistered: tuple[str, ...] = ()  # versions registered, then deregistered
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON shape of a registry row."""
+        """JSON shape of a registry row (``versions`` counts the active ones)."""
         return {
             "model": self.model,
             "latest": self.latest,
             "versions": self.versions,
             "deprecated": self.deprecated,
+            "deregistered": list(self.deregistered),
             "stages": [s.to_dict() for s in self.stages],
         }
 
@@ -112,9 +149,39 @@ class HistoryEntry:
     email: str
     tag: str
     pull_request: int | None = None
+    model_deprecated: bool = False  # the model is deprecated now
+    version_deregistered: bool = False  # the event's version is deregistered now
+
+    @property
+    def description(self) -> str:
+        """What happened, in words: ``promoted v0.2.0 to production``."""
+        version = version_label(self.version)
+        if self.event == "registration":
+            return f"registered {version}"
+        if self.event == "deregistration":
+            return f"deregistered {version}"
+        if self.event == "promotion":
+            return f"promoted {version} to {self.stage}"
+        if self.event == "rollback":
+            return f"rolled {self.stage} back to {version}"
+        if self.event == "unassignment":
+            return f"unassigned {version} from {self.stage}"
+        return f"deprecated {self.model}"
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON shape of an event."""
+        """JSON shape of an event: every field, the timestamp as ISO 8601, and the
+        ``description`` in words."""
         data = asdict(self)
         data["timestamp"] = _iso(self.timestamp)
+        data["description"] = self.description
         return data
+
+
+def version_label(version: str | None) -> str:
+    """A version as people read it: ``v0.2.0``, or ``commit 1a2b3c4d5e6f`` for a commit
+    assigned to a stage without a version tag."""
+    if version is None:
+        return "an unknown version"
+    if version.startswith("v"):
+        return version
+    return f"commit {version[:12]}"

@@ -1,4 +1,5 @@
-"""``gitml show``: one version with its metrics, params, training data and model card."""
+"""``gitml show``: one version with its metrics, params, training data and model card;
+or, for a bare model name, every version of the model (as ``gto show MODEL``)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from gitml.registry.model_ref import ModelRef
-    from gitml.registry.records import VersionInfo
+    from gitml.registry.records import ModelVersions, VersionInfo
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,20 @@ def show(root: Path | str, text: str, *, local: bool = False) -> VersionDetails:
     ref = parse_ref(text)
     with RegistryReader(root, local=local) as reader:
         return _details(reader, ref)
+
+
+def names_a_model(text: str) -> bool:
+    """Whether ``text`` is a bare model name (``credit``), which ``gitml show`` answers
+    with every version, rather than a reference to one (``credit@latest``, ``credit#prod``)."""
+    ref = parse_ref(text)
+    return ref.latest and "@" not in text and "#" not in text
+
+
+def versions(root: Path | str, model: str, *, local: bool = False) -> ModelVersions:
+    """Every version of ``model``: registered ones greatest first (deregistered included,
+    marked), then commits assigned to a stage without a version tag."""
+    with RegistryReader(root, local=local) as reader:
+        return reader.versions(model)
 
 
 def _details(reader: RegistryReader, ref: ModelRef) -> VersionDetails:

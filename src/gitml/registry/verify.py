@@ -1,5 +1,9 @@
 """``gitml verify``: is the registry whole? Every registry tag a gitml record that agrees
-with git, stage tips registered, artefacts stored."""
+with git, stage tips registered, artefacts stored.
+
+Versions are judged, not hashes: two versions that share one artefact are two promises,
+and a missing object breaks both, so each is named.
+"""
 
 from __future__ import annotations
 
@@ -53,7 +57,9 @@ def verify(
         warnings = [f"skipped tag {t!r}: not a registry tag name" for t in reader.state.skipped]
         problems += [f"{tag}: {why}" for tag, why in reader.state.ignored]
         writers = reader.config.writers if reader.config else ()
-        md5s: dict[str, str] = {}
+        # Each artefact hash with every active version whose artefact it is.
+        md5s: dict[str, list[str]] = {}
+        versions_checked = 0
         for name in reader.model_names():
             state = reader.model_state(name)
             if writers:
@@ -64,9 +70,13 @@ def verify(
                     if event.email not in writers
                 ]
             for version in state.active_versions():
+                versions_checked += 1
                 md5 = reader.version_md5(version)
                 if md5 is None:
-                    problems.append(f"{name}@{version.version}: artefact hash unknown")
+                    why = reader.no_artifact_reason(
+                        name, version.commit, reader.version_path(version)
+                    )
+                    problems.append(f"{name}@{version.version}: artefact hash unknown: {why}")
                 elif reader.contradicted(version):
                     problems.append(
                         f"{name}@{version.version}: its record claims artefact "
@@ -75,7 +85,7 @@ def verify(
                         f"{name}@{version.version})"
                     )
                 else:
-                    md5s[md5] = f"{name}@{version.version}"
+                    md5s.setdefault(md5, []).append(f"{name}@{version.version}")
             for stage in reader.stage_names(name):
                 info = reader.stage_info(name, stage)
                 if info.tip_commit is None:
@@ -98,12 +108,12 @@ def verify(
 
         if deep:
             for md5, wrong in wrong_in_remote(root, sorted(md5s)).items():
-                problems.append(f"{md5s[md5]}: artefact {md5}: {wrong}")
+                problems += [f"{ref}: artefact {md5}: {wrong}" for ref in md5s[md5]]
         else:
             for md5 in missing_from_remote(root, sorted(md5s)):
-                problems.append(f"{md5s[md5]}: artefact {md5} is not in the DVC remote")
+                problems += [f"{ref}: artefact {md5} is not in the DVC remote" for ref in md5s[md5]]
             warnings.append(
                 "the DVC remote was checked for presence only: "
                 "`gitml verify --deep` reads every artefact back and checks its md5"
             )
-    return VerifyReport(tuple(problems), tuple(warnings), len(md5s), stages_checked)
+    return VerifyReport(tuple(problems), tuple(warnings), versions_checked, stages_checked)
