@@ -42,7 +42,7 @@ def test_wheel_ships_templates_schemas_and_the_example(tmp_path: Path) -> None:
         "gitml/templates/example/params.yaml",
         "gitml/templates/example/data.schema.yaml",
         "gitml/templates/example/dvcignore",
-        "gitml/templates/actions/setup-gitml/action.yml",
+        "gitml/templates/render.py",
         "gitml/templates/workflows/propose.yml",
         "gitml/templates/workflows/register.yml",
         "gitml/schemas/gitml.schema.json",

@@ -2,6 +2,8 @@
 
 Remote actions are replaced by the small local composite stand-ins beside this file, keyed
 by the exact pinned SHAs the workflows use; `cml` is a stand-in that records its calls.
+The workflows `gitml init` writes pin gitml's own setup action by commit; its stand-in is
+a copy of this gitml checkout (:func:`gitml_checkout`), so act installs gitml from it.
 """
 
 from __future__ import annotations
@@ -13,9 +15,11 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.helpers import BIN_DIR
+from tests.helpers import BIN_DIR, copy_project, git
 
 REPOSITORY = "acme/credit"
+# Where adopting repositories' workflows find gitml's setup action in these tests.
+GITML_REPOSITORY = "acme/gitml"
 
 STANDINS_DIR = Path(__file__).parent / "standins"
 STANDINS = {
@@ -70,9 +74,11 @@ def run_act(
     env: dict[str, str] | None = None,
     secrets: dict[str, str] | None = None,
     timeout: int = 300,
+    actions: dict[str, Path] | None = None,
 ) -> ActRun:
     """Run one job of ``workflow`` (with the jobs it needs; every job when None) on
-    ``event`` with ``payload``; collect what it produced."""
+    ``event`` with ``payload``; collect what it produced. ``actions`` adds stand-ins,
+    ``{"OWNER/REPO@SHA": folder}``, to the pinned ones."""
     cml_dir = work / "cml"
     artifacts = work / "artifacts"
     cml_dir.mkdir(parents=True, exist_ok=True)
@@ -104,6 +110,8 @@ def run_act(
     ]
     for action, folder in STANDINS.items():
         args += ["--local-repository", f"{action}={STANDINS_DIR / folder}"]
+    for action, path in (actions or {}).items():
+        args += ["--local-repository", f"{action}={path}"]
     for key, value in (env or {}).items():
         args += ["--env", f"{key}={value}"]
     for key, value in (secrets or {}).items():
@@ -121,6 +129,18 @@ def run_act(
     for args_file in sorted(cml_dir.glob("call-*.args")):
         calls.append((args_file.read_text().splitlines(), args_file.with_suffix(".md").read_text()))
     return ActRun(result.returncode, result.stdout + result.stderr, calls, artifacts)
+
+
+def gitml_checkout(dest: Path) -> tuple[str, Path]:
+    """A commit of this gitml checkout's sources at ``dest`` (as GitHub would serve the
+    repository's tree to a workflow that pins its setup action): ``("acme/gitml@SHA",
+    dest)``, for ``gitml init --gitml-action`` and ``run_act(actions=...)``."""
+    copy_project(dest)
+    git(dest, "init", "-q", "-b", "main")
+    git(dest, "add", "-A")
+    git(dest, "commit", "-q", "-m", "gitml")
+    sha = git(dest, "rev-parse", "HEAD").stdout.strip()
+    return f"{GITML_REPOSITORY}@{sha}", dest
 
 
 def _runner_environment() -> dict[str, str]:
