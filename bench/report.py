@@ -13,7 +13,11 @@ It builds everything it measures in a temporary directory (removed afterwards):
    revisions through one ``git cat-file --batch``;
 2. small synthetic repositories with 10, 100 and 1,000 metrics, where it times
    ``gitml report`` and ``dvc metrics diff`` per size, to show how time grows;
-3. which heavy modules the report path imports (expected: no dvc, sklearn or pandas).
+3. which heavy modules the report path imports (expected: no dvc, sklearn or pandas);
+4. a DVC get-started-like project whose evaluation DVCLive logs (``tests/adoption``'s
+   builder, adopted with ``gitml init``), ``main`` against ``pr``: ``gitml report`` against
+   the same three DVC commands, with DVCLive's ``eval/`` tracked by git and, beside it,
+   kept in the DVC cache (both tools then read the cache).
 
 Every command is a subprocess, timed by wall clock; the figure is the median of
 ``--repeats`` runs after one warm-up, with the compared commands interleaved in each round
@@ -40,6 +44,9 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from tests.adoption.adopt import adopt_then_update_pr  # noqa: E402
+from tests.adoption.projects import HEAD as PR_HEAD  # noqa: E402
+from tests.adoption.projects import VARIANTS, Variant, get_started  # noqa: E402
 from tests.conftest import isolated_environment  # noqa: E402
 from tests.helpers import BIN_DIR, copy_project, dvc, example, git, set_rows  # noqa: E402
 
@@ -577,6 +584,98 @@ def import_check(repo: Path) -> None:
 
 
 # ---------------------------------------------------------------------------------------
+# 4. A DVC get-started-like project (DVCLive), metrics in git and in the DVC cache
+# ---------------------------------------------------------------------------------------
+
+GET_STARTED_LABEL: dict[Variant, str] = {
+    "git": "eval/ tracked by git",
+    "cached": "eval/ in the DVC cache",
+}
+
+
+def build_get_started(dest: Path, variant: Variant) -> Path:
+    """The adoption fixture: built, gitml adopted on main, ``pr`` updated with main."""
+    repo = get_started(dest / "repo", variant)
+    adopt_then_update_pr(repo)
+    return repo
+
+
+def get_started_benchmark(repo: Path, variant: Variant, repeats: int) -> tuple[float, float]:
+    """Print one variant's table; return (gitml median, DVC total median)."""
+    groups = {
+        "gitml": [
+            Command(
+                f"gitml report --base {BASE} --head {PR_HEAD}",
+                (GITML, "report", "--base", BASE, "--head", PR_HEAD),
+                "<code>featurize.max_features</code>",
+            )
+        ],
+        "dvc": [
+            Command(
+                f"dvc metrics diff {BASE} {PR_HEAD} --md",
+                (DVC, "metrics", "diff", BASE, PR_HEAD, "--md"),
+                "roc_auc.test",
+            ),
+            Command(
+                f"dvc params diff {BASE} {PR_HEAD} --md",
+                (DVC, "params", "diff", BASE, PR_HEAD, "--md"),
+                "featurize.max_features",
+            ),
+            # Every plot dvc.yaml declares (ROC, precision-recall, confusion; train and
+            # test each), as the report draws them all.
+            Command(
+                f"dvc plots diff {BASE} {PR_HEAD} --json",
+                (DVC, "plots", "diff", BASE, PR_HEAD, "--json"),
+                "Confusion-Matrix",
+            ),
+        ],
+    }
+    rounds = measure(groups, repo, repeats)
+    gitml_s = median_total(rounds["gitml"])
+    dvc_s = median_total(rounds["dvc"])
+    rows: list[tuple[str, ...]] = []
+
+    def add(label: str, seconds: float) -> None:
+        rows.append((label, f"{seconds:.3f}", f"{seconds / gitml_s:.2f}x"))
+
+    add(f"{groups['gitml'][0].label} ({GET_STARTED_LABEL[variant]})", gitml_s)
+    add("dvc: the three commands below, back to back", dvc_s)
+    for index, command in enumerate(groups["dvc"]):
+        add(f"  {command.label}", median_of(rounds["dvc"], index))
+    print(format_table(("command", "median s", "vs gitml"), rows))
+    print(
+        f"(spread, half the range of {repeats} runs: gitml ±{spread(rounds['gitml']):.3f} s, "
+        f"dvc ±{spread(rounds['dvc']):.3f} s)"
+    )
+    return gitml_s, dvc_s
+
+
+def get_started_benchmarks(base_dir: Path, repeats: int) -> None:
+    """Both variants; the goal applies to the git-tracked one (no cache read on either side)."""
+    results: dict[Variant, tuple[float, float]] = {}
+    for variant in VARIANTS:
+        setup = time.perf_counter()
+        repo = build_get_started(base_dir / f"get-started-{variant}", variant)
+        print(
+            f"\n-- {GET_STARTED_LABEL[variant]} (built, trained 3 revisions and adopted in "
+            f"{time.perf_counter() - setup:.1f} s) --"
+        )
+        results[variant] = get_started_benchmark(repo, variant, repeats)
+    gitml_s, dvc_s = results["git"]
+    speedup = dvc_s / gitml_s
+    verdict = "PASS" if speedup >= GOAL_SPEEDUP else "FAIL"
+    print(
+        f"goal: gitml report at least {GOAL_SPEEDUP:.0f}x faster than the three DVC commands "
+        f"on the git-tracked variant -> {speedup:.1f}x: {verdict}"
+    )
+    cached_gitml, cached_dvc = results["cached"]
+    print(
+        f"cached variant (no goal; both read DVC's cache): gitml {cached_gitml:.3f} s, "
+        f"dvc {cached_dvc:.3f} s -> {cached_dvc / cached_gitml:.1f}x"
+    )
+
+
+# ---------------------------------------------------------------------------------------
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -618,6 +717,8 @@ def main(argv: list[str] | None = None) -> int:
             scaling_benchmark(base_dir / "scaling", sizes, repeats)
             print("\n== 3. imports on the report path (example project) ==")
             import_check(repo)
+            print(f"\n== 4. DVC get-started-like project (DVCLive), {BASE} vs {PR_HEAD} ==")
+            get_started_benchmarks(base_dir / "get-started", repeats)
     finally:
         os.environ.clear()
         os.environ.update(saved)

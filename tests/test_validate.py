@@ -91,7 +91,7 @@ def test_model_missing_from_dvc_artifacts(repo: Path) -> None:
             "file": "gitml.yaml",
             "key": "models.credit",
             "message": "model 'credit' is not declared under `artifacts:` in dvc.yaml "
-            "(declared: scorer)",
+            "or in artifacts.yaml (declared: scorer)",
         }
     ]
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from gitml.config import CONFIG_FILE, Config, config_from_document
 from gitml.documents import Problem, packaged_schema, read_document, schema_problems
-from gitml.dvcio.project import DVC_YAML, read_artifacts, read_project
+from gitml.dvcio.project import ARTIFACTS_YAML, DVC_YAML, read_artifacts, read_project
 from gitml.errors import ConfigError
 from gitml.zero_config import infer_document, merge_documents
 
@@ -113,7 +113,8 @@ def validate_repository(root: Path | str = ".") -> ValidationReport:
 
     checked.append(DVC_YAML)
     try:
-        artifacts = read_artifacts(root)
+        # GTO's artifacts.yaml declares artifacts as dvc.yaml's `artifacts:` does.
+        artifacts = project.artifacts if (root / DVC_YAML).is_file() else read_artifacts(root)
     except ConfigError as error:
         problems.extend(_problems_of(error))
         artifacts = {}
@@ -127,7 +128,7 @@ def validate_repository(root: Path | str = ".") -> ValidationReport:
                         CONFIG_FILE,
                         f"models.{name}",
                         f"model {name!r} is not declared under `artifacts:` in {DVC_YAML} "
-                        f"(declared: {known})",
+                        f"or in {ARTIFACTS_YAML} (declared: {known})",
                     )
                 )
             elif declared.path != model.artifact:
