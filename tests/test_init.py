@@ -773,3 +773,27 @@ def test_propose_runs_on_a_dvc_get_started_project(tmp_path: Path, httpserver: H
     assert [(s.sha, s.state) for s in statuses(httpserver)] == [(judged, "success")]
     ((_args, report),) = proposed.cml_calls
     assert "ticket-classifier" in report
+    # DVCLive's nested metrics judged by their names, and the plots dvc.yaml declares drawn.
+    assert "| ticket-classifier | 🟢 improved |" in report
+    assert "roc\\_auc.test ↑" in report
+    assert "log\\_loss.test ↓" in report
+    assert "**ROC" in report
+    assert "**Precision-Recall**" in report
+    assert "**Confusion-Matrix**" in report
+
+    # Merged: the push to main registers the version whose bytes the run pushed.
+    git(repo, "checkout", "-q", BASE)
+    git(repo, "merge", "-q", "--ff-only", f"origin/{HEAD}")
+    git(repo, "push", "-q", "origin", BASE)
+    push = {"ref": f"refs/heads/{BASE}", "repository": {"full_name": "acme/credit"}}
+    registered = run_act(
+        repo, "push", "register.yml", "register", push, tmp_path / "act-2",
+        actions={reference: checkout},
+    )  # fmt: skip
+    assert registered.returncode == 0, registered.output[-5000:]
+    git(repo, "fetch", "-q", "--tags", "origin")
+    (version,) = json.loads(gitml(repo, "show", "ticket-classifier", "--json").stdout)["versions"]
+    assert version["version"] == "v0.1.0"
+    assert version["md5"] == yaml.safe_load((repo / "dvc.lock").read_text())["stages"]["train"][
+        "outs"
+    ][0]["md5"]
