@@ -794,6 +794,7 @@ def test_propose_runs_on_a_dvc_get_started_project(tmp_path: Path, httpserver: H
     git(repo, "fetch", "-q", "--tags", "origin")
     (version,) = json.loads(gitml(repo, "show", "ticket-classifier", "--json").stdout)["versions"]
     assert version["version"] == "v0.1.0"
-    assert version["md5"] == yaml.safe_load((repo / "dvc.lock").read_text())["stages"]["train"][
-        "outs"
-    ][0]["md5"]
+    assert (
+        version["md5"]
+        == yaml.safe_load((repo / "dvc.lock").read_text())["stages"]["train"]["outs"][0]["md5"]
+    )
