@@ -29,8 +29,10 @@ from gitml.fsutil import atomic_write_text
 from gitml.gitio import GitRepo
 from gitml.gitio.snapshot import read_refs
 from gitml.install_files import SECTION, detect
+from gitml.metric_directions import guess_direction
 from gitml.registry.events import event_from_tag
 from gitml.registry.names import Action, TagName
+from gitml.report.values import flatten
 from gitml.setup_action import installed_reference
 from gitml.templates.render import WORKFLOWS, render_workflows
 from gitml.zero_config import infer_document
@@ -48,13 +50,12 @@ MARK = (
     "delete this line to keep your edits."
 )
 CONFIG_HEADER = (
-    "# gitml registry configuration, drafted by `gitml init`: review the metric\n"
-    "# directions, the stages and the install files, and add gates (see the README).\n"
+    "# gitml registry configuration, drafted by `gitml init`: review the stages and the\n"
+    "# install files, add gates, and declare under `metrics:` which way a metric is better\n"
+    "# where its name does not say (roc_auc, loss... do; see the README).\n"
 )
 DEFAULT_STAGES = ("staging", "production")
 OLD_SETUP_ACTION = ".github/actions/setup-gitml/action.yml"  # what gitml init once wrote
-HIGHER = ("auc", "accuracy", "f1", "precision", "recall", "r2", "average_precision", "map")
-LOWER = ("loss", "error", "rmse", "mae", "mse", "brier", "latency", "seconds", "size")
 
 
 @dataclass(frozen=True)
@@ -147,21 +148,13 @@ def next_steps(stages: Sequence[str], action: ActionReference | None) -> tuple[s
 # -- drafting gitml.yaml --------------------------------------------------------------
 
 
-def _direction(name: str) -> str | None:
-    lowered = name.lower()
-    if any(word in lowered for word in LOWER):
-        return "lower"
-    if any(word in lowered for word in HIGHER):
-        return "higher"
-    return None
-
-
-def _draft_models(root: Path) -> tuple[dict[str, Any], dict[str, str], list[str]]:
-    """The ``models:`` and metric directions for the DVC project at ``root``, and notes.
+def _draft_models(root: Path) -> tuple[dict[str, Any], list[str]]:
+    """The ``models:`` for the DVC project at ``root`` and what init could not decide.
 
     The models are :func:`gitml.zero_config.infer_document`'s (what ``dvc.yaml`` and
-    GTO's ``artifacts.yaml`` declare); directions are its own when it gives them, else
-    guessed from the metric names in the metrics files as they are in the workspace.
+    GTO's ``artifacts.yaml`` declare). Directions are not written: gitml reads them from
+    well-known names (:mod:`gitml.metric_directions`) every time; the metrics in the
+    working tree's files whose names say nothing are listed, to be declared by hand.
     """
     if not (root / DVC_YAML).is_file() and not (root / ARTIFACTS_YAML).is_file():
         raise ConfigError(
@@ -176,31 +169,25 @@ def _draft_models(root: Path) -> tuple[dict[str, Any], dict[str, str], list[str]
             "(artifacts: {NAME: {path: models/model.pkl, type: model}})"
         )
     notes = list(project.notes)
-    directions: dict[str, str] = dict(inferred.get("metrics") or {})
     unknown: set[str] = set()
     for name, entry in models.items():
         if not entry.get("metrics"):
             entry.pop("metrics", None)
             notes.append(f"no metrics found for model {name}: add `metrics:` to its entry")
             continue
-        if inferred.get("metrics") is not None:
-            continue
         for metrics_file in entry["metrics"]:
             target = root / metrics_file
             if not target.is_file():
-                continue
-            values = parse_text(target.read_text(encoding="utf-8"), metrics_file) or {}
-            for key in values if isinstance(values, dict) else ():
-                if (direction := _direction(str(key))) is not None:
-                    directions[str(key)] = direction
-                else:
-                    unknown.add(str(key))
-    if unknown - set(directions):
+                continue  # a cached file not checked out: gitml reads it from DVC later
+            values = parse_text(target.read_text(encoding="utf-8"), metrics_file)
+            if isinstance(values, dict):
+                unknown |= {m for m in flatten(values) if guess_direction(m) is None}
+    if unknown:
         notes.append(
-            f"directions unknown for metrics {', '.join(sorted(unknown - set(directions)))}: "
-            "say under `metrics:` whether each is better higher or lower"
+            f"no direction known for metrics {', '.join(sorted(unknown))}: say under "
+            "`metrics:` whether each is better higher or lower (others follow their names)"
         )
-    return models, dict(sorted(directions.items())), notes
+    return models, notes
 
 
 def _stage_name_pattern() -> str:
@@ -248,7 +235,7 @@ def _stages(snapshot: RefSnapshot | None, notes: list[str]) -> tuple[list[str], 
 
 
 def _draft(root: Path, snapshot: RefSnapshot | None, tracked: list[str] | None) -> Draft:
-    models, directions, notes = _draft_models(root)
+    models, notes = _draft_models(root)
     stages, from_tags = _stages(snapshot, notes)
     document: dict[str, Any] = {
         "version": 1,
@@ -256,8 +243,6 @@ def _draft(root: Path, snapshot: RefSnapshot | None, tracked: list[str] | None) 
         "stages": stages,
         "stage_branch": "{stage}" if len(models) == 1 else "{stage}/{model}",
     }
-    if directions:
-        document["metrics"] = directions
     if snapshot is not None and gto_written(snapshot.tags):
         # Without it, adopting gitml would hide the history GTO wrote: in a gitml.yaml
         # repository only gitml's records count unless the configuration accepts others.

@@ -150,12 +150,15 @@ def effective_config(
         if validate:
             raise_for(schema_problems(document, packaged_schema("gitml.schema.json"), file))
         if not isinstance(document, dict):
-            raise ConfigError(f"{file}: expected a mapping at the top level")
+            raise _not_a_configuration(file, "expected a mapping at the top level")
         declared = document
     inferred = infer_document(project)
     if declared is None and not inferred["models"]:
         return None
-    merged = merge_documents(inferred, declared or {})
+    try:
+        merged = merge_documents(inferred, declared or {})
+    except (AttributeError, TypeError, ValueError) as error:  # unvalidated: any shape
+        raise _not_a_configuration(file, str(error)) from None
     config = config_from_document(merged, file, validate=False)
     stages_of = {name: _model_stages(project, m.artifact) for name, m in config.models.items()}
     plots, _ = _models_plots(project, stages_of)
@@ -168,6 +171,12 @@ def effective_config(
         stage_branch = MULTI_MODEL_STAGE_BRANCH if len(models) > 1 else DEFAULT_STAGE_BRANCH
         return replace(config, models=models, stages=(), stage_branch=stage_branch, declared=False)
     return replace(config, models=models)
+
+
+def _not_a_configuration(file: str, detail: str) -> ConfigError:
+    return ConfigError(
+        f"{file}: not a gitml configuration ({detail}); `gitml validate` lists every problem"
+    )
 
 
 def load_config(root: Path | str = ".", *, validate: bool = True) -> Config:

@@ -110,7 +110,8 @@ def test_deep_nesting_is_refused(text: str) -> None:
     ("text", "expected"),
     [
         ("models: [credit]\n", "not a gitml configuration"),
-        ("models:\n  credit:\n    metrics: [m.json]\n", "missing key 'artifact'"),
+        # Not an artefact dvc.yaml declares, and no path of its own.
+        ("models:\n  ghost:\n    metrics: [m.json]\n", "models.ghost.artifact: not set"),
         ("- just\n- a list\n", "not a gitml configuration"),
     ],
 )
