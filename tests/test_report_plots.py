@@ -185,10 +185,11 @@ plots:
 - Bare:
 """
     specs, notes = specs_of(text)
-    assert notes == (
-        "dvc.yaml: plots[3].Bare ('Bare'): a directory (its files are not listed here): not drawn",
-    )
+    assert notes == ()
     shown = {(s.id, s.stage): s for s in specs}
+    # No suffix: a plots directory, drawn file by file once each side's files are listed.
+    assert shown[("Bare", None)].directory
+    assert shown[("Bare", None)].series == (Series("Bare", None, None),)
     # Stage outputs: paths under the stage's wdir; the defaults of DVC.
     loss = shown[("logs/loss.tsv", "train")]
     assert (loss.template, loss.title, loss.x_label, loss.series) == (
@@ -245,16 +246,17 @@ plots:
 """
     specs, notes = specs_of(text, "sub/dvc.yaml")
     # A path may leave the dvc.yaml's directory (``../up.json``), not the repository.
-    assert [(s.id, s.files) for s in specs] == [("Mixed", ("sub/ok.json", "up.json"))]
+    assert [(s.id, s.files, s.directory) for s in specs] == [
+        # Directories (no suffix, or a trailing slash): listed on each side when drawn.
+        ("sub/dvclive/plots/metrics", ("sub/dvclive/plots/metrics",), True),
+        ("sub/plots", ("sub/plots",), True),
+        ("Mixed", ("sub/ok.json", "up.json"), False),
+    ]
     assert notes == (
         "sub/dvc.yaml: stages.sweep: the plots of a foreach/matrix stage are resolved by DVC "
         "per item: not drawn",
         "sub/dvc.yaml: stages.single.plots[0] ('${vars.out}/loss.csv'): a templated path "
         "(DVC resolves it from vars): not drawn",
-        "sub/dvc.yaml: plots[0].dvclive/plots/metrics ('dvclive/plots/metrics'): a directory "
-        "(its files are not listed here): not drawn",
-        "sub/dvc.yaml: plots[1].plots/ ('plots/'): a directory (its files are not listed "
-        "here): not drawn",
         "sub/dvc.yaml: plots[2] ('../../etc/passwd.csv'): outside the repository: not drawn",
         "sub/dvc.yaml: plots[3] ('/abs/roc.json'): outside the repository: not drawn",
         "sub/dvc.yaml: plots[4] ('report.html'): not a data file DVC plots (JSON, YAML, CSV, "

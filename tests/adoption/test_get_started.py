@@ -207,3 +207,19 @@ def test_the_adoption_pull_request_shows_base_values(get_started_repo: Path) -> 
     }
     assert {row["change"] for row in rows.values()} == {"unchanged"}
     assert report["params"] == []
+
+
+def test_before_init_the_report_reads_dvc_yaml_alone(get_started_repo: Path) -> None:
+    """No gitml.yaml anywhere: the model, its DVCLive metrics and the declared plots come
+    from dvc.yaml, with the same numbers as DVC's own diff (the README's step 2)."""
+    repo = get_started_repo
+    assert not (repo / "gitml.yaml").exists()
+    report = gitml_json(repo, "report", "--base", BASE, "--head", HEAD)
+    metrics_diff = dvc_json(repo, "metrics", "diff", BASE, HEAD)
+    params_diff = dvc_json(repo, "params", "diff", BASE, HEAD)
+    _assert_agrees_with_dvc(report, metrics_diff, params_diff)
+    markdown = gitml(repo, "report", "--base", BASE, "--head", HEAD).stdout
+    _assert_plots_drawn(repo, report, markdown, BASE, HEAD)
+    assert gitml(repo, "check", "--base", BASE, "--head", HEAD).stdout.endswith(
+        "not_configured (no gate configured for this stage)\n"
+    )

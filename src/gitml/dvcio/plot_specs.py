@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from gitml.errors import ConfigError
@@ -69,6 +69,9 @@ class PlotSpec:
     series: tuple[Series, ...]
     header: bool = True  # CSV/TSV files start with a row of field names
     stage: str | None = None  # the stage whose output it is; None when top-level only
+    # A directory of data files (DVCLive's `dvclive/plots/metrics`): one plot per file,
+    # listed on each side when the report is drawn (its one series names the directory).
+    directory: bool = False
 
     @property
     def files(self) -> tuple[str, ...]:
@@ -105,6 +108,18 @@ class _Resolver:
     def __init__(self, file: str):
         self.file = file
         self.directory = posixpath.dirname(file)
+
+    def directory_path(self, written: str, directory: str = "") -> str | None:
+        """The repository path of a plots directory (``dvclive/plots/metrics``: no suffix,
+        or a trailing slash), or None when ``written`` names no such directory."""
+        if "${" in written or posixpath.isabs(written):
+            return None
+        joined = posixpath.normpath(posixpath.join(self.directory, directory, written))
+        if joined in (".", "..") or joined.startswith("../"):
+            return None
+        if written.endswith("/") or not posixpath.splitext(joined)[1]:
+            return joined
+        return None
 
     def path(self, written: str, where: str, directory: str = "") -> tuple[str | None, str]:
         """``(repository path, "")``, or ``(None, why it is skipped)``."""
@@ -190,16 +205,24 @@ def _spec(
 
 
 def _file_plot(
-    path: str, props: Mapping[str, Any], file: str, key: str, stage: str | None
+    path: str,
+    props: Mapping[str, Any],
+    file: str,
+    key: str,
+    stage: str | None,
+    *,
+    directory: bool = False,
 ) -> PlotSpec:
-    """A plot of one data file (``- path`` or ``- path: {x: ..., y: field or [fields]}``)."""
+    """A plot of one data file (``- path`` or ``- path: {x: ..., y: field or [fields]}``),
+    or of each data file in the directory ``path``."""
     x = _x_for(props.get("x"), file, key)
     if isinstance(x, dict):
         # ``x: {file: field}`` beside a plain ``y``: the field of this file (DVC's join).
         x = x.get(path, next(iter(x.values())))
     y = props.get("y")
     fields: tuple[str | None, ...] = (None,) if y is None else _fields(y, file, f"{key}.y")
-    return _spec(path, props, tuple(Series(path, x, f) for f in fields), file, key, stage)
+    spec = _spec(path, props, tuple(Series(path, x, f) for f in fields), file, key, stage)
+    return replace(spec, directory=True) if directory else spec
 
 
 def _entries(value: Any, file: str, key: str) -> Iterable[tuple[str, Any, str]]:
@@ -248,14 +271,15 @@ def _stage_plots(
         if not isinstance(wdir, str):
             raise _fail(file, f"{key}.wdir", "a directory path", wdir)
         for written, props, where in _entries(stage.get("plots"), file, f"{key}.plots"):
-            path, why = resolver.path(written, where, wdir)
+            folder = resolver.directory_path(written, wdir)
+            path, why = (folder, "") if folder else resolver.path(written, where, wdir)
             if path is None:
                 notes.append(why)
                 continue
             props = props or {}
             if props.get("y") is not None and isinstance(props["y"], dict):
                 raise _fail(file, f"{where}.y", "a field name or a list of field names", props["y"])
-            spec = _file_plot(path, props, file, where, str(name))
+            spec = _file_plot(path, props, file, where, str(name), directory=bool(folder))
             found.append((path, spec, any(props.get(p) is not None for p in PLOT_PROPS)))
     return found, notes
 
@@ -284,12 +308,13 @@ def plot_specs(
             spec, why = _named(written, props, resolver, where)
             notes += why
         else:
-            path, reason = resolver.path(written, where)
+            folder = resolver.directory_path(written)
+            path, reason = (folder, "") if folder else resolver.path(written, where)
             if path is None:
                 notes.append(reason)
                 continue
             stage = next((s.stage for p, s, _ in stage_plots if p == path), None)
-            spec = _file_plot(path, props, file, where, stage)
+            spec = _file_plot(path, props, file, where, stage, directory=bool(folder))
             top_paths.add(path)
         if spec is not None:
             top.append(spec)

@@ -147,3 +147,29 @@ def read_tracked(
         if not md5:
             raise DvcError(f"{label}: the manifest of {output.path} records no md5 for it")
         return objects.read(md5, label, MAX_FILE_BYTES, _LIMIT_REASON)
+
+
+def list_tracked(
+    root: Path,
+    outputs: Mapping[str, Output],
+    directory: str,
+    rev: str | None,
+    repo_url: str | None = None,
+) -> tuple[str, ...] | None:
+    """The files under ``directory`` (repository paths, sorted) as the manifest of the
+    directory output that is or holds it records them at ``rev``; None when no directory
+    output holds it. Errors as :func:`read_tracked`'s."""
+    found = locate(outputs, directory)
+    if found is None or not found[0].is_dir:
+        return None
+    output, relpath = found
+    label = f"{directory} at {rev or 'workspace'}"
+    if output.md5 is None:
+        raise DvcError(f"{label}: dvc.lock records no md5 for output {output.path}")
+    manifest_label = f"{label}: the manifest of DVC directory output {output.path}"
+    with ObjectReader(root, repo_url) as objects:
+        manifest = objects.read(output.md5, manifest_label, MAX_MANIFEST_BYTES, _LIMIT_REASON)
+    files = manifest_entries(manifest, f"{manifest_label} (md5 {output.md5})")
+    prefix = f"{relpath}/" if relpath else ""
+    base = "/".join(_parts(output.path))
+    return tuple(sorted(f"{base}/{name}" for name in files if name.startswith(prefix)))

@@ -13,7 +13,7 @@ from gitml.report import diff, rescore
 from gitml.report.baselines import baseline_change
 from gitml.report.curves import CURVES, build_curve, points
 from gitml.report.model import Change, DataDiff, DataSide, ModelReport, ModelStatus
-from gitml.report.plots import model_plots, without_curve_files
+from gitml.report.plots import expand_directories, model_plots, without_curve_files
 from gitml.report.values import Scalar, flatten
 
 if TYPE_CHECKING:
@@ -69,12 +69,21 @@ def _curves(base: SideFiles | None, head: SideFiles, model: ModelConfig) -> tupl
     return tuple(curves)
 
 
-def _plots(base: SideFiles | None, head: SideFiles, model: ModelConfig) -> tuple[Plot, ...]:
+def _plots(
+    base: SideFiles | None, head: SideFiles, model: ModelConfig
+) -> tuple[tuple[Plot, ...], tuple[str, ...]]:
     """The plots ``dvc.yaml`` declares for the model, as the head declares them (a pull
-    request may add one; plots inform, they do not judge), less gitml's own curves."""
+    request may add one; plots inform, they do not judge), less gitml's own curves; and
+    notes on what was left out."""
     own = _own(head, model) or model
-    specs = without_curve_files(own.plot_specs, model.plots)
-    return model_plots(specs, base.read if base else None, head.read)
+
+    def files_under(directory: str) -> list[str]:
+        on_base = base.files_under(directory) if base else []
+        return sorted({*head.files_under(directory), *on_base})
+
+    specs, notes = expand_directories(own.plot_specs, files_under)
+    specs = without_curve_files(specs, model.plots)
+    return model_plots(specs, base.read if base else None, head.read), notes
 
 
 def _rows(side: SideFiles | None, model: ModelConfig) -> int | None:
@@ -136,6 +145,8 @@ def model_report(
     base_declares = base.config is not None and model.name in base.config.models
     if base_declares and not has_base and not notes:
         notes.append("no metrics on the base side: shown as a new model")
+    plots, plot_notes = _plots(base if has_base else None, head, model)
+    notes += plot_notes
     same_rows: tuple[MetricDiff, ...] = ()
     same_rows_count = None
     if root is not None and has_base and rescore.needs_rescore(base, head, model):
@@ -151,7 +162,7 @@ def model_report(
         base_md5=base_out.md5 if base_out else None,
         head_md5=head_out.md5 if head_out else None,
         curves=_curves(base if has_base else None, head, model),
-        plots=_plots(base if has_base else None, head, model),
+        plots=plots,
         base_rows=_rows(base if has_base else None, model),
         head_rows=_rows(head, model),
         headline=diff.headline(metrics, declared_order),

@@ -23,6 +23,7 @@ from collections import Counter
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from gitml.dvcio.plot_specs import DATA_SUFFIXES, Series
 from gitml.errors import GitmlError
 from gitml.report.curves import CURVES, GRID_POINTS, interpolate, linear_grid
 from gitml.report.model import ConfusionMatrix, ConfusionPlot, PlotLine, XYPlot
@@ -31,7 +32,7 @@ from gitml.report.plot_data import PlotDataError, category, number, read_table
 if TYPE_CHECKING:
     from collections.abc import Callable, Collection, Sequence
 
-    from gitml.dvcio.plot_specs import PlotSpec, Series
+    from gitml.dvcio.plot_specs import PlotSpec
     from gitml.report.model import Plot
     from gitml.report.plot_data import Table
 
@@ -303,3 +304,35 @@ def without_curve_files(specs: Sequence[PlotSpec], plots_dir: str | None) -> tup
     """``specs`` less those whose every file is one of gitml's own curves (drawn once)."""
     drawn = curve_files(plots_dir)
     return tuple(spec for spec in specs if not set(spec.files) <= drawn)
+
+
+# A plots directory is drawn file by file; past this many files the rest get a note (a
+# comment with a hundred charts helps no reviewer).
+MAX_DIRECTORY_PLOTS = 24
+
+
+def expand_directories(
+    specs: Sequence[PlotSpec], files_under: Callable[[str], Sequence[str]]
+) -> tuple[tuple[PlotSpec, ...], tuple[str, ...]]:
+    """``specs`` with each directory spec replaced by one spec per data file under it, as
+    DVC draws a plots directory; ``files_under`` lists a directory's files (both sides').
+
+    Returns the specs and a note per directory that had more files than are drawn.
+    """
+    expanded: list[PlotSpec] = []
+    notes: list[str] = []
+    for spec in specs:
+        if not spec.directory:
+            expanded.append(spec)
+            continue
+        (template,) = {series.file for series in spec.series}
+        files = [f for f in files_under(template) if posixpath.splitext(f)[1] in DATA_SUFFIXES]
+        if len(files) > MAX_DIRECTORY_PLOTS:
+            notes.append(
+                f"{template}: {len(files)} data files; the first {MAX_DIRECTORY_PLOTS} are drawn"
+            )
+        for file in files[:MAX_DIRECTORY_PLOTS]:
+            series = tuple(Series(file, s.x, s.y) for s in spec.series)
+            title = file if spec.title == spec.id else f"{spec.title}: {file}"
+            expanded.append(replace(spec, id=file, title=title, series=series, directory=False))
+    return tuple(expanded), tuple(notes)

@@ -77,6 +77,21 @@ class SideFiles:
             self.unavailable[path] = str(error)
             return None
 
+    def files_under(self, directory: str) -> list[str]:
+        """The files under ``directory`` on this side: in git (or the working tree), else
+        as the manifest of the DVC directory output holding it lists them (a reason kept
+        in :attr:`unavailable` when that manifest cannot be had)."""
+        found = self.tree.files_under(directory)
+        if found or self.root is None:
+            return found
+        from gitml.dvcio.tracked import list_tracked
+
+        try:
+            return list(list_tracked(self.root, self.outputs, directory, self.tree.commit) or ())
+        except GitmlError as error:
+            self.unavailable[directory] = str(error)
+            return []
+
     def document(self, path: str, required: bool = False) -> Any:
         """The parsed YAML/JSON at ``path``; None if absent (an error if ``required``,
         unless DVC tracks it but its bytes cannot be had: see :attr:`unavailable`)."""

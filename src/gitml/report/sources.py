@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from gitml.gitio import CatFile, GitRepo
 
 
@@ -28,6 +28,10 @@ class Tree(Protocol):
         """Paths of the ``.dvc`` pointer files on this side."""
         ...
 
+    def files_under(self, directory: str) -> list[str]:
+        """Paths of the files under ``directory`` on this side (none when it has none)."""
+        ...
+
 
 class CommitTree:
     """The files of one commit, read through a shared ``git cat-file --batch``."""
@@ -47,6 +51,13 @@ class CommitTree:
         listing = self._repo.run("ls-tree", "-r", "--name-only", "-z", self.commit).stdout
         return sorted(p for p in listing.split("\0") if p.endswith(".dvc"))
 
+    def files_under(self, directory: str) -> list[str]:
+        """The files git holds under ``directory`` in the commit (one ``git ls-tree``)."""
+        listing = self._repo.run(
+            "ls-tree", "-r", "--name-only", "-z", self.commit, "--", f"{directory}/"
+        ).stdout
+        return sorted(p for p in listing.split("\0") if p)
+
 
 class WorkspaceTree:
     """The files of the working tree (after ``dvc repro``)."""
@@ -64,6 +75,22 @@ class WorkspaceTree:
             return (self._root / path).read_bytes()
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
             return None
+
+    def files_under(self, directory: str) -> list[str]:
+        """The regular files under ``root/directory`` (symbolic links are not followed:
+        a link must not lead the report out of the repository)."""
+        top = self._root / directory
+        root = self._root.resolve()
+        if top.is_symlink() or not top.is_dir() or not top.resolve().is_relative_to(root):
+            return []
+        found = []
+        for folder, subfolders, names in os.walk(top):
+            subfolders[:] = [d for d in subfolders if not (Path(folder) / d).is_symlink()]
+            for name in names:
+                path = Path(folder) / name
+                if path.is_file() and not path.is_symlink():
+                    found.append(path.relative_to(self._root).as_posix())
+        return sorted(found)
 
     def dvc_files(self) -> list[str]:
         """``*.dvc`` files in the working tree, tracked or new, as git sees them (one
