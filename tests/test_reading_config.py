@@ -129,3 +129,13 @@ def test_a_required_metric_that_became_nan_fails_the_gate(tmp_path: Path) -> Non
     assert model.status == "mixed"  # one better, one NaN: never "improved"
     assert report.gate.status == "failed"
     assert report.gate.failures == ("clf: auc.test present: NaN (limit required)",)
+
+
+def test_a_stage_gate_without_gitml_yaml_says_what_is_missing(tmp_path: Path) -> None:
+    repo = _repo(tmp_path, DVC_YAML)
+    result = gitml(repo, "check", "--stage", "prod", check=False)
+    assert result.returncode == 1
+    assert result.stderr == (
+        "gitml: error: --stage 'prod': no gitml.yaml declares stages or gates here (run "
+        "`gitml init`; without one only pull requests into main are reported)\n"
+    )

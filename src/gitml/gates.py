@@ -165,6 +165,11 @@ def judge(
     if stage is None:
         stage = stage_for_base(base, config.stages, config.stage_branch) if base else "main"
     if stage != "main" and stage not in config.stages:
+        if not config.stages:  # no gitml.yaml: nothing declares stages, nor their gates
+            raise ConfigError(
+                f"--stage {stage!r}: no gitml.yaml declares stages or gates here "
+                "(run `gitml init`; without one only pull requests into main are reported)"
+            )
         raise ConfigError(
             f"--stage {stage!r}: not a stage of gitml.yaml (stages: main, "
             f"{', '.join(config.stages)})"
