@@ -200,3 +200,12 @@ def test_foreach_and_templated_stages_are_noted_not_guessed() -> None:
     notes = project_from_texts(text).notes
     assert any("foreach" in n for n in notes)
     assert any("templated" in n for n in notes)
+
+
+def test_plots_gitml_cannot_draw_are_noted_on_the_model() -> None:
+    text = GET_STARTED.replace("artifacts:", "  - eval/plots/images/importance.png\nartifacts:", 1)
+    config = effective_config(None, project_from_texts(text))
+    assert config is not None
+    (note,) = config.models["text-classifier"].plot_notes
+    assert "importance.png" in note
+    assert "an image" in note

@@ -51,6 +51,7 @@ class ModelConfig:
     data_schema: str | None = None
     baseline: str | None = None
     plot_specs: tuple[PlotSpec, ...] = ()
+    plot_notes: tuple[str, ...] = ()  # the dvc.yaml plots gitml cannot draw, and why
 
     def direction(self, metric: str) -> Direction | None:
         """Which way ``metric`` is better: declared, else implied by its name, else None."""

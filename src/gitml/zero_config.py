@@ -161,9 +161,9 @@ def effective_config(
         raise _not_a_configuration(file, str(error)) from None
     config = config_from_document(merged, file, validate=False)
     stages_of = {name: _model_stages(project, m.artifact) for name, m in config.models.items()}
-    plots, _ = _models_plots(project, stages_of)
+    plots, notes = _models_plots(project, stages_of)
     models = {
-        name: replace(model, plot_specs=plots.get(name, ()))
+        name: replace(model, plot_specs=plots.get(name, ()), plot_notes=notes)
         for name, model in config.models.items()
     }
     if declared is None:

@@ -83,7 +83,7 @@ def _plots(
 
     specs, notes = expand_directories(own.plot_specs, files_under)
     specs = without_curve_files(specs, model.plots)
-    return model_plots(specs, base.read if base else None, head.read), notes
+    return model_plots(specs, base.read if base else None, head.read), (*own.plot_notes, *notes)
 
 
 def _rows(side: SideFiles | None, model: ModelConfig) -> int | None:
