@@ -5,9 +5,10 @@ The ``gitml`` command calls these and renders what they return; they never print
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, overload
 
 if TYPE_CHECKING:
+    from datetime import datetime
     from pathlib import Path
     from typing import Any
 
@@ -15,9 +16,15 @@ if TYPE_CHECKING:
     from gitml.gates import CheckResult
     from gitml.registry.fetch import ResolvedArtifact
     from gitml.registry.promote import PreparedBranch, Promotion
-    from gitml.registry.records import HistoryEntry, ModelSummary, ModelVersions
+    from gitml.registry.records import (
+        HistoryEntry,
+        ModelAt,
+        ModelSummary,
+        ModelVersions,
+        Tenure,
+    )
     from gitml.registry.register import Registration
-    from gitml.registry.show import VersionDetails
+    from gitml.registry.show import StageAt, VersionDetails
     from gitml.registry.verify import VerifyReport
     from gitml.report.model import Report
     from gitml.retrain import RetrainResult
@@ -118,19 +125,59 @@ def register(
     return _register(root, ref, bump, push, remote, verify_remote)
 
 
-def registry(*, root: Path | str = ".", local: bool = False) -> list[ModelSummary]:
-    """Every model with its latest version and what each stage holds (recorded, pending)."""
+@overload
+def registry(
+    *, root: Path | str = ..., local: bool = ..., at: None = ...
+) -> list[ModelSummary]: ...
+@overload
+def registry(*, root: Path | str = ..., local: bool = ..., at: datetime | str) -> list[ModelAt]: ...
+def registry(
+    *, root: Path | str = ".", local: bool = False, at: datetime | str | None = None
+) -> list[ModelSummary] | list[ModelAt]:
+    """Every model with its latest version and what each stage holds (recorded, pending).
+
+    With ``at`` (an aware datetime, or ISO 8601 text: a date alone is the end of that day,
+    UTC), what each stage held at that instant instead, by the stage's assignment history;
+    a version deregistered since is still what held it then, marked ``deregistered``.
+    """
     from gitml.registry.reader import RegistryReader
 
+    instant = _instant(at) if at is not None else None
     with RegistryReader(root, local=local) as reader:
-        return reader.summary()
+        return reader.summary() if instant is None else reader.summary_at(instant)
 
 
-def show(ref: str, *, root: Path | str = ".", local: bool = False) -> VersionDetails:
-    """One version (``credit@v0.2.0``, ``credit@production``, ``credit@latest``) in full."""
+@overload
+def show(
+    ref: str, *, root: Path | str = ..., local: bool = ..., at: None = ...
+) -> VersionDetails: ...
+@overload
+def show(ref: str, *, root: Path | str = ..., local: bool = ..., at: datetime | str) -> StageAt: ...
+def show(
+    ref: str, *, root: Path | str = ".", local: bool = False, at: datetime | str | None = None
+) -> VersionDetails | StageAt:
+    """One version (``credit@v0.2.0``, ``credit@production``, ``credit@latest``) in full.
+
+    With ``at``, ``ref`` must name a stage: what it held at that instant (``StageAt``,
+    whose ``details`` is None when it held nothing then).
+    """
     from gitml.registry.show import show as _show
+    from gitml.registry.show import show_at
 
+    if at is not None:
+        return show_at(root, ref, _instant(at), local=local)
     return _show(root, ref, local=local)
+
+
+def _instant(at: datetime | str) -> datetime:
+    """``at`` as an aware datetime (text is parsed as ``--at`` is; naive times are UTC)."""
+    from datetime import UTC
+
+    from gitml.registry.timeline import parse_instant
+
+    if isinstance(at, str):
+        return parse_instant(at)
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
 def versions(model: str, *, root: Path | str = ".", local: bool = False) -> ModelVersions:
@@ -154,6 +201,19 @@ def history(
 
     with RegistryReader(root, local=local) as reader:
         return reader.history(model, stage)
+
+
+def tenures(
+    model: str | None, stage: str, *, root: Path | str = ".", local: bool = False
+) -> list[Tenure]:
+    """Each unbroken hold of ``stage`` by one version, oldest first: of ``model``, or of
+    every model when it is None. Each says from when to when (``end`` None: still
+    holding), how it began (promotion, rollback, fallback) and how it ended (replaced,
+    rolled back, unassigned, deregistered, still holding)."""
+    from gitml.registry.reader import RegistryReader
+
+    with RegistryReader(root, local=local) as reader:
+        return reader.tenures(model, stage)
 
 
 def get(
@@ -345,6 +405,7 @@ __all__ = [
     "retrain",
     "rollback",
     "show",
+    "tenures",
     "unassign",
     "validate",
     "verify",

@@ -11,7 +11,14 @@ from gitml.report.tables import table
 if TYPE_CHECKING:
     import argparse
 
-    from gitml.registry.records import HistoryEntry, ModelVersions, StageInfo, VersionInfo
+    from gitml.registry.records import (
+        HeldAt,
+        HistoryEntry,
+        ModelVersions,
+        StageInfo,
+        VersionInfo,
+    )
+    from gitml.registry.show import VersionDetails
 
 
 def _read_options(parser: argparse.ArgumentParser, repo: bool = True) -> None:
@@ -25,6 +32,15 @@ def _read_options(parser: argparse.ArgumentParser, repo: bool = True) -> None:
         parser.add_argument(
             "--repo", help="read the registry of this git URL (refs and tags only, cached)"
         )
+
+
+def _at_option(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument(
+        "--at",
+        metavar="DATE",
+        help=f"{what} at this instant, by the assignment history: ISO 8601, "
+        "2026-03-01 (a date alone is the end of that day, UTC) or 2026-03-01T12:00:00+02:00",
+    )
 
 
 def _add_register(commands: argparse._SubParsersAction) -> None:
@@ -60,7 +76,10 @@ def _add_registry(commands: argparse._SubParsersAction) -> None:
         description=(
             "What runs where: each model's latest version and, per stage, the recorded "
             "version (latest assignment tag); `pending` when the stage branch tip holds "
-            "another artefact. Deprecated models and deregistered versions are marked."
+            "another artefact. Deprecated models and deregistered versions are marked. "
+            "--at DATE answers what each stage held then: the latest assignment at or before "
+            "DATE (an unassignment lets the earlier holder show again, as now), a version "
+            "deregistered later still counted and marked."
         ),
     )
     p.add_argument(
@@ -68,6 +87,7 @@ def _add_registry(commands: argparse._SubParsersAction) -> None:
         metavar="STAGE",
         help="print only the models with a version recorded in STAGE, one per line (scripts)",
     )
+    _at_option(p, "what each stage held")
     _read_options(p)
     add_format_options(p)
     p.set_defaults(run=run_registry)
@@ -80,10 +100,13 @@ def _add_show(commands: argparse._SubParsersAction) -> None:
         description=(
             "MODEL lists every version of the model, greatest first, with its stages and "
             "whether it is active or deregistered (as `gto show MODEL`). MODEL@vX.Y.Z, "
-            "MODEL@STAGE, MODEL#STAGE or MODEL@latest shows one version in full."
+            "MODEL@STAGE, MODEL#STAGE or MODEL@latest shows one version in full. "
+            "MODEL@STAGE --at DATE shows the version the stage held at DATE, or says that "
+            "it held nothing then."
         ),
     )
     p.add_argument("ref", help="model name, or reference to one version, e.g. credit@production")
+    _at_option(p, "with MODEL@STAGE: the version the stage held")
     _read_options(p)
     add_format_options(p)
     p.set_defaults(run=run_show)
@@ -95,11 +118,17 @@ def _add_history(commands: argparse._SubParsersAction) -> None:
         help="registrations, promotions and rollbacks in time order",
         description=(
             "Every registry event of MODEL (of every model without one, as `gto history`), "
-            "oldest first, in words, with author, commit and PR."
+            "oldest first, in words, with author, commit and PR. --stage S --tenures lists "
+            "each hold of S instead: version, from, to (or now), how it began and ended."
         ),
     )
     p.add_argument("model", nargs="?", help="model name (default: every model)")
     p.add_argument("--stage", help="only events of this stage")
+    p.add_argument(
+        "--tenures",
+        action="store_true",
+        help="with --stage: one row per hold of the stage (version, from, to, how it ended)",
+    )
     _read_options(p)
     add_format_options(p)
     p.set_defaults(run=run_history)
@@ -222,6 +251,8 @@ def run_registry(args: argparse.Namespace) -> int:
     """Print the registry table."""
     from gitml import api
 
+    if args.at is not None:
+        return _registry_at(args)
     rows = api.registry(root=_root(args), local=args.local)
     if args.names_in:
         held = [
@@ -250,11 +281,66 @@ def run_registry(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _held_cell(held: HeldAt) -> str:
+    if held.version is None:
+        return "nothing held"
+    cell = _version_cell(held.version)
+    return f"{cell} (now deregistered)" if held.deregistered else cell
+
+
+def _registry_at(args: argparse.Namespace) -> int:
+    """``gitml registry --at DATE``: what each stage of each model held then."""
+    from gitml import api
+
+    rows = api.registry(root=_root(args), local=args.local, at=args.at)
+    if args.names_in:
+        held = [
+            r.model for r in rows if any(s.stage == args.names_in and s.version for s in r.stages)
+        ]
+        if held:
+            emit("\n".join(held))
+        return EXIT_OK
+    if args.format == "json":
+        emit_json([r.to_dict() for r in rows])
+        return EXIT_OK
+    at = rows[0].at.isoformat() if rows else args.at
+    if not any(s.version for r in rows for s in r.stages):
+        emit(f"nothing held at {at}: no stage of any model held a version then")
+        return EXIT_OK
+    stages = list(dict.fromkeys(s.stage for r in rows for s in r.stages))
+    body = []
+    for r in rows:
+        by_stage = {s.stage: s for s in r.stages}
+        cells = [_held_cell(by_stage[s]) if s in by_stage else "-" for s in stages]
+        body.append([_model_cell(r.model, r.deprecated), *cells])
+    emit(f"held at {at}\n\n{table(args.format, ['model', *stages], body)}")
+    return EXIT_OK
+
+
+def _show_at(args: argparse.Namespace) -> int:
+    """``gitml show MODEL@STAGE --at DATE``: the version the stage held then, in full."""
+    from gitml import api
+
+    found = api.show(args.ref, root=_root(args), local=args.local, at=args.at)
+    if args.format == "json":
+        emit_json(found.to_dict())
+        return EXIT_OK
+    title = f"{found.model}@{found.held.stage} at {found.at.isoformat()}"
+    if found.details is None:
+        emit(f"{title}: nothing held")
+        return EXIT_OK
+    assigned = found.held.assigned_at.isoformat() if found.held.assigned_at else "-"
+    emit(f"{title}: {_held_cell(found.held)}, assigned {assigned}\n")
+    return _emit_details(args.format, found.details)
+
+
 def run_show(args: argparse.Namespace) -> int:
     """Print a model's versions, or one version in full."""
     from gitml import api
     from gitml.registry.show import names_a_model
 
+    if args.at is not None:
+        return _show_at(args)
     if names_a_model(args.ref):
         listing = api.versions(args.ref.strip(), root=_root(args), local=args.local)
         if args.format == "json":
@@ -266,6 +352,11 @@ def run_show(args: argparse.Namespace) -> int:
     if args.format == "json":
         emit_json(details.to_dict())
         return EXIT_OK
+    return _emit_details(args.format, details)
+
+
+def _emit_details(fmt: str, details: VersionDetails) -> int:
+    """One version in full, as a field/value table."""
     info = details.info
     rows = [
         ["model", _model_cell(info.model, info.model_deprecated)],
@@ -288,7 +379,7 @@ def run_show(args: argparse.Namespace) -> int:
     rows += [[f"param {k}", str(v)] for k, v in details.params.items()]
     if details.card:
         rows.append(["intended use", str(details.card.get("intended_use", "-"))])
-    emit(table(args.format, ["field", "value"], rows))
+    emit(table(fmt, ["field", "value"], rows))
     return EXIT_OK
 
 
@@ -324,6 +415,8 @@ def run_history(args: argparse.Namespace) -> int:
     """Print the events of a model, or of every model."""
     from gitml import api
 
+    if args.tenures:
+        return _tenures(args)
     # A missing model means every model's events (api.history takes None for that).
     entries = api.history(args.model, stage=args.stage, root=_root(args), local=args.local)
     if args.format == "json":
@@ -343,6 +436,34 @@ def run_history(args: argparse.Namespace) -> int:
     ]
     empty = f"{args.model}: no registry events yet" if args.model else "no registry events yet"
     emit(table(args.format, header, body) if body else empty)
+    return EXIT_OK
+
+
+def _tenures(args: argparse.Namespace) -> int:
+    """``gitml history --stage S --tenures``: one row per hold of the stage."""
+    from gitml import api
+    from gitml.errors import UsageError
+
+    if not args.stage:
+        raise UsageError("--tenures needs --stage STAGE: tenures are holds of one stage")
+    rows = api.tenures(args.model, args.stage, root=_root(args), local=args.local)
+    if args.format == "json":
+        emit_json([t.to_dict() for t in rows])
+        return EXIT_OK
+    header = ["model", "version", "from", "to", "began", "ended"]
+    body = [
+        [
+            t.model,
+            _version_cell(t.version) + (" (now deregistered)" if t.deregistered else ""),
+            t.start.isoformat(" ")[:19],
+            t.end.isoformat(" ")[:19] if t.end else "now",
+            t.began,
+            t.ended,
+        ]
+        for t in rows
+    ]
+    whose = args.model or "any model"
+    emit(table(args.format, header, body) if body else f"no version of {whose} held {args.stage}")
     return EXIT_OK
 
 

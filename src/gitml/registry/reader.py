@@ -35,11 +35,13 @@ from gitml.registry.records import (
 from gitml.registry.state import ModelState, RegistryState, build_state
 
 if TYPE_CHECKING:
+    from datetime import datetime
     from types import TracebackType
 
     from gitml.config import Config
     from gitml.gitio.catfile import CatFile
     from gitml.registry.model_ref import ModelRef
+    from gitml.registry.records import HeldAt, ModelAt, Tenure
     from gitml.registry.state import VersionState
 
 DEFAULT_REMOTE = "origin"
@@ -441,6 +443,50 @@ class RegistryReader:
         if model is None:
             return history_entries(models_with_events(self.state), stage)
         return history_entries([self.model_state(model)], stage)
+
+    # -- time travel ------------------------------------------------------------------
+
+    def held_at(self, state: ModelState, stage: str, instant: datetime) -> HeldAt:
+        """What ``stage`` of ``state`` held at ``instant``, by the events the registry
+        believes today (:mod:`gitml.registry.timeline`); a version whose record git
+        contradicts is skipped, as :meth:`stage_holder` skips it."""
+        from gitml.registry.timeline import stage_at
+
+        return stage_at(state, stage, instant, _Contradicted(self, state))
+
+    def summary_at(self, instant: datetime) -> list[ModelAt]:
+        """Every model with what each of its stages held at ``instant``."""
+        from gitml.registry.timeline import model_at
+
+        return [
+            model_at(state, self.stage_names(name), instant, _Contradicted(self, state))
+            for name in self.model_names()
+            for state in [self.model_state(name)]
+        ]
+
+    def tenures(self, model: str | None, stage: str) -> list[Tenure]:
+        """Every tenure of ``stage``, oldest first: of ``model``, or of every model."""
+        from gitml.registry.timeline import stage_tenures
+
+        if model is None:
+            states = [self.state.models[name] for name in sorted(self.state.models)]
+        else:
+            states = [self.model_state(model)]
+        found = [t for s in states for t in stage_tenures(s, stage, _Contradicted(self, s))]
+        return sorted(found, key=lambda t: t.start)
+
+
+class _Contradicted:
+    """The versions of one model whose record git contradicts, asked lazily: only the
+    candidates for holding a stage are ever checked (each check may read a ``dvc.lock``)."""
+
+    def __init__(self, reader: RegistryReader, state: ModelState):
+        self._reader = reader
+        self._state = state
+
+    def __contains__(self, version: object) -> bool:
+        found = self._state.versions.get(version) if isinstance(version, str) else None
+        return found is not None and self._reader.contradicted(found)
 
 
 def _deregistered(state: ModelState) -> list[VersionState]:

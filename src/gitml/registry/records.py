@@ -185,3 +185,76 @@ def version_label(version: str | None) -> str:
     if version.startswith("v"):
         return version
     return f"commit {version[:12]}"
+
+
+@dataclass(frozen=True)
+class HeldAt:
+    """What one stage held at an instant (``gitml registry --at``)."""
+
+    stage: str
+    version: str | None  # None: nothing held then
+    assigned_at: datetime | None = None  # its latest assignment to the stage by then
+    deregistered: bool = False  # the version is deregistered now (it was active then)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON shape: ``{stage, held, version, assigned_at, deregistered}`` (``held`` is
+        false and ``version`` null when the stage held nothing at that instant)."""
+        return {
+            "stage": self.stage,
+            "held": self.version is not None,
+            "version": self.version,
+            "assigned_at": _iso(self.assigned_at),
+            "deregistered": self.deregistered,
+        }
+
+
+@dataclass(frozen=True)
+class ModelAt:
+    """A model's row in ``gitml registry --at DATE``: each stage's holder at ``at``."""
+
+    model: str
+    at: datetime
+    stages: tuple[HeldAt, ...]
+    deprecated: bool = False  # deprecated at that instant
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON shape: ``{model, at, deprecated, stages: [stage held, ...]}``."""
+        return {
+            "model": self.model,
+            "at": _iso(self.at),
+            "deprecated": self.deprecated,
+            "stages": [s.to_dict() for s in self.stages],
+        }
+
+
+@dataclass(frozen=True)
+class Tenure:
+    """One unbroken hold of a stage by one version (``gitml history --stage S --tenures``).
+
+    ``began``: promotion, rollback or fallback (an earlier holder showing again after the
+    later one was unassigned or deregistered); ``ended``: replaced, rolled back,
+    unassigned, deregistered or still holding (then ``end`` is None).
+    """
+
+    model: str
+    stage: str
+    version: str
+    start: datetime
+    end: datetime | None
+    began: str
+    ended: str
+    deregistered: bool = False  # the version is deregistered now
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON shape: ``{model, stage, version, from, to, began, ended, deregistered}``,
+        times as ISO 8601 (``to`` null while the version still holds the stage)."""
+        return {
+            "model": self.model,
+            "stage": self.stage,
+            "version": self.version,
+            "from": _iso(self.start),
+            "to": _iso(self.end),
+            "began": self.began,
+            "ended": self.ended,
+            "deregistered": self.deregistered,
+        }

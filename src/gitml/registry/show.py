@@ -10,10 +10,11 @@ from gitml.registry.model_ref import parse_ref
 from gitml.registry.reader import RegistryReader
 
 if TYPE_CHECKING:
+    from datetime import datetime
     from pathlib import Path
 
     from gitml.registry.model_ref import ModelRef
-    from gitml.registry.records import ModelVersions, VersionInfo
+    from gitml.registry.records import HeldAt, ModelVersions, VersionInfo
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,27 @@ class VersionDetails:
         }
 
 
+@dataclass(frozen=True)
+class StageAt:
+    """What ``MODEL@STAGE`` held at an instant (``gitml show MODEL@STAGE --at DATE``)."""
+
+    model: str
+    at: datetime
+    held: HeldAt
+    details: VersionDetails | None  # None: nothing held then
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON shape: ``{model, at, stage, held, version, assigned_at, deregistered,
+        details}``; ``details`` is the version as ``gitml show MODEL@vX.Y.Z --json`` gives
+        it (``stages``: what it holds now), or null with ``held`` false."""
+        return {
+            "model": self.model,
+            "at": self.at.isoformat(),
+            **self.held.to_dict(),
+            "details": self.details.to_dict() if self.details else None,
+        }
+
+
 def _document(reader: RegistryReader, commit: str, path: str | None) -> Any:
     from gitml.documents import parse_text
 
@@ -51,6 +73,35 @@ def show(root: Path | str, text: str, *, local: bool = False) -> VersionDetails:
     ref = parse_ref(text)
     with RegistryReader(root, local=local) as reader:
         return _details(reader, ref)
+
+
+def show_at(root: Path | str, text: str, instant: datetime, *, local: bool = False) -> StageAt:
+    """What the stage ``text`` names (``credit@production``) held at ``instant``, in full.
+
+    A version reference, ``latest`` or a bare model name is a UsageError: only a stage's
+    holder changes over time.
+    """
+    from gitml.errors import RegistryError, UsageError
+
+    ref = parse_ref(text)
+    if ref.stage is None:
+        raise UsageError(
+            f"--at needs MODEL@STAGE, got {text.strip()!r}: only stages change over time"
+        )
+    with RegistryReader(root, local=local) as reader:
+        state = reader.model_state(ref.model)
+        stages = reader.known_stages()
+        if ref.stage not in stages:
+            raise RegistryError(
+                f"{ref}: unknown stage {ref.stage!r} (stages: {', '.join(stages) or 'none'})"
+            )
+        held = reader.held_at(state, ref.stage, instant)
+        details = None
+        if held.version is not None:
+            # The version record as of now (a commit assigned without a version tag too).
+            info = reader.version_info(state.versions[held.version])
+            details = _details_of(reader, info)
+        return StageAt(ref.model, instant, held, details)
 
 
 def names_a_model(text: str) -> bool:
@@ -68,10 +119,13 @@ def versions(root: Path | str, model: str, *, local: bool = False) -> ModelVersi
 
 
 def _details(reader: RegistryReader, ref: ModelRef) -> VersionDetails:
+    return _details_of(reader, reader.resolve(ref))
+
+
+def _details_of(reader: RegistryReader, info: VersionInfo) -> VersionDetails:
     from gitml.report.values import flatten
 
-    info = reader.resolve(ref)
-    model = reader.config.models.get(ref.model) if reader.config else None
+    model = reader.config.models.get(info.model) if reader.config else None
     metrics: dict[str, Any] = {}
     params: dict[str, Any] = {}
     card = None
