@@ -209,3 +209,14 @@ def test_plots_gitml_cannot_draw_are_noted_on_the_model() -> None:
     (note,) = config.models["text-classifier"].plot_notes
     assert "importance.png" in note
     assert "an image" in note
+
+
+def test_a_malformed_plots_block_is_a_note_not_a_failure() -> None:
+    text = GET_STARTED.replace("      template: simple\n", "      template: [simple]\n", 1)
+    config = effective_config(None, project_from_texts(text))
+    assert config is not None
+    model = config.models["text-classifier"]
+    assert model.plot_specs == ()
+    (note,) = model.plot_notes
+    assert note.startswith("dvc.yaml: plots[0].ROC.template: expected a string")
+    assert note.endswith(": no plots drawn")

@@ -73,8 +73,12 @@ def _models_metrics(project: DvcProject, stages_of: dict[str, set[str]]) -> dict
 def _models_plots(
     project: DvcProject, stages_of: dict[str, set[str]]
 ) -> tuple[dict[str, tuple[PlotSpec, ...]], tuple[str, ...]]:
-    specs, notes = plot_specs(project.document)
     plots: dict[str, list[PlotSpec]] = {model: [] for model in stages_of}
+    try:
+        specs, notes = plot_specs(project.document)
+    except ConfigError as error:
+        # Plots inform; a malformed `plots:` must not stop the metrics or the registry.
+        return {model: () for model in stages_of}, (f"{error}: no plots drawn",)
     for spec in specs:
         if spec.stage is not None:
             owners = {m for m, stages in stages_of.items() if spec.stage in stages}
