@@ -7,6 +7,7 @@ artifacts too; :func:`project_from_texts` reads both, as GTO does.
 
 from __future__ import annotations
 
+import posixpath
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -83,12 +84,28 @@ def _entry_path(entry: Any, file: str, key: str) -> str:
     raise ConfigError(f"{file}: {key}: expected a path or {{path: options}}, got {entry!r}")
 
 
-def _paths(raw: Any, file: str, key: str) -> tuple[str, ...]:
+def _paths(raw: Any, file: str, key: str, notes: list[str] | None = None) -> tuple[str, ...]:
+    """The paths of a ``deps``/``outs``/``metrics`` list; one leading out of the repository
+    (absolute, or ``..`` past its root: DVC's external outputs) is left out, with a note."""
     if raw is None:
         return ()
     if not isinstance(raw, list):
         raise ConfigError(f"{file}: {key}: expected a list of paths")
-    return tuple(_normal(_entry_path(entry, file, key)) for entry in raw)
+    paths = []
+    for entry in raw:
+        path = _normal(_entry_path(entry, file, key))
+        if _outside(path):
+            if notes is not None:
+                notes.append(f"{file}: {key}: {path!r} is outside the repository: not read")
+            continue
+        paths.append(path)
+    return tuple(paths)
+
+
+def _outside(path: str) -> bool:
+    """Whether a path written in ``dvc.yaml`` leads out of the repository."""
+    normal = posixpath.normpath(path)
+    return path.startswith(("/", "\\")) or normal == ".." or normal.startswith("../")
 
 
 def _normal(path: str) -> str:
@@ -161,11 +178,11 @@ def _stages(document: dict[str, Any], file: str) -> tuple[dict[str, Stage], list
             notes.append(f"{file}: stages.{name}: foreach/matrix stages are not read")
             continue
         key = f"stages.{name}"
-        metrics = _paths(stage.get("metrics"), file, f"{key}.metrics")
+        metrics = _paths(stage.get("metrics"), file, f"{key}.metrics", notes)
         outs = (
-            _paths(stage.get("outs"), file, f"{key}.outs")
+            _paths(stage.get("outs"), file, f"{key}.outs", notes)
             + metrics
-            + _paths(stage.get("plots"), file, f"{key}.plots")
+            + _paths(stage.get("plots"), file, f"{key}.plots", notes)
         )
         deps = _paths(stage.get("deps"), file, f"{key}.deps")
         if any("${" in path for path in (*outs, *deps)):
@@ -193,7 +210,13 @@ def project_from_texts(
         artifacts.update(gto_artifacts_from_text(artifacts_yaml, f"{ARTIFACTS_YAML}{at}"))
     artifacts.update(artifacts_from_document(document, file))
     stages, notes = _stages(document, file)
-    top_metrics = _paths(document.get("metrics"), file, "metrics")
+    top_metrics = _paths(document.get("metrics"), file, "metrics", notes)
+    for name, artifact in list(artifacts.items()):
+        if _outside(artifact.path):
+            notes.append(
+                f"{file}: artifacts.{name}.path {artifact.path!r} is outside the repository"
+            )
+            del artifacts[name]
     return DvcProject(artifacts, stages, top_metrics, document, tuple(notes))
 
 

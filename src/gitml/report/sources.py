@@ -6,6 +6,8 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from gitml.errors import ConfigError
+
 if TYPE_CHECKING:
     from gitml.gitio import CatFile, GitRepo
 
@@ -70,9 +72,20 @@ class WorkspaceTree:
         self._repo = repo
 
     def read(self, path: str) -> bytes | None:
-        """The file at ``root/path``."""
+        """The file at ``root/path``. A path that leads out of the repository (``..``, or
+        a symbolic link a pull request committed) is refused: a report must never quote a
+        file of the machine it runs on."""
+        target = self._root / path
         try:
-            return (self._root / path).read_bytes()
+            inside = target.resolve().is_relative_to(self._root.resolve())
+        except (OSError, RuntimeError):  # a symlink loop
+            inside = False
+        if not inside:
+            raise ConfigError(
+                f"{path}: leads out of the repository (`..` or a symbolic link): not read"
+            )
+        try:
+            return target.read_bytes()
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
             return None
 
