@@ -10,10 +10,13 @@ from gitml.report.tables import table
 
 if TYPE_CHECKING:
     import argparse
+    from collections.abc import Sequence
 
     from gitml.registry.records import (
         HeldAt,
         HistoryEntry,
+        ModelAt,
+        ModelSummary,
         ModelVersions,
         StageInfo,
         VersionInfo,
@@ -255,12 +258,7 @@ def run_registry(args: argparse.Namespace) -> int:
         return _registry_at(args)
     rows = api.registry(root=_root(args), local=args.local)
     if args.names_in:
-        held = [
-            r.model for r in rows if any(s.stage == args.names_in and s.version for s in r.stages)
-        ]
-        if held:
-            emit("\n".join(held))
-        return EXIT_OK
+        return _emit_names_in(rows, args.names_in)
     if args.format == "json":
         emit_json([r.to_dict() for r in rows])
         return EXIT_OK
@@ -281,6 +279,14 @@ def run_registry(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _emit_names_in(rows: Sequence[ModelSummary | ModelAt], stage: str) -> int:
+    """``--names-in STAGE``: the models with a version in ``stage``, one per line."""
+    held = [r.model for r in rows if any(s.stage == stage and s.version for s in r.stages)]
+    if held:
+        emit("\n".join(held))
+    return EXIT_OK
+
+
 def _held_cell(held: HeldAt) -> str:
     if held.version is None:
         return "nothing held"
@@ -294,12 +300,7 @@ def _registry_at(args: argparse.Namespace) -> int:
 
     rows = api.registry(root=_root(args), local=args.local, at=args.at)
     if args.names_in:
-        held = [
-            r.model for r in rows if any(s.stage == args.names_in and s.version for s in r.stages)
-        ]
-        if held:
-            emit("\n".join(held))
-        return EXIT_OK
+        return _emit_names_in(rows, args.names_in)
     if args.format == "json":
         emit_json([r.to_dict() for r in rows])
         return EXIT_OK

@@ -107,6 +107,14 @@ def manifest_entries(data: bytes, what: str) -> dict[str, str]:
     return files
 
 
+def _manifest(objects: ObjectReader, output: Output, label: str) -> dict[str, str]:
+    """``{relpath: md5}`` of the directory output ``output`` (its md5 known), verified."""
+    assert output.md5 is not None
+    what = f"{label}: the manifest of DVC directory output {output.path}"
+    manifest = objects.read(output.md5, what, MAX_MANIFEST_BYTES, _LIMIT_REASON)
+    return manifest_entries(manifest, f"{what} (md5 {output.md5})")
+
+
 def read_tracked(
     root: Path,
     outputs: Mapping[str, Output],
@@ -138,10 +146,7 @@ def read_tracked(
     with ObjectReader(root, repo_url) as objects:
         if relpath is None:
             return objects.read(output.md5, label, MAX_FILE_BYTES, _LIMIT_REASON)
-        manifest_label = f"{label}: the manifest of DVC directory output {output.path}"
-        manifest = objects.read(output.md5, manifest_label, MAX_MANIFEST_BYTES, _LIMIT_REASON)
-        files = manifest_entries(manifest, f"{manifest_label} (md5 {output.md5})")
-        md5 = files.get(relpath)
+        md5 = _manifest(objects, output, label).get(relpath)
         if md5 is None:
             return None  # not in the directory at this revision, or a folder inside it
         if not md5:
@@ -166,10 +171,8 @@ def list_tracked(
     label = f"{directory} at {rev or 'workspace'}"
     if output.md5 is None:
         raise DvcError(f"{label}: dvc.lock records no md5 for output {output.path}")
-    manifest_label = f"{label}: the manifest of DVC directory output {output.path}"
     with ObjectReader(root, repo_url) as objects:
-        manifest = objects.read(output.md5, manifest_label, MAX_MANIFEST_BYTES, _LIMIT_REASON)
-    files = manifest_entries(manifest, f"{manifest_label} (md5 {output.md5})")
+        files = _manifest(objects, output, label)
     prefix = f"{relpath}/" if relpath else ""
     base = "/".join(_parts(output.path))
     return tuple(sorted(f"{base}/{name}" for name in files if name.startswith(prefix)))

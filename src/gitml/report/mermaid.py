@@ -15,8 +15,10 @@ if TYPE_CHECKING:
     from gitml.report.model import Curve
 
 
-def _number(value: float) -> str:
-    text = f"{value:.4f}".rstrip("0").rstrip(".")
+def fixed_point(value: float, digits: int = 4) -> str:
+    """``value`` in fixed point with at most ``digits`` decimals and no trailing zeros:
+    Mermaid rejects exponents."""
+    text = f"{value:.{digits}f}".rstrip("0").rstrip(".")
     return text if text not in ("", "-0") else "0"
 
 
@@ -26,7 +28,7 @@ def xychart(curve: Curve, base_label: str = "base", head_label: str = "head") ->
     Values are fixed-point (Mermaid rejects exponents) and every label is quoted (Mermaid
     drops spaces from unquoted ones). Series are named: recent Mermaid shows a legend.
     """
-    x_labels = ", ".join(f'"{_number(x)}"' for x in curve.x)
+    x_labels = ", ".join(f'"{fixed_point(x)}"' for x in curve.x)
     lines = [
         "xychart-beta",
         f'    title "{mermaid_label(curve.title)}"',
@@ -35,7 +37,7 @@ def xychart(curve: Curve, base_label: str = "base", head_label: str = "head") ->
     ]
     for label, series in ((base_label, curve.base), (head_label, curve.head)):
         if series is not None:
-            values = ", ".join(_number(v) for v in series)
+            values = ", ".join(fixed_point(v) for v in series)
             lines.append(f'    line "{mermaid_label(label)}" [{values}]')
     return "\n".join(lines)
 

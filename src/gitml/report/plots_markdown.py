@@ -13,6 +13,7 @@ import posixpath
 from typing import TYPE_CHECKING
 
 from gitml.report.escape import code, mermaid_label, text
+from gitml.report.mermaid import fixed_point
 from gitml.report.model import XYPlot
 from gitml.report.tables import markdown_cells
 
@@ -24,9 +25,9 @@ if TYPE_CHECKING:
 
 
 def _fixed(value: float) -> str:
-    """A number in fixed point (Mermaid rejects exponents), without trailing zeros."""
-    out = f"{value:.12f}".rstrip("0").rstrip(".")
-    return out if out not in ("", "-0") else "0"
+    """A number in fixed point, to the 12 decimals plot data may carry (already rounded
+    to the digits the data has)."""
+    return fixed_point(value, 12)
 
 
 def line_names(lines: Sequence[PlotLine]) -> list[str]:

@@ -66,12 +66,10 @@ class SideFiles:
         return self._bytes[path]
 
     def _read_tracked(self, path: str) -> bytes | None:
-        from gitml.dvcio.tracked import locate, read_tracked
+        from gitml.dvcio.tracked import read_tracked
 
+        assert self.root is not None
         try:
-            if locate(self.outputs, path) is None:
-                return None
-            assert self.root is not None
             return read_tracked(self.root, self.outputs, path, self.tree.commit)
         except GitmlError as error:
             self.unavailable[path] = str(error)
