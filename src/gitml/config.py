@@ -25,7 +25,14 @@ if TYPE_CHECKING:
 DEFAULT_STAGES = ("staging", "production")
 DEFAULT_STAGE_BRANCH = "{stage}"
 
-__all__ = ["CONFIG_FILE", "Config", "Direction", "ModelConfig", "RetrainConfig"]
+__all__ = [
+    "CONFIG_FILE",
+    "Config",
+    "Direction",
+    "FairnessConfig",
+    "ModelConfig",
+    "RetrainConfig",
+]
 
 
 @dataclass(frozen=True)
@@ -52,6 +59,7 @@ class ModelConfig:
     baseline: str | None = None
     plot_specs: tuple[PlotSpec, ...] = ()
     plot_notes: tuple[str, ...] = ()  # the dvc.yaml plots gitml cannot draw, and why
+    fairness: FairnessConfig | None = None
 
     def direction(self, metric: str) -> Direction | None:
         """Which way ``metric`` is better: declared, else implied by its name, else None."""
@@ -60,6 +68,16 @@ class ModelConfig:
     def gate(self, stage: str) -> Policy | None:
         """The gate of ``stage`` (``main`` for pull requests into main), if one is set."""
         return self.gates.get(stage)
+
+
+@dataclass(frozen=True)
+class FairnessConfig:
+    """``fairness:`` of a model: the columns whose groups are compared, where the
+    pipeline writes the per-group report, and the fewest rows a group may have."""
+
+    segments: tuple[str, ...]
+    report: str | None = None
+    min_group_rows: int = 30
 
 
 @dataclass(frozen=True)
@@ -157,6 +175,7 @@ def _build_config(document: Any, file: str) -> Config:
             },
             data_schema=raw.get("data_schema"),
             baseline=raw.get("baseline"),
+            fairness=_fairness(raw.get("fairness")),
         )
     stage_branch = document.get("stage_branch", DEFAULT_STAGE_BRANCH)
     if len(models) > 1 and "{model}" not in stage_branch:
@@ -181,6 +200,16 @@ def _build_config(document: Any, file: str) -> Config:
         ),
         accept_gto_tags=(document.get("registry") or {}).get("accept_gto_tags") is True,
         writers=tuple(str(email) for email in (document.get("registry") or {}).get("writers", ())),
+    )
+
+
+def _fairness(raw: Any) -> FairnessConfig | None:
+    if not raw:
+        return None
+    return FairnessConfig(
+        segments=tuple(raw["segments"]),
+        report=raw.get("report"),
+        min_group_rows=raw.get("min_group_rows", FairnessConfig.min_group_rows),
     )
 
 

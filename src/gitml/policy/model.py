@@ -34,6 +34,15 @@ class MetricRule:
 
 
 @dataclass(frozen=True)
+class ApprovalRule:
+    """``approvals:`` of a gate: at least ``min`` approving reviews of the pull request,
+    counted only from ``reviewers`` (logins, or ``org/team`` slugs) when any are named."""
+
+    min: int = 1
+    reviewers: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Policy:
     """The gate of one stage for one model."""
 
@@ -44,6 +53,7 @@ class Policy:
     required_metrics: tuple[str, ...] = ()
     model_card: bool = False
     data: bool = False
+    approvals: ApprovalRule | None = None
 
 
 def _rule(raw: dict[str, Any]) -> MetricRule:
@@ -67,4 +77,10 @@ def policy_from_dict(raw: dict[str, Any]) -> Policy:
         required_metrics=tuple(raw.get("required_metrics") or ()),
         model_card=raw.get("model_card", False),
         data=raw.get("data", False),
+        approvals=ApprovalRule(
+            min=raw["approvals"].get("min", 1),
+            reviewers=tuple(raw["approvals"].get("from") or ()),
+        )
+        if raw.get("approvals")
+        else None,
     )

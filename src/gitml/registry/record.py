@@ -35,6 +35,12 @@ _MD5 = re.compile(r"[0-9a-f]{32}(?:\.dir)?")  # DVC writes a directory's as <md5
 _COMMIT = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 _NAME = re.compile(r"[a-zA-Z0-9](?:[a-zA-Z0-9-/_]*[a-zA-Z0-9])?")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+# A GitHub login (managed users add ``_shortcode``); never a space, ``/`` or markup.
+_LOGIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9_-]{0,98}[A-Za-z0-9])?(?:\[bot\])?")
+# The CI run that wrote the record: one http(s) URL, printable, no spaces or quotes.
+_RUN_URL = re.compile(r"https?://[A-Za-z0-9.:-]+(?:/[A-Za-z0-9._~%+-]+)*/?")
+MAX_LINEAGE = 50  # data inputs, stages, approvers: a record stays a few KB
 
 
 class Kind(StrEnum):
@@ -88,6 +94,15 @@ class Record:
     reason: str | None = None
     metrics: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
     writer: str = ""
+    # Lineage (registrations) and oversight (registrations and promotions): who proposed
+    # and approved, the run that wrote the record, and what the artefact was built from
+    # as dvc.lock at ``commit`` says it (re-derivable, so ``gitml lineage`` checks it).
+    author: str | None = None
+    approvers: tuple[str, ...] = ()
+    run_url: str | None = None
+    inputs: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    params_digest: str | None = None
+    stages: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of the record line (unset fields left out)."""
@@ -103,12 +118,18 @@ class Record:
             "merged_by",
             "reason",
             "writer",
+            "author",
+            "run_url",
+            "params_digest",
         ):
             value = getattr(self, key)
             if value not in (None, ""):
                 data[key] = value
-        if self.metrics:
-            data["metrics"] = dict(self.metrics)
+        if self.approvers:
+            data["approvers"] = list(self.approvers)
+        for key in ("metrics", "inputs", "stages"):
+            if getattr(self, key):
+                data[key] = dict(getattr(self, key))
         return data
 
     def agrees_with(self, tag: TagName) -> bool:
@@ -172,13 +193,22 @@ def _record_from(data: dict[str, Any]) -> Record | None:
         data.get("commit") is None or _matches(_COMMIT, data["commit"]),
         data.get("branch_commit") is None or _matches(_COMMIT, data["branch_commit"]),
         data.get("pull_request") is None or _positive_int(data["pull_request"]),
-        all(_text(data.get(key)) for key in ("artifact", "merged_by", "reason", "writer")),
+        all(
+            _text(data.get(key)) for key in ("artifact", "merged_by", "reason", "writer", "author")
+        ),
         _metrics(data.get("metrics", {})),
+        data.get("run_url") is None or _matches(_RUN_URL, data["run_url"]),
+        data.get("params_digest") is None or _matches(_SHA256, data["params_digest"]),
+        _logins(data.get("approvers", [])),
+        _digests(data.get("inputs", {}), _MD5),
+        _digests(data.get("stages", {}), _SHA256),
     )
     if not all(checks):
         return None
     values = {key: value for key, value in data.items() if key not in ("format", "kind")}
-    values["metrics"] = MappingProxyType(dict(values.get("metrics", {})))
+    for key in ("metrics", "inputs", "stages"):
+        values[key] = MappingProxyType(dict(values.get(key, {})))
+    values["approvers"] = tuple(values.get("approvers", ()))
     return Record(kind=kind, **values)
 
 
@@ -205,4 +235,22 @@ def _metrics(value: object) -> bool:
     return all(
         _text(name) and bool(name) and type(number) in (int, float) and math.isfinite(number)
         for name, number in value.items()
+    )
+
+
+def _logins(value: object) -> bool:
+    return (
+        isinstance(value, list)
+        and len(value) <= MAX_LINEAGE
+        and len(set(value)) == len(value)
+        and all(_matches(_LOGIN, login) for login in value)
+    )
+
+
+def _digests(value: object, pattern: re.Pattern[str]) -> bool:
+    """``{name: digest}``: a DVC input path or stage name, each with its md5 or sha256."""
+    if not isinstance(value, dict) or len(value) > MAX_LINEAGE:
+        return False
+    return all(
+        _text(name) and bool(name) and _matches(pattern, digest) for name, digest in value.items()
     )
