@@ -138,16 +138,18 @@ class _Replay:
             self.last_here[step.version] = step
 
     def holder(self) -> Hold | None:
-        best: tuple[int, int, str] | None = None
+        candidates = []
         for version, step in self.last_here.items():
             # Never registered (a commit assigned as is): active once it has an event.
             active = self.registry_status.get(version, True)
-            if step.action is not Action.ASSIGN or not active or version in self.ignore:
-                continue
-            key = (step.timestamp, self.seen[version], version)
-            if best is None or key > best:
-                best = key
-        return Hold(best[2], best[0]) if best else None
+            if step.action is Action.ASSIGN and active:
+                candidates.append((step.timestamp, self.seen[version], version))
+        # Newest first, and `ignore` asked only until one is believed: each question may
+        # read a dvc.lock, and usually the newest assignment is the holder.
+        for timestamp, _, version in sorted(candidates, reverse=True):
+            if version not in self.ignore:
+                return Hold(version, timestamp)
+        return None
 
 
 def holder_at(
