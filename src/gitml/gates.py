@@ -4,7 +4,8 @@ The baseline is the stage's recorded version (its latest assignment); for ``main
 the pull request's base revision. The candidate is the workspace (after ``dvc repro``) or
 a given revision. Gate logic itself is pure (:mod:`gitml.policy.evaluate`); this module
 only gathers the numbers and files it judges, from the same report sides
-(:mod:`gitml.report.sides`) that ``gitml report`` compares.
+(:mod:`gitml.report.sides`) that ``gitml report`` compares, and, for a gate with an
+``approvals`` rule, the pull request's reviews (:mod:`gitml.github.reviews`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from typing import TYPE_CHECKING
 
 from gitml.documents import packaged_schema, schema_problems
 from gitml.errors import ConfigError, GitmlError
-from gitml.policy.evaluate import GateResult, RuleResult, evaluate_gate
+from gitml.policy.approvals import NotEvaluated
+from gitml.policy.evaluate import GateResult, RuleResult, Status, approval_row, evaluate_gate
 from gitml.registry.stage_branches import stage_for_base
 from gitml.report import collect
 from gitml.report.model import GateSummary
@@ -25,6 +27,8 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from gitml.config import Config, ModelConfig
+    from gitml.github.reviews import ReviewSource
+    from gitml.policy.approvals import ApprovalResult
     from gitml.policy.model import Policy
     from gitml.registry.reader import RegistryReader
     from gitml.report.sides import SideFiles
@@ -99,6 +103,28 @@ def _data_problems(root: Path, side: SideFiles, model: ModelConfig) -> list[str]
     return check_csv(data, schema, path)
 
 
+def judge_approvals(
+    policy: Policy, approvals: ReviewSource | NotEvaluated | None
+) -> ApprovalResult | NotEvaluated | None:
+    """The policy's approvals rule judged on the pull request ``approvals`` reads (None:
+    no rule, or no pull request given; a NotEvaluated says why none could be read)."""
+    if policy.approvals is None or approvals is None:
+        return None
+    if isinstance(approvals, NotEvaluated):
+        return approvals
+    from gitml.github.reviews import NotThisPullRequest
+    from gitml.policy.approvals import judge_approvals as judge_rule
+    from gitml.policy.approvals import membership_questions
+
+    try:
+        reviews = approvals.reviews()
+    except NotThisPullRequest as error:
+        return NotEvaluated(str(error))
+    questions = membership_questions(policy.approvals, reviews)
+    members = {team: approvals.members(team, logins) for team, logins in questions.items()}
+    return judge_rule(policy.approvals, reviews, members)
+
+
 def gate_for_model(
     root: Path,
     policy: Policy,
@@ -107,8 +133,11 @@ def gate_for_model(
     candidate: SideFiles,
     baseline: SideFiles | None,
     baseline_label: str | None,
+    approvals: ReviewSource | NotEvaluated | None = None,
+    approvals_unevaluated: Status = "fail",
 ) -> GateResult:
-    """Gather one model's numbers and checks and evaluate its policy."""
+    """Gather one model's numbers and checks and evaluate its policy (``approvals``: the
+    pull request whose reviews the approvals rule judges)."""
     metrics, operational = collect.model_values(candidate, model, required=True)
     base_values: dict[str, Scalar] | None = None
     if baseline is not None:
@@ -127,6 +156,8 @@ def gate_for_model(
         directions={n: d for n in names if (d := model.direction(n)) is not None},
         card_problems=_card_problems(candidate, model) if policy.model_card else None,
         data_problems=_data_problems(root, candidate, model) if policy.data else None,
+        approvals=judge_approvals(policy, approvals),
+        approvals_unevaluated=approvals_unevaluated,
     )
 
 
@@ -136,10 +167,12 @@ def check(
     base: str | None = None,
     head: str | None = None,
     models: tuple[str, ...] | None = None,
+    approvals: ReviewSource | NotEvaluated | None = None,
 ) -> CheckResult:
-    """Evaluate the gates of ``stage`` for every model (or ``models``)."""
+    """Evaluate the gates of ``stage`` for every model (or ``models``); ``approvals``:
+    the pull request whose reviews an approvals rule judges."""
     with SideReader(root) as sides:
-        return judge(sides, stage, base, head, models)
+        return judge(sides, stage, base, head, models, approvals)
 
 
 def judge(
@@ -148,11 +181,16 @@ def judge(
     base: str | None,
     head: str | None,
     models: tuple[str, ...] | None = None,
+    approvals: ReviewSource | NotEvaluated | None = None,
+    approvals_unevaluated: Status = "fail",
 ) -> CheckResult:
     """:func:`check` on sides already open, reusing any revision the caller has read.
 
     ``head`` is the candidate (None: the workspace). ``base``, when given, is the baseline
-    of every model; otherwise a stage's baseline is the version it records.
+    of every model; otherwise a stage's baseline is the version it records. An approvals
+    rule is judged on the reviews ``approvals`` reads; without it (or when it says why
+    there is no pull request) the rule's row is ``approvals_unevaluated``: a failure,
+    unless the caller only reports and judges approvals elsewhere.
     """
     candidate = sides.revision(head)
     base_side = sides.revision(base) if base else None
@@ -190,7 +228,16 @@ def judge(
             registry = open_readers.enter_context(RegistryReader(sides.root))
         for name in names:
             results.append(
-                _judge_model(sides, registry, config, name, stage, candidate, base_side, base)
+                _judge_model(
+                    sides,
+                    registry,
+                    config,
+                    name,
+                    stage,
+                    candidate,
+                    (base_side, base),
+                    (approvals, approvals_unevaluated),
+                )
             )
     return CheckResult(stage, tuple(results))
 
@@ -202,11 +249,13 @@ def _judge_model(
     name: str,
     stage: str,
     candidate: SideFiles,
-    base_side: SideFiles | None,
-    base: str | None,
+    base: tuple[SideFiles | None, str | None],
+    approvals: tuple[ReviewSource | NotEvaluated | None, Status],
 ) -> GateResult:
-    """The gate of ``stage`` for model ``name`` (``registry``: set for a stage's gate)."""
-    baseline, label = base_side, base
+    """The gate of ``stage`` for model ``name`` (``registry``: set for a stage's gate;
+    ``base``: the given baseline's side and revision; ``approvals``: what judges an
+    approvals rule, and the status of the rule when it cannot be judged)."""
+    (baseline, label), (source, unevaluated) = base, approvals
     if baseline is None and registry is not None:
         baseline, label = _recorded_side(sides, registry, name, stage)
     # The rules come from the target (the base revision, or the version the stage
@@ -223,8 +272,10 @@ def _judge_model(
     if policy is None:
         return GateResult(name, stage, False, False, None)
     if registry is not None and _returns_to_earlier_holder(registry, model, stage, candidate):
-        return _rollback_result(name, stage)
-    return gate_for_model(sides.root, policy, model, stage, candidate, baseline, label)
+        return _rollback_result(name, stage, policy, source, unevaluated)
+    return gate_for_model(
+        sides.root, policy, model, stage, candidate, baseline, label, source, unevaluated
+    )
 
 
 def _returns_to_earlier_holder(
@@ -245,15 +296,31 @@ def _returns_to_earlier_holder(
     )
 
 
-def _rollback_result(model: str, stage: str) -> GateResult:
-    """Rollbacks skip metric gates (hash, registration and remote checks still apply)."""
-    rule = RuleResult(
-        "rollback: metric gates skipped",
-        "a version this stage held before",
-        "hash, registration and remote checked on merge",
-        "pass",
-    )
-    return GateResult(model, stage, True, True, None, (rule,))
+def _rollback_result(
+    model: str,
+    stage: str,
+    policy: Policy,
+    approvals: ReviewSource | NotEvaluated | None,
+    unevaluated: Status,
+) -> GateResult:
+    """Rollbacks skip metric gates (hash, registration and remote checks still apply).
+
+    An approvals rule still applies: the version passed its metric gates when it first
+    held the stage, but putting it back is a new decision, and the rule is about who
+    takes it.
+    """
+    rules = [
+        RuleResult(
+            "rollback: metric gates skipped",
+            "a version this stage held before",
+            "hash, registration and remote checked on merge",
+            "pass",
+        )
+    ]
+    if policy.approvals is not None:
+        judged = judge_approvals(policy, approvals)
+        rules.append(approval_row(policy.approvals, judged, unevaluated))
+    return GateResult(model, stage, True, policy.required, None, tuple(rules))
 
 
 def _recorded_side(

@@ -25,13 +25,23 @@ def register(commands: argparse._SubParsersAction) -> None:
             "Judge the candidate (the workspace, or --head) against each model's gate for "
             "--stage, as declared under `gates:` in gitml.yaml: absolute bounds, allowed "
             "regression against the stage's recorded model (or --base for main), required "
-            "metrics, operational limits, the model card and the training data schema. "
-            "Exits 3 when a required gate fails."
+            "metrics, operational limits, the model card, the training data schema, and "
+            "approving reviews of --pull-request (read through GitHub's API with "
+            "GITHUB_TOKEN). Exits 3 when a required gate fails."
         ),
     )
     p.add_argument("--stage", help="stage to judge for (default: derived from --base, else main)")
     p.add_argument("--base", help="baseline revision (default: the stage's recorded version)")
     p.add_argument("--head", help="candidate revision (default: the workspace)")
+    p.add_argument(
+        "--pull-request",
+        type=int,
+        metavar="N",
+        help="pull request whose reviews an `approvals` rule judges (needs GITHUB_TOKEN)",
+    )
+    p.add_argument(
+        "--repository", help="OWNER/NAME of the pull request (default: $GITHUB_REPOSITORY)"
+    )
     p.add_argument("--root", default=".", help="repository root (default: .)")
     add_format_options(p)
     p.set_defaults(run=run)
@@ -56,7 +66,14 @@ def run(args: argparse.Namespace) -> int:
     """Check, print, and exit 3 on a failed required gate."""
     from gitml import api
 
-    result = api.check(root=args.root, stage=args.stage, base=args.base, head=args.head)
+    result = api.check(
+        root=args.root,
+        stage=args.stage,
+        base=args.base,
+        head=args.head,
+        pull_request=args.pull_request,
+        repository=args.repository,
+    )
     if args.format == "json":
         emit_json(result.to_dict())
     else:

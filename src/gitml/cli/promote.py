@@ -46,6 +46,13 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--tip", help="with --on-push: judge this commit as the branch tip (a PR head)")
     p.add_argument(
+        "--pull-request",
+        type=int,
+        metavar="N",
+        help="with --on-push: the pull request an `approvals` rule judges and the record "
+        "names (default: from the tip's merge subject)",
+    )
+    p.add_argument(
         "--repository", help="OWNER/NAME for the pull request (default: $GITHUB_REPOSITORY)"
     )
     _write_options(p)
@@ -145,6 +152,8 @@ def run_promote(args: argparse.Namespace) -> int:
             verify_remote=not args.no_verify_remote,
             dry_run=args.dry_run,
             tip=args.tip,
+            pull_request=args.pull_request,
+            repository=args.repository,
         )
         if args.format == "json":
             emit_json([o.to_dict() for o in outcomes])
@@ -156,6 +165,8 @@ def run_promote(args: argparse.Namespace) -> int:
                 emit(f"{o.model}{version} → {o.stage}: {o.status}{tag}{detail}")
         codes = [o.exit_code for o in outcomes if o.exit_code]
         return max(codes) if codes else EXIT_OK
+    if args.pull_request is not None:
+        raise UsageError("--pull-request goes with --on-push STAGE")
     if not args.model or not args.to:
         raise UsageError("give MODEL --to STAGE (prepare a promotion) or --on-push STAGE (CI)")
     prepared = api.promote(

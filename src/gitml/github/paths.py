@@ -23,6 +23,12 @@ _NAME = re.compile(r"[A-Za-z0-9._-]{1,100}")
 _COMMIT = re.compile(r"[0-9a-fA-F]{40}|[0-9a-fA-F]{64}")
 # A workflow is named by its file in .github/workflows or by its numeric id.
 _WORKFLOW = re.compile(r"[A-Za-z0-9_.-]{1,200}\.ya?ml|[1-9][0-9]{0,19}")
+# A user's login as a path segment: what _OWNER allows (an app's ``name[bot]`` is not a
+# user and is never looked up by login).
+_LOGIN = _OWNER
+# A team's slug: GitHub lowercases the team's name and turns other characters into `-`;
+# letters, digits, `_`, `.` and `-` are accepted, never `.` or `..` alone.
+_TEAM_SLUG = re.compile(r"[A-Za-z0-9._-]{1,100}")
 
 
 def repository(value: str) -> str:
@@ -48,6 +54,23 @@ def pull_number(value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise BadValue(f"pull request number {value!r}: expected a positive integer")
     return value
+
+
+def login(value: str) -> str:
+    """A GitHub user's login (``/users/{login}``, ``.../memberships/{login}``)."""
+    if not _LOGIN.fullmatch(value):
+        raise BadValue(f"login {value!r}: expected a GitHub login (letters, digits, '-' and '_')")
+    return value
+
+
+def team(value: str) -> str:
+    """``/orgs/ORG/teams/SLUG`` for ``ORG/SLUG`` (a team as ``gates.*.approvals.from`` names it)."""
+    org, _, slug = value.partition("/")
+    if not (_OWNER.fullmatch(org) and _TEAM_SLUG.fullmatch(slug) and slug not in (".", "..")):
+        raise BadValue(
+            f"team {value!r}: expected ORG/TEAM (the organization's login and the team's slug)"
+        )
+    return f"/orgs/{org}/teams/{slug}"
 
 
 def workflow(value: str) -> str:

@@ -10,12 +10,13 @@ from dataclasses import dataclass
 from math import isnan
 from typing import TYPE_CHECKING, Literal
 
+from gitml.policy.approvals import ApprovalResult, NotEvaluated, rule_text
 from gitml.report.values import as_number, format_delta, format_value
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from gitml.policy.model import MetricRule, NoBaseline, Policy
+    from gitml.policy.model import ApprovalRule, MetricRule, NoBaseline, Policy
     from gitml.report.values import Scalar
 
 Status = Literal["pass", "warn", "fail"]
@@ -135,6 +136,26 @@ def _regression(
     return RuleResult(label, observed, limit, "pass" if worse_by <= allowed + 1e-12 else "fail")
 
 
+def approval_row(
+    rule: ApprovalRule,
+    approvals: ApprovalResult | NotEvaluated | None,
+    unevaluated: Status = "fail",
+) -> RuleResult:
+    """The row of a gate's approvals rule. Not judged (no pull request to read, or none
+    given): ``unevaluated``, which fails a gate unless the caller only reports."""
+    if isinstance(approvals, ApprovalResult):
+        return RuleResult(
+            f"approvals of #{approvals.pull_request}",
+            approvals.observed,
+            f"{approvals.limit}, none of them requesting changes",
+            "pass" if approvals.passed else "fail",
+        )
+    reason = approvals.reason if approvals is not None else "needs --pull-request"
+    return RuleResult(
+        "approvals", f"not evaluated: {reason}", rule_text(rule.min, rule.reviewers), unevaluated
+    )
+
+
 def evaluate_gate(
     policy: Policy,
     *,
@@ -147,8 +168,14 @@ def evaluate_gate(
     directions: Mapping[str, str],
     card_problems: list[str] | None = None,
     data_problems: list[str] | None = None,
+    approvals: ApprovalResult | NotEvaluated | None = None,
+    approvals_unevaluated: Status = "fail",
 ) -> GateResult:
-    """Every rule of ``policy`` applied to the candidate's numbers (and checks done outside)."""
+    """Every rule of ``policy`` applied to the candidate's numbers (and checks done outside).
+
+    ``approvals``: the approvals rule judged on the pull request (or why it was not);
+    None when no pull request was given. An approvals rule that is not judged gets
+    ``approvals_unevaluated`` (fail: it never passes silently)."""
     rules: list[RuleResult] = []
     for name in policy.required_metrics:
         value = candidate.get(name, operational.get(name))
@@ -197,4 +224,6 @@ def evaluate_gate(
             ]
         else:
             rules.append(RuleResult("training data schema", "as declared", "as declared", "pass"))
+    if policy.approvals is not None:
+        rules.append(approval_row(policy.approvals, approvals, approvals_unevaluated))
     return GateResult(model, stage, True, policy.required, baseline_label, tuple(rules))

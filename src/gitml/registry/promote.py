@@ -3,8 +3,10 @@
 ``promote --on-push STAGE`` runs after every push to a stage branch. For each model whose
 branch tip holds another artefact than the stage's latest assignment it requires, in
 order: the artefact is a registered version; it is in the DVC remote; the stage's
-required gate passes (rollbacks skip metric gates, never the other checks). Only then it
-records ``MODEL#STAGE#N`` (GTO's format) on the version's registered commit.
+required gate passes (rollbacks skip metric gates, never the other checks, nor an
+``approvals`` rule). Only then it records ``MODEL#STAGE#N`` (GTO's format) on the
+version's registered commit, with the pull request that was merged, its author and
+approvers (read through GitHub's API when ``GITHUB_TOKEN`` is set) and the CI run.
 """
 
 from __future__ import annotations
@@ -14,20 +16,63 @@ from typing import TYPE_CHECKING
 
 from gitml import __version__
 from gitml.errors import GateFailed, RegistryError, VerificationError
+from gitml.github.run_url import run_url_from_environment
 from gitml.gitio.repo import GitRepo, TagPushRejected, TagWriter, TreeWriter
 from gitml.registry.names import Action, assign_tag
 from gitml.registry.publish import sync_registry_tags
 from gitml.registry.reader import RegistryReader
-from gitml.registry.record import Kind, Record, one_line, record_message
+from gitml.registry.record import MAX_LINEAGE, Kind, Record, one_line, record_message
 from gitml.registry.register import MAX_RACE_RETRIES, pull_request_number
 from gitml.registry.stage_branches import PROMOTE_TRAILER, ROLLBACK_TRAILER
 from gitml.zero_config import load_config
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from pathlib import Path
 
     from gitml.config import Config
+    from gitml.github.reviews import PullRequestReviews, ReviewSource
     from gitml.registry.state import ModelState, VersionState
+
+
+class _PullRequest:
+    """The pull request a stage branch's tip merged, and its reviews, read at most once.
+
+    Its reviews count only if it goes into ``branch`` and ``commit`` is its head or merge
+    commit (:func:`gitml.github.reviews.check_target`).
+    """
+
+    def __init__(self, number: int | None, repository: str | None, commit: str, branch: str):
+        self.number = number
+        self.missing = (
+            "no pull request: the branch tip is no merge of one (give --pull-request)"
+            if number is None
+            else ""
+        )
+        self._repository = repository
+        self.source: ReviewSource | None = None
+        if number is not None:
+            from gitml.github.reviews import Expected, ReviewSource
+
+            self.source = ReviewSource(number, repository, expected=Expected(commit, branch))
+
+    def reviews_if_token(self) -> PullRequestReviews | None:
+        """The reviews, when a token and the repository are there to read them (for the
+        record: without them a promotion is recorded without its approvers)."""
+        import os
+
+        from gitml.github.client import GitHubClient
+        from gitml.github.reviews import NotThisPullRequest
+
+        repository = self._repository or os.environ.get("GITHUB_REPOSITORY")
+        if self.source is None or not repository or GitHubClient.from_environment() is None:
+            return None
+        try:
+            return self.source.reviews()
+        except NotThisPullRequest:
+            # e.g. a stage branch created at a merge commit of main: that pull request's
+            # approvers did not approve this promotion (an approvals rule says so).
+            return None
 
 
 @dataclass(frozen=True)
@@ -48,13 +93,17 @@ class Promotion:
         return dict(self.__dict__)
 
 
-def _gate_failure(root: Path | str, stage: str, model: str, commit: str) -> str | None:
+def _gate_failure(
+    root: Path | str, stage: str, model: str, commit: str, approvals: _PullRequest
+) -> str | None:
     """Why ``stage``'s required gate refuses ``commit`` of ``model``; None when it passes."""
-    # Imported here: only a promotion is judged, so recording a rollback or preparing a
-    # branch never loads the gate and the report readers it uses.
+    # Imported here: preparing a branch never loads the gate and the report readers it uses.
     from gitml.gates import check
+    from gitml.policy.approvals import NotEvaluated
 
-    result = check(root, stage, None, commit, models=(model,))
+    source = approvals.source
+    judged = source if source is not None else NotEvaluated(approvals.missing)
+    result = check(root, stage, None, commit, models=(model,), approvals=judged)
     failed = [g for g in result.gates if g.status == "failed" and g.required]
     if not failed:
         return None
@@ -71,12 +120,16 @@ def promote_on_push(
     verify_remote: bool = True,
     dry_run: bool = False,
     tip: str | None = None,
+    pull_request: int | None = None,
+    repository: str | None = None,
 ) -> list[Promotion]:
     """Record every model whose ``stage`` branch tip moved to another registered version.
 
     ``dry_run`` runs every check and records nothing (status ``would-record``); with
     ``tip`` it judges that commit as the would-be branch tip — what a pull request into a
-    stage branch runs as its status check.
+    stage branch runs as its status check. ``pull_request`` (default: the number in the
+    tip's merge subject) is the pull request whose reviews an ``approvals`` rule judges
+    and the record names, read from ``repository`` (default ``$GITHUB_REPOSITORY``).
     """
     config = require_stage(root, stage)
     repo = GitRepo(root)
@@ -85,9 +138,29 @@ def promote_on_push(
     if push:
         sync_registry_tags(writer, remote, set(config.models))
     tip_commit = repo.resolve(tip) if tip else None
+    if pull_request is not None:
+        from gitml.github import paths
+
+        paths.pull_number(pull_request)
+    pulls: dict[tuple[int | None, str, str], _PullRequest] = {}  # one read of each
+
+    def pull_of(subject: str, commit: str, branch: str) -> _PullRequest:
+        number = pull_request if pull_request is not None else pull_request_number(subject)
+        key = (number, commit, branch)
+        if key not in pulls:
+            pulls[key] = _PullRequest(number, repository, commit, branch)
+        return pulls[key]
+
     return [
         _promote_model(
-            root, repo, writer, name, stage, push, remote, verify_remote, dry_run, tip_commit
+            root,
+            repo,
+            writer,
+            name,
+            stage,
+            (push, remote, verify_remote, dry_run),
+            tip_commit,
+            pull_of,
         )
         for name in config.models
     ]
@@ -99,12 +172,11 @@ def _promote_model(
     writer: TagWriter,
     name: str,
     stage: str,
-    push: bool,
-    remote: str,
-    verify_remote: bool,
-    dry_run: bool = False,
-    tip: str | None = None,
+    options: tuple[bool, str, bool, bool],  # push, remote, verify_remote, dry_run
+    tip: str | None,
+    pull_of: Callable[[str, str, str], _PullRequest],
 ) -> Promotion:
+    push, remote, verify_remote, dry_run = options
     for _ in range(MAX_RACE_RETRIES):
         with RegistryReader(root, remote=remote) as reader:
             info = reader.stage_info(name, stage, tip)
@@ -128,6 +200,9 @@ def _promote_model(
         # A rollback is a return to a version this stage held before, by the stage's own
         # assignment history; whatever a commit message says, anything else is a promotion.
         kind = "rollback" if state.held_before(stage, version.version) else "promotion"
+        head = repo.commit_info(info.tip_commit)
+        merge = repo.commit_info(head.parents[1]) if len(head.parents) > 1 else None
+        pull = pull_of(head.subject, info.tip_commit, info.branch)
         if verify_remote:
             # The bytes, not their presence: what is recorded is what a deploy will fetch.
             from gitml.dvcio.remote import wrong_in_remote
@@ -144,23 +219,21 @@ def _promote_model(
                     reason=f"artefact {info.tip_md5}: {wrong} ({fix})",
                     exit_code=VerificationError.exit_code,
                 )
-        if kind == "promotion":
-            failure = _gate_failure(root, stage, name, version.commit)
-            if failure:
-                return Promotion(
-                    name,
-                    stage,
-                    version.version,
-                    "refused",
-                    kind,
-                    reason=failure,
-                    exit_code=GateFailed.exit_code,
-                )
+        # A rollback skips the metric rules (the gate says so) but not an approvals rule.
+        failure = _gate_failure(root, stage, name, version.commit, pull)
+        if failure:
+            return Promotion(
+                name,
+                stage,
+                version.version,
+                "refused",
+                kind,
+                reason=failure,
+                exit_code=GateFailed.exit_code,
+            )
         if dry_run:
             return Promotion(name, stage, version.version, "would-record", kind)
-        head = repo.commit_info(info.tip_commit)
-        merge = repo.commit_info(head.parents[1]) if len(head.parents) > 1 else None
-        pr = pull_request_number(head.subject)
+        reviews = pull.reviews_if_token()
         message = record_message(
             f"{'Roll back' if kind == 'rollback' else 'Promote'} {name} {version.version} "
             f"{'in' if kind == 'rollback' else 'to'} {stage}",
@@ -171,9 +244,12 @@ def _promote_model(
                 stage=stage,
                 md5=info.tip_md5,
                 branch_commit=info.tip_commit,
-                pull_request=pr,
+                pull_request=pull.number,
                 merged_by=one_line(head.committer if merge else head.author) or None,
                 writer=f"gitml {__version__}",
+                author=reviews.author if reviews else None,
+                approvers=reviews.approvers[:MAX_LINEAGE] if reviews else (),
+                run_url=run_url_from_environment(),
             ),
         )
         tag = assign_tag(name, stage, counter)
