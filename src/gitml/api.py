@@ -13,8 +13,10 @@ if TYPE_CHECKING:
     from typing import Any
 
     from gitml.config import Config
+    from gitml.dossier.model import Dossier
     from gitml.gates import CheckResult
     from gitml.registry.fetch import ResolvedArtifact
+    from gitml.registry.lineage_chain import LineageChain
     from gitml.registry.promote import PreparedBranch, Promotion
     from gitml.registry.records import (
         HistoryEntry,
@@ -75,7 +77,9 @@ def report(
         # A pull request into main is judged against its base; one into a stage branch
         # against the version the stage records: the one the candidate would replace.
         gate_base = base if compared.stage == "main" else None
-        verdict = judge(sides, compared.stage, gate_base, head)
+        # The report reads no reviews: an approvals rule is judged by `gitml check
+        # --pull-request` (and on merge), so here its row only warns.
+        verdict = judge(sides, compared.stage, gate_base, head, approvals_unevaluated="warn")
         summary = verdict.summary()
         if gate_base is not None:
             # The candidate is judged by the target's rules; if it changes them, say so.
@@ -95,15 +99,25 @@ def check(
     stage: str | None = None,
     base: str | None = None,
     head: str | None = None,
+    pull_request: int | None = None,
+    repository: str | None = None,
 ) -> CheckResult:
     """Run the gates of ``stage`` (default: from ``base``, else ``main``) on the candidate.
 
     The baseline is the stage's recorded version, or ``base`` when given (pull requests
-    into main). ``result.status == "failed"`` when a required gate failed.
+    into main). ``result.status == "failed"`` when a required gate failed. A gate's
+    ``approvals`` rule reads the reviews of ``pull_request`` in ``repository`` (default
+    ``$GITHUB_REPOSITORY``) with ``$GITHUB_TOKEN``; without ``pull_request`` it fails as
+    not evaluated.
     """
     from gitml.gates import check as _check
 
-    return _check(root, stage, base, head)
+    approvals = None
+    if pull_request is not None:
+        from gitml.github.reviews import ReviewSource
+
+        approvals = ReviewSource(pull_request, repository)
+    return _check(root, stage, base, head, approvals=approvals)
 
 
 def register(
@@ -188,6 +202,18 @@ def versions(model: str, *, root: Path | str = ".", local: bool = False) -> Mode
     return _versions(root, model, local=local)
 
 
+def lineage(model_ref: str, *, root: Path | str = ".", local: bool = False) -> LineageChain:
+    """What the version ``model_ref`` names was built from and where it went: DVC data
+    inputs, params digest, pipeline stages, code commit, pull request (author, approvers),
+    CI run, version tag and every promotion, each with the git object or URL that proves
+    it. The record is checked against ``dvc.lock`` at the registered commit (``verified``
+    is False with ``disagreements`` when they differ); a version whose record carries no
+    lineage gets it derived from the lock (``source``: ``derived, not recorded``)."""
+    from gitml.registry.lineage_chain import lineage_chain
+
+    return lineage_chain(root, model_ref, local=local)
+
+
 def history(
     model: str | None = None,
     *,
@@ -214,6 +240,16 @@ def tenures(
 
     with RegistryReader(root, local=local) as reader:
         return reader.tenures(model, stage)
+
+
+def dossier(ref: str, *, root: Path | str = ".", local: bool = False) -> Dossier:
+    """The dossier of ``ref`` (``credit@v0.2.0``, ``credit@production``): every fact an
+    auditor asks for, each with the git object that proves it, in the sections of the EU
+    AI Act's Annex IV. Render with :func:`gitml.dossier.markdown.render` or
+    :func:`gitml.dossier.html.render`; ``to_dict()`` is the JSON format."""
+    from gitml.dossier.facts import build_dossier
+
+    return build_dossier(root, ref, local=local)
 
 
 def get(
@@ -263,11 +299,16 @@ def promote_on_push(
     verify_remote: bool = True,
     dry_run: bool = False,
     tip: str | None = None,
+    pull_request: int | None = None,
+    repository: str | None = None,
 ) -> list[Promotion]:
     """Record ``MODEL#STAGE#N`` for each model whose ``stage`` branch tip holds a new version.
 
     Requires, in order: a registered version, its artefact in the DVC remote, and the
-    stage's required gate (rollbacks skip metric gates). Idempotent and race-safe.
+    stage's required gate (rollbacks skip metric gates, not an approvals rule).
+    ``pull_request`` (default: the tip's merge subject) is judged by an approvals rule and
+    named in the record, with its author and approvers when ``GITHUB_TOKEN`` can read
+    them from ``repository`` (default ``$GITHUB_REPOSITORY``). Idempotent and race-safe.
     """
     from gitml.registry.promote import promote_on_push as _promote_on_push
 
@@ -279,6 +320,8 @@ def promote_on_push(
         verify_remote=verify_remote,
         dry_run=dry_run,
         tip=tip,
+        pull_request=pull_request,
+        repository=repository,
     )
 
 
@@ -394,6 +437,7 @@ def retrain(
 __all__ = [
     "check",
     "deprecate",
+    "dossier",
     "get",
     "history",
     "load",

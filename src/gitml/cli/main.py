@@ -30,6 +30,8 @@ COMMAND_MODULES = (
     "report",
     "check",
     "registry",
+    "lineage",
+    "dossier",
     "promote",
     "drift",
     "retrain",

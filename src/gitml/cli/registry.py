@@ -197,6 +197,7 @@ def _root(args: argparse.Namespace) -> str:
 def run_register(args: argparse.Namespace) -> int:
     """Register and list what was registered."""
     from gitml import api
+    from gitml.cli.lineage import warn_all
 
     done = api.register(
         root=args.root,
@@ -206,6 +207,7 @@ def run_register(args: argparse.Namespace) -> int:
         remote=args.remote,
         verify_remote=not args.no_verify_remote,
     )
+    warn_all(w for r in done for w in r.warnings)
     if args.format == "json":
         emit_json([r.__dict__ for r in done])
     elif not done:
@@ -358,6 +360,8 @@ def run_show(args: argparse.Namespace) -> int:
 
 def _emit_details(fmt: str, details: VersionDetails) -> int:
     """One version in full, as a field/value table."""
+    from gitml.cli.lineage import show_rows
+
     info = details.info
     rows = [
         ["model", _model_cell(info.model, info.model_deprecated)],
@@ -380,6 +384,7 @@ def _emit_details(fmt: str, details: VersionDetails) -> int:
     rows += [[f"param {k}", str(v)] for k, v in details.params.items()]
     if details.card:
         rows.append(["intended use", str(details.card.get("intended_use", "-"))])
+    rows += show_rows(info.lineage)
     emit(table(fmt, ["field", "value"], rows))
     return EXIT_OK
 

@@ -29,6 +29,7 @@ from gitml.registry.records import (
     HistoryEntry,
     ModelSummary,
     ModelVersions,
+    RecordedLineage,
     StageInfo,
     VersionInfo,
 )
@@ -383,6 +384,7 @@ class RegistryReader:
             record=record.to_dict() if record else {},
             registered=version.registered,
             model_deprecated=state.deprecated,
+            lineage=RecordedLineage.of(record) if record else RecordedLineage(),
         )
 
     def versions(self, model: str) -> ModelVersions:

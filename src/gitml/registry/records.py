@@ -8,9 +8,53 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from datetime import datetime
 
+    from gitml.registry.record import Record
+
 
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
+
+
+@dataclass(frozen=True)
+class RecordedLineage:
+    """What a registration record says the version was built from and who let it in.
+
+    ``author`` is the pull request's author as GitHub named it at registration; when it is
+    set, ``approvers`` is the whole list of approvals (empty: nobody approved); when it is
+    None, the record says nothing about reviews.
+    """
+
+    inputs: dict[str, str] = field(default_factory=dict)  # DVC data input path -> md5
+    params_digest: str | None = None
+    pipeline_stages: dict[str, str] = field(default_factory=dict)  # stage -> sha256
+    author: str | None = None
+    approvers: tuple[str, ...] = ()
+    run_url: str | None = None
+
+    @classmethod
+    def of(cls, record: Record) -> RecordedLineage:
+        """The lineage and oversight fields of a registration record."""
+        return cls(
+            inputs=dict(record.inputs),
+            params_digest=record.params_digest,
+            pipeline_stages=dict(record.stages),
+            author=record.author,
+            approvers=tuple(record.approvers),
+            run_url=record.run_url,
+        )
+
+    @property
+    def recorded(self) -> bool:
+        """Whether the record carries a lineage (records written before gitml recorded
+        lineage, and GTO's tags, carry none)."""
+        return bool(self.inputs or self.params_digest or self.pipeline_stages)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON shape: ``{inputs, params_digest, pipeline_stages, author, approvers,
+        run_url}`` (``approvers`` a list)."""
+        data = asdict(self)
+        data["approvers"] = list(self.approvers)
+        return data
 
 
 @dataclass(frozen=True)
@@ -33,6 +77,8 @@ class VersionInfo:
     record: dict[str, Any] = field(default_factory=dict)  # the registration's gitml record
     registered: bool = True  # False: a commit assigned to a stage without a version tag
     model_deprecated: bool = False
+    # The registration record's lineage and oversight (all empty without a record).
+    lineage: RecordedLineage = field(default_factory=RecordedLineage)
 
     @property
     def deregistered(self) -> bool:
@@ -45,6 +91,7 @@ class VersionInfo:
         data["registered_at"] = _iso(self.registered_at)
         data["stages"] = list(self.stages)
         data["deregistered"] = self.deregistered
+        data["lineage"] = self.lineage.to_dict()
         return data
 
 
