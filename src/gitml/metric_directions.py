@@ -6,6 +6,9 @@ dotted segment at a time, from the last one back, because DVCLive nests the spli
 the metric (``roc_auc.test``, ``avg_prec.train``) and step metrics under the split
 (``train.loss``): the first segment that names a known metric decides. A name nothing
 matches has no direction: the report says so rather than guess.
+
+Fairness gaps (gitml.fairness) follow their definitions: a difference or gap between
+groups is better small, a ratio of the lowest to the highest group rate better near 1.
 """
 
 from __future__ import annotations
@@ -17,6 +20,13 @@ if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
 
 Direction = Literal["higher", "lower"]
+
+# Whole segments whose direction no single word gives: min/max ratios between groups.
+KNOWN_SEGMENTS: dict[str, Direction] = {
+    "demographic_parity_ratio": "higher",
+    "equalized_odds_ratio": "higher",
+    "equal_opportunity_ratio": "higher",
+}
 
 # Words inside a segment (``avg_prec``, ``f1-score``, ``rocAuc`` → avg, prec, f1, score, ...).
 _WORD = re.compile(r"[a-z0-9]+")
@@ -45,6 +55,10 @@ LOWER_WORDS = frozenset(
         "size",
         "divergence",
         "distance",
+        # spreads between groups (demographic_parity_difference, calibration_gap)
+        "difference",
+        "gap",
+        "disparity",
     }
 )
 # Higher is better.
@@ -88,6 +102,9 @@ def _words(segment: str) -> list[str]:
 
 
 def _segment_direction(segment: str) -> Direction | None:
+    known = KNOWN_SEGMENTS.get(segment.lower())
+    if known is not None:
+        return known
     words = _words(segment)
     if not words:
         return None
