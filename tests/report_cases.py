@@ -74,8 +74,10 @@ def files(
     config: dict | None = None,
     shape: float = 0.5,
     baseline: dict[str, Any] | None = None,
+    extra: dict[str, str] | None = None,
 ) -> dict[str, str]:
-    """The files of one side; ``metrics=None`` leaves the model out entirely."""
+    """The files of one side; ``metrics=None`` leaves the model out entirely; ``extra``
+    adds files (a segment report, a model card)."""
     out = {
         "params.yaml": yaml.safe_dump(params if params is not None else PARAMS),
         "data.dvc": pointer(*data),
@@ -88,6 +90,7 @@ def files(
         out["metrics/plots/roc.json"] = roc(shape)
     if baseline is not None:
         out["models/credit.baseline.json"] = baseline_text(baseline)
+    out.update(extra or {})
     return out
 
 
@@ -154,6 +157,92 @@ def baseline(
         },
         "score": numeric(score, 0.08, rows, rows),
     }
+
+
+FAIRNESS_CONFIG = {
+    "models": {
+        "credit": {
+            **MODEL,
+            "card": "models/credit.card.yaml",
+            "fairness": {
+                "segments": ["region", "age_band"],
+                "report": "metrics/credit_segments.json",
+                "min_group_rows": 30,
+            },
+        }
+    },
+    "metrics": CONFIG["metrics"],
+}
+GROUP_METRICS = ("selection_rate", "tpr", "fpr", "roc_auc", "calibration_gap")
+
+
+def estimate(value: float | None, width: float = 0.02) -> dict[str, float | None]:
+    """A figure with a symmetric interval (all null when it cannot be computed)."""
+    if value is None:
+        return {"value": None, "low": None, "high": None}
+    return {"value": value, "low": round(value - width, 4), "high": round(value + width, 4)}
+
+
+def group(rows: int, positives: int, values: tuple[float | None, ...]) -> dict[str, Any]:
+    metrics = {name: estimate(value) for name, value in zip(GROUP_METRICS, values, strict=True)}
+    return {"rows": rows, "positives": positives, "metrics": metrics}
+
+
+def segments(regions: dict[str, dict[str, Any]], region_gaps: tuple[float, float, float]) -> str:
+    """A segment report (the pipeline's format) for two columns, region and age band."""
+    gap_names = (
+        "demographic_parity_difference",
+        "demographic_parity_ratio",
+        "equalized_odds_difference",
+    )
+    ages = {
+        "18-29": group(900, 160, (0.21, 0.62, 0.12, 0.79, 0.02)),
+        "30-49": group(2400, 360, (0.18, 0.64, 0.10, 0.81, 0.01)),
+        "50+": group(1700, 220, (0.16, 0.61, 0.09, 0.80, 0.015)),
+    }
+    report = {
+        "format": 1,
+        "threshold": 0.25,
+        "confidence": 0.95,
+        "bootstrap": {"resamples": 200, "seed": 11},
+        "rows": 5000,
+        "segments": {
+            "region": {
+                "groups": regions,
+                "gaps": {
+                    name: estimate(value)
+                    for name, value in zip(gap_names, region_gaps, strict=True)
+                },
+            },
+            "age_band": {
+                "groups": ages,
+                "gaps": {
+                    name: estimate(value)
+                    for name, value in zip(gap_names, (0.05, 0.76, 0.03), strict=True)
+                },
+            },
+        },
+    }
+    return json.dumps(report)
+
+
+def card(features: list[tuple[str, float]]) -> str:
+    """A model card with permutation importance (the pipeline's format)."""
+    return yaml.safe_dump(
+        {
+            "model": "credit",
+            "evaluation_data": {"rows": 5000},
+            "importance": {
+                "method": "permutation",
+                "scoring": "roc_auc",
+                "repeats": 5,
+                "seed": 13,
+                "rows": 5000,
+                "features": [{"name": n, "mean": m, "std": 0.002} for n, m in features],
+            },
+        },
+        sort_keys=False,
+    )
 
 
 BASE = {"roc_auc": 0.8123, "log_loss": 0.2765, "f1": 0.48, "model_size_bytes": 1_039_630}
@@ -240,6 +329,62 @@ CASES: dict[str, tuple[dict[str, str], dict[str, str]]] = {
     "baseline-removed": (
         files(BASE, config=BASELINE_CONFIG, baseline=baseline(1000)),
         files(BASE, md5="b" * 32),
+    ),
+    # A retrain that leans on the interest rate: the south's selection rate falls, the
+    # region's parity gap widens beyond its interval, and interest_rate enters the top 3.
+    "fairness": (
+        files(
+            BASE,
+            config=FAIRNESS_CONFIG,
+            extra={
+                "metrics/credit_segments.json": segments(
+                    {
+                        "central": group(2300, 300, (0.2, 0.63, 0.1, 0.81, 0.012)),
+                        "north": group(1500, 200, (0.19, 0.62, 0.1, 0.8, 0.015)),
+                        "south": group(1200, 240, (0.17, 0.6, 0.09, 0.79, 0.02)),
+                    },
+                    (0.03, 0.85, 0.06),
+                ),
+                "models/credit.card.yaml": card(
+                    [
+                        ("num_late_payments_24m", 0.061),
+                        ("debt_to_income", 0.042),
+                        ("annual_income", 0.03),
+                        ("interest_rate", 0.021),
+                        ("loan_amount", 0.012),
+                        ("region", 0.004),
+                        ("noise_1", 0.0004),
+                    ]
+                ),
+            },
+        ),
+        files(
+            {**BASE, "roc_auc": 0.8188},
+            md5="b" * 32,
+            config=FAIRNESS_CONFIG,
+            extra={
+                "metrics/credit_segments.json": segments(
+                    {
+                        "central": group(2280, 310, (0.21, 0.64, 0.1, 0.82, 0.011)),
+                        "north": group(1490, 190, (0.2, 0.63, 0.11, 0.81, 0.014)),
+                        "south": group(1190, 250, (0.12, 0.55, 0.07, 0.78, 0.03)),
+                        "west": group(40, 2, (0.1, 0.5, 0.08, None, 0.05)),
+                    },
+                    (0.09, 0.84, 0.07),
+                ),
+                "models/credit.card.yaml": card(
+                    [
+                        ("num_late_payments_24m", 0.058),
+                        ("interest_rate", 0.044),
+                        ("debt_to_income", 0.04),
+                        ("annual_income", 0.02),
+                        ("employment_years", 0.011),
+                        ("loan_amount", 0.009),
+                        ("region", 0.003),
+                    ]
+                ),
+            },
+        ),
     ),
 }
 

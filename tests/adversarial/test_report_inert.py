@@ -34,9 +34,20 @@ from gitml.monitor.thresholds import DriftThresholds
 from gitml.report.drift_render import render_markdown
 from gitml.report.escape import code, text
 from gitml.report.markdown import MARKER, render
-from gitml.report.model import GateSummary, MetricDiff, ParamDiff
+from gitml.report.model import DossierLink, GateSummary, MetricDiff, ParamDiff
 from tests.helpers import git, run
-from tests.report_cases import BASE, BASELINE_CONFIG, baseline, build_case, files, write
+from tests.report_cases import (
+    BASE,
+    BASELINE_CONFIG,
+    FAIRNESS_CONFIG,
+    baseline,
+    build_case,
+    card,
+    files,
+    group,
+    segments,
+    write,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -333,16 +344,28 @@ def _renamed(report: Report, names: Callable[[int], str]) -> Report:
 
 @pytest.fixture(scope="module")
 def full_report(tmp_path_factory: pytest.TempPathFactory) -> Report:
-    """A report with every section: metrics, a moved baseline, data, curves, params, gate."""
+    """A report with every section: metrics, a moved baseline, data, curves, params, gate,
+    fairness (a widened gap, a group new on the head), explanations (a feature new in the
+    top three) and a promotion's dossier link."""
     report = api.report("main", "feature", root=_case(tmp_path_factory, "baseline-moved"))
     params = api.report("main", "feature", root=_case(tmp_path_factory, "params-added-removed"))
+    governance = api.report("main", "feature", root=_case(tmp_path_factory, "fairness"))
     [model] = report.models
+    [explained] = governance.models
+    assert explained.fairness is not None
+    assert explained.fairness.widened
+    assert explained.importance is not None
+    assert explained.importance.entered_top
     model = dataclasses.replace(
         model,
         notes=("first note", "second note"),
         same_rows=model.metrics[:2],
         same_rows_count=500,
         metrics=(*model.metrics, MetricDiff("label", "old", "new", model.metrics[0].change)),
+        fairness=dataclasses.replace(explained.fairness, notes=("a fairness note",)),
+        importance=dataclasses.replace(explained.importance, notes=("an importance note",)),
+        # As read back from a JSON report (a claim: shown as text, whatever it holds).
+        dossier=DossierLink("v1.2.0", "https://ci.example/runs/1", ("Fairness",), False),
     )
     return dataclasses.replace(
         report,
@@ -363,6 +386,22 @@ def test_full_report_with_hostile_names(full_report: Report) -> None:
     plain = render(_renamed(full_report, lambda i: f"name{i}"))
     hostile = render(_renamed(full_report, lambda i: HOSTILE[i % len(HOSTILE)]))
     assert "<details><summary>Curves" in hostile  # every section is there
+    assert "<details><summary>Fairness by segment" in hostile
+    assert "🚩 new in the top 3" in hostile
+    assert "**Dossier**" in hostile
+    assert_inert(hostile, plain)
+    # A link this run read from a registration record is a link only if it is a plain
+    # https URL: a hostile one is text, as any other.
+    [model] = full_report.models
+    assert model.dossier is not None
+    verified = dataclasses.replace(
+        full_report,
+        models=(
+            dataclasses.replace(model, dossier=dataclasses.replace(model.dossier, verified=True)),
+        ),
+    )
+    plain = render(_renamed(verified, lambda i: f"name{i}"))
+    hostile = render(_renamed(verified, lambda i: HOSTILE[i % len(HOSTILE)]))
     assert_inert(hostile, plain)
 
 
@@ -426,6 +465,44 @@ def test_report_from_a_repository_with_hostile_names(tmp_path: Path) -> None:
         rendered.append(render(api.report("main", "feature", root=repo)))
     plain, hostile = rendered
     assert "octocat" in hostile  # the hostile metric is shown
+    assert_inert(hostile, plain)
+
+
+def _fairness_case(groups: list[str], features: list[str]) -> tuple[dict[str, str], ...]:
+    """The fairness case with the given group names (region) and feature names."""
+
+    def side(gaps: tuple[float, float, float], shift: float, order: list[int]) -> dict[str, str]:
+        regions = {
+            name: group(1000 + 10 * i, 100, (0.2 - shift * i, 0.6, 0.1, 0.8 if i else None, 0.01))
+            for i, name in enumerate(groups)
+        }
+        ranking = [(features[i], 0.06 - 0.01 * rank) for rank, i in enumerate(order)]
+        extra = {
+            "metrics/credit_segments.json": segments(regions, gaps),
+            "models/credit.card.yaml": card(ranking),
+        }
+        return files(BASE, config=FAIRNESS_CONFIG, extra=extra, md5=f"{len(order)}" * 32)
+
+    base = side((0.03, 0.85, 0.06), 0.0, [0, 1, 2, 3, 4, 5])
+    head = side((0.09, 0.84, 0.07), 0.05, [0, 4, 1, 2, 5])
+    head = {**head, "dvc.lock": files(BASE, md5="b" * 32)["dvc.lock"]}
+    return base, head
+
+
+def test_fairness_and_explanations_from_a_repository_with_hostile_names(tmp_path: Path) -> None:
+    """Group names as a segment report writes them, feature names as a card does."""
+    rendered = []
+    for label, groups, features in (
+        ("plain", ["central", "north", "south"], [f"feature{i}" for i in range(6)]),
+        ("hostile", HOSTILE[:3], [*HOSTILE, "x"]),
+    ):
+        repo = tmp_path / label
+        _build(repo, *_fairness_case(groups, features))
+        rendered.append(render(api.report("main", "feature", root=repo)))
+    plain, hostile = rendered
+    assert "evil.example" in hostile  # the hostile names are shown, as text
+    assert "fairness gap widened" in hostile
+    assert "🚩 new in the top 3" in hostile
     assert_inert(hostile, plain)
 
 

@@ -7,6 +7,7 @@ revision is read once and the report never calls the gate.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from gitml.errors import ConfigError
@@ -68,10 +69,17 @@ def build_report(
         else:
             models.append(collect.model_report(base_side, head_side, model, rescore_root))
     head_label = head or WORKSPACE
+    stage = stage or stage_for_base(base, config.stages, config.stage_branch)
+    if stage != "main" and head_commit is not None:
+        # A promotion: the candidate is a registered version, whose dossier is linked.
+        from gitml.report.dossier_link import dossier_links
+
+        links = dossier_links(sides.root, models)
+        models = [replace(m, dossier=links[m.name]) if m.name in links else m for m in models]
     return Report(
         base=Side(base, base_commit, base),
         head=Side(head_label, head_commit, head_label),
-        stage=stage or stage_for_base(base, config.stages, config.stage_branch),
+        stage=stage,
         models=tuple(models),
         params=collect.params_report(base_side, head_side, config),
         data=collect.data_report(base_side, head_side),

@@ -5,13 +5,15 @@ Each side is a :class:`~gitml.report.sides.SideFiles`; this module compares them
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from gitml.dvcio.lock import Output, pointer_outputs
 from gitml.errors import ConfigError, GitmlError
 from gitml.report import diff, rescore
 from gitml.report.baselines import baseline_change
 from gitml.report.curves import CURVES, build_curve, points
+from gitml.report.fairness import compare_fairness
+from gitml.report.importance import compare_importance
 from gitml.report.model import Change, DataDiff, DataSide, ModelReport, ModelStatus
 from gitml.report.plots import expand_directories, model_plots, without_curve_files
 from gitml.report.values import Scalar, flatten
@@ -20,7 +22,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from gitml.config import Config, ModelConfig
-    from gitml.report.model import Curve, MetricDiff, ParamDiff, Plot
+    from gitml.report.model import Curve, FairnessDiff, ImportanceDiff, MetricDiff, ParamDiff, Plot
     from gitml.report.sides import SideFiles
 
 
@@ -95,6 +97,62 @@ def _rows(side: SideFiles | None, model: ModelConfig) -> int | None:
         rows = card["evaluation_data"].get("rows")
         return rows if isinstance(rows, int) else None
     return None
+
+
+def _read(side: SideFiles | None, path: str) -> tuple[Any, str | None, str | None]:
+    """The parsed document at ``path`` on ``side`` (None: absent), why it could not be
+    parsed, and why its DVC-tracked bytes could not be had."""
+    if side is None:
+        return None, None, None
+    try:
+        document = side.document(path)
+    except GitmlError as error:
+        return None, str(error), None
+    if document is None and path in side.unavailable:
+        return None, None, side.unavailable[path]
+    return document, None, None
+
+
+def _fairness(base: SideFiles | None, head: SideFiles, model: ModelConfig) -> FairnessDiff | None:
+    """The model's segment report on both sides, when gitml.yaml declares one."""
+    if model.fairness is None or not model.fairness.report:
+        return None
+    path = model.fairness.report
+    base_document, base_error, base_unavailable = _read(base, path)
+    head_document, head_error, head_unavailable = _read(head, path)
+    return compare_fairness(
+        path,
+        base_document,
+        head_document,
+        base_label=base.label if base else "base",
+        head_label=head.label,
+        columns=model.fairness.segments,
+        base_error=base_error,
+        head_error=head_error,
+        base_unavailable=base_unavailable,
+        head_unavailable=head_unavailable,
+    )
+
+
+def _importance(
+    base: SideFiles | None, head: SideFiles, model: ModelConfig
+) -> ImportanceDiff | None:
+    """The feature ranking in the model card on both sides, when either card has one."""
+    if not model.card:
+        return None
+    base_card, base_error, base_unavailable = _read(base, model.card)
+    head_card, head_error, head_unavailable = _read(head, model.card)
+    return compare_importance(
+        base_card,
+        head_card,
+        card=model.card,
+        base_label=base.label if base else "base",
+        head_label=head.label,
+        base_error=base_error,
+        head_error=head_error,
+        base_unavailable=base_unavailable,
+        head_unavailable=head_unavailable,
+    )
 
 
 def model_values(
@@ -173,6 +231,8 @@ def model_report(
         baseline=baseline_change(
             base, head, _own(head, model) or model, _own(base, model) if has_base else None
         ),
+        fairness=_fairness(base if has_base else None, head, model),
+        importance=_importance(base if has_base else None, head, model),
     )
 
 

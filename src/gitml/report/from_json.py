@@ -27,6 +27,11 @@ if TYPE_CHECKING:
         Curve,
         DataDiff,
         DataSide,
+        DossierLink,
+        Estimate,
+        EstimateDiff,
+        FairnessDiff,
+        ImportanceDiff,
         MetricDiff,
         ModelReport,
         ParamDiff,
@@ -252,6 +257,91 @@ def _baseline(data: dict[str, Any] | None, name: str) -> BaselineChange | None:
     )
 
 
+def _estimate(value: dict[str, Any] | None) -> Estimate | None:
+    from gitml.report.model import Estimate
+
+    return None if value is None else Estimate(value["value"], value["low"], value["high"])
+
+
+def _estimate_diff(row: dict[str, Any]) -> EstimateDiff:
+    from gitml.report.model import EstimateDiff
+
+    return EstimateDiff(
+        row["name"],
+        _estimate(row["base"]),
+        _estimate(row["head"]),
+        row.get("direction"),
+        row.get("widened", False),
+    )
+
+
+def _fairness(data: dict[str, Any] | None) -> FairnessDiff | None:
+    from gitml.report.model import Availability, FairnessDiff, GroupDiff, SegmentDiff
+
+    if data is None:
+        return None
+    segments = tuple(
+        SegmentDiff(
+            segment["column"],
+            tuple(_estimate_diff(gap) for gap in segment["gaps"]),
+            tuple(
+                GroupDiff(
+                    group["name"],
+                    group["rows"]["base"],
+                    group["rows"]["head"],
+                    tuple(_estimate_diff(metric) for metric in group["metrics"]),
+                )
+                for group in segment["groups"]
+            ),
+        )
+        for segment in data["segments"]
+    )
+    return FairnessDiff(
+        data["path"],
+        Availability(data["base"]),
+        Availability(data["head"]),
+        data["confidence"],
+        segments,
+        tuple(data["notes"]),
+    )
+
+
+def _importance(data: dict[str, Any] | None) -> ImportanceDiff | None:
+    from gitml.report.model import Availability, FeatureRank, ImportanceDiff
+
+    if data is None:
+        return None
+    features = tuple(
+        FeatureRank(
+            feature["name"],
+            feature["rank"]["base"],
+            feature["rank"]["head"],
+            feature["mean"]["base"],
+            feature["mean"]["head"],
+            feature["entered_top"],
+        )
+        for feature in data["features"]
+    )
+    return ImportanceDiff(
+        data["card"],
+        Availability(data["base"]),
+        Availability(data["head"]),
+        data["method"],
+        data["scoring"],
+        features,
+        tuple(data["notes"]),
+    )
+
+
+def _dossier(data: dict[str, Any] | None) -> DossierLink | None:
+    from gitml.report.model import DossierLink
+
+    if data is None:
+        return None
+    # A link in a JSON report is that run's claim: shown as text, never as a link.
+    return DossierLink(data["version"], data["run_url"], tuple(data["sections"]), verified=False)
+
+
 def _model(model: dict[str, Any], name: str) -> ModelReport:
     from gitml.report.model import ModelReport, ModelStatus
 
@@ -273,6 +363,9 @@ def _model(model: dict[str, Any], name: str) -> ModelReport:
         same_rows=tuple(_metric(row) for row in model["same_rows"]["metrics"]),
         same_rows_count=model["same_rows"]["rows"],
         baseline=_baseline(model["baseline"], name),
+        fairness=_fairness(model.get("fairness")),
+        importance=_importance(model.get("importance")),
+        dossier=_dossier(model.get("dossier")),
     )
 
 

@@ -8,7 +8,20 @@ from gitml import __version__
 from gitml.report.values import json_number
 
 if TYPE_CHECKING:
-    from gitml.report.model import BaselineChange, Curve, DataSide, MetricDiff, Plot, Report
+    from gitml.report.model import (
+        BaselineChange,
+        Curve,
+        DataSide,
+        DossierLink,
+        Estimate,
+        EstimateDiff,
+        FairnessDiff,
+        ImportanceDiff,
+        MetricDiff,
+        ModelReport,
+        Plot,
+        Report,
+    )
 
 SCHEMA_VERSION = 1
 
@@ -94,6 +107,84 @@ def _baseline(change: BaselineChange | None) -> dict[str, Any] | None:
     }
 
 
+def _estimate(value: Estimate | None) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    return {"value": value.value, "low": value.low, "high": value.high}
+
+
+def _estimate_diff(row: EstimateDiff, gap: bool) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "name": row.name,
+        "base": _estimate(row.base),
+        "head": _estimate(row.head),
+    }
+    if gap:
+        data.update(direction=row.direction, widened=row.widened)
+    return data
+
+
+def _fairness(diff: FairnessDiff) -> dict[str, Any]:
+    return {
+        "path": diff.path,
+        "base": diff.base.value,
+        "head": diff.head.value,
+        "confidence": diff.confidence,
+        "segments": [
+            {
+                "column": segment.column,
+                "gaps": [_estimate_diff(gap, gap=True) for gap in segment.gaps],
+                "groups": [
+                    {
+                        "name": group.name,
+                        "rows": {"base": group.base_rows, "head": group.head_rows},
+                        "metrics": [_estimate_diff(m, gap=False) for m in group.metrics],
+                    }
+                    for group in segment.groups
+                ],
+            }
+            for segment in diff.segments
+        ],
+        "notes": list(diff.notes),
+    }
+
+
+def _importance(diff: ImportanceDiff) -> dict[str, Any]:
+    return {
+        "card": diff.card,
+        "base": diff.base.value,
+        "head": diff.head.value,
+        "method": diff.method,
+        "scoring": diff.scoring,
+        "features": [
+            {
+                "name": feature.name,
+                "rank": {"base": feature.base_rank, "head": feature.head_rank},
+                "mean": {"base": feature.base_mean, "head": feature.head_mean},
+                "entered_top": feature.entered_top,
+            }
+            for feature in diff.features
+        ],
+        "notes": list(diff.notes),
+    }
+
+
+def _dossier(link: DossierLink) -> dict[str, Any]:
+    return {"version": link.version, "run_url": link.run_url, "sections": list(link.sections)}
+
+
+def _governance(model: ModelReport) -> dict[str, Any]:
+    """The optional keys: each only when the model has it (reports without stay as they were)."""
+    data: dict[str, Any] = {}
+    if model.fairness is not None:
+        data["fairness"] = _fairness(model.fairness)
+    if model.importance is not None:
+        data["importance"] = _importance(model.importance)
+    if model.dossier is not None:
+        data["dossier"] = _dossier(model.dossier)
+    return data
+
+
 def to_data(report: Report) -> dict[str, Any]:
     """Everything the markdown shows, as plain data."""
     return {
@@ -129,6 +220,7 @@ def to_data(report: Report) -> dict[str, Any]:
                     "metrics": [_metric(row) for row in model.same_rows],
                 },
                 "baseline": _baseline(model.baseline),
+                **_governance(model),
             }
             for model in report.models
         ],

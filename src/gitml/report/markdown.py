@@ -14,6 +14,12 @@ from typing import TYPE_CHECKING
 from gitml import __version__
 from gitml.report import mermaid
 from gitml.report.escape import code, text
+from gitml.report.governance_markdown import (
+    dossier_line,
+    fairness_block,
+    fairness_warning,
+    importance_block,
+)
 from gitml.report.model import BaselineStatus, Change, ModelStatus
 from gitml.report.plots_markdown import plots_block
 from gitml.report.tables import markdown_cells
@@ -299,7 +305,7 @@ def _baseline_block(change: BaselineChange | None, detail: Detail) -> list[str]:
 
 def _model_section(model: ModelReport, report: Report, detail: Detail) -> list[str]:
     icon = STATUS_ICON[model.status]
-    out = [f"### {icon} {text(model.name)}: {model.status.value}"]
+    out = [f"### {icon} {text(model.name)}: {model.status.value}{fairness_warning(model)}"]
     artifact = "changed" if model.artifact_changed else "unchanged"
     if model.base_md5 is None:
         artifact = "new"
@@ -308,6 +314,7 @@ def _model_section(model: ModelReport, report: Report, detail: Detail) -> list[s
         out[-1] += (
             f" · evaluation rows: {format_value(model.base_rows)} → {format_value(model.head_rows)}"
         )
+    out += dossier_line(model.name, model.dossier)
     out += [f"> {text(note)}" for note in model.notes]
     out += _metrics_block(model.metrics, detail, "metrics")
     if model.same_rows:
@@ -317,6 +324,9 @@ def _model_section(model: ModelReport, report: Report, detail: Detail) -> list[s
             "(Base = base model, Head = head model)"
         )
         out.append(_table(METRIC_HEADER, METRIC_ALIGN, _metric_rows(model.same_rows), None))
+    sides = (report.base.label, report.head.label)
+    out += fairness_block(model.fairness, *sides, detail.max_rows)
+    out += importance_block(model.importance, *sides)
     out += _baseline_block(model.baseline, detail)
     if model.operational:
         out.append("**Operational figures** (size and timings; not part of the verdict)")
@@ -379,7 +389,11 @@ def _render(report: Report, detail: Detail) -> str:
             "judged by the target's rules; the new ones apply from the next pull request."
         )
     summary = [
-        [text(m.name), f"{STATUS_ICON[m.status]} {m.status.value}", headline(m)]
+        [
+            text(m.name),
+            f"{STATUS_ICON[m.status]} {m.status.value}{fairness_warning(m)}",
+            headline(m),
+        ]
         for m in report.models
     ]
     out.append(_table(["Model", "Verdict", "Headline"], ("left",) * 3, summary, None))

@@ -176,6 +176,143 @@ class BaselineChange:
     diff: BaselineDiff | None = None
 
 
+class Availability(StrEnum):
+    """Whether one side has a document the report compares (a segment report, a card's
+    importance): a side without it is shown as such, never a failure of the report."""
+
+    PRESENT = "present"
+    MISSING = "missing"
+    MALFORMED = "malformed"  # there, but not what it should be: a note says why
+    UNAVAILABLE = "unavailable"  # DVC tracks it and its bytes cannot be had: a note says why
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A figure with its confidence interval; None where it could not be computed (the
+    ROC AUC of a group with one class)."""
+
+    value: float | None
+    low: float | None = None
+    high: float | None = None
+
+
+@dataclass(frozen=True)
+class EstimateDiff:
+    """One figure on both sides (None: the side does not have it).
+
+    ``direction`` and ``widened`` are set on gaps only.
+    """
+
+    name: str
+    base: Estimate | None
+    head: Estimate | None
+    direction: str | None = None
+    widened: bool = False
+
+    @property
+    def delta(self) -> float | None:
+        """Head minus base, when both values are known."""
+        if self.base is None or self.head is None:
+            return None
+        if self.base.value is None or self.head.value is None:
+            return None
+        return self.head.value - self.base.value
+
+
+@dataclass(frozen=True)
+class GroupDiff:
+    """One group of a segment column (``north`` of ``region``): its rows and metrics."""
+
+    name: str
+    base_rows: int | None
+    head_rows: int | None
+    metrics: tuple[EstimateDiff, ...]
+
+
+@dataclass(frozen=True)
+class SegmentDiff:
+    """One segment column: its gaps, then its groups, each on both sides."""
+
+    column: str
+    gaps: tuple[EstimateDiff, ...]
+    groups: tuple[GroupDiff, ...]
+
+
+@dataclass(frozen=True)
+class FairnessDiff:
+    """A model's segment report on both sides."""
+
+    path: str
+    base: Availability
+    head: Availability
+    confidence: float | None
+    segments: tuple[SegmentDiff, ...]
+    notes: tuple[str, ...] = ()
+
+    @property
+    def widened(self) -> tuple[tuple[str, EstimateDiff], ...]:
+        """Every gap that widened beyond the base's interval, with its segment column."""
+        return tuple(
+            (segment.column, gap)
+            for segment in self.segments
+            for gap in segment.gaps
+            if gap.widened
+        )
+
+
+@dataclass(frozen=True)
+class FeatureRank:
+    """One feature's rank (1 = most important) and mean importance on both sides;
+    None where the side did not measure it."""
+
+    name: str
+    base_rank: int | None
+    head_rank: int | None
+    base_mean: float | None
+    head_mean: float | None
+    entered_top: bool = False  # in the head's top three, not in the base's
+
+    @property
+    def movement(self) -> int | None:
+        """Places gained (positive) or lost (negative), when ranked on both sides."""
+        if self.base_rank is None or self.head_rank is None:
+            return None
+        return self.base_rank - self.head_rank
+
+
+@dataclass(frozen=True)
+class ImportanceDiff:
+    """A model's feature ranking on both sides (from the model card at ``card``): the
+    head's top five (:data:`gitml.report.importance.TOP`), then the base's top features
+    that are no longer in it."""
+
+    card: str
+    base: Availability
+    head: Availability
+    method: str | None
+    scoring: str | None
+    features: tuple[FeatureRank, ...]
+    notes: tuple[str, ...] = ()
+
+    @property
+    def entered_top(self) -> tuple[str, ...]:
+        """The features flagged as new in the top three, by head rank."""
+        return tuple(f.name for f in self.features if f.entered_top)
+
+
+@dataclass(frozen=True)
+class DossierLink:
+    """Where the dossier of the version a promotion proposes is: the CI run that
+    registered it uploaded the artefact ``gitml-dossier`` (contract of the register
+    workflow). ``verified`` when this run read ``run_url`` from the registration record
+    itself; a link read back from a JSON report is a claim and is shown as text."""
+
+    version: str
+    run_url: str
+    sections: tuple[str, ...]
+    verified: bool = True
+
+
 @dataclass(frozen=True)
 class GateSummary:
     """The gate verdict shown at the top of the report (filled by the gates, when any)."""
@@ -206,6 +343,9 @@ class ModelReport:
     baseline: BaselineChange | None = None
     # The plots dvc.yaml declares (gitml's own curve files stay in ``curves``).
     plots: tuple[Plot, ...] = ()
+    fairness: FairnessDiff | None = None
+    importance: ImportanceDiff | None = None
+    dossier: DossierLink | None = None
 
     @property
     def artifact_changed(self) -> bool:
