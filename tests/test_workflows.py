@@ -91,6 +91,7 @@ JUSTIFIED_FINDINGS = {
     ("self-repository", "promote.yml"): 1,
     ("self-repository", "propose.yml"): 5,
     ("self-repository", "register.yml"): 1,
+    ("self-repository", "review.yml"): 1,
 }
 
 
@@ -225,6 +226,22 @@ def test_triggers_and_permissions() -> None:
         "cancel-in-progress": True,
     }
     assert promote["jobs"]["promote"]["environment"].startswith("${{")
+    # A review (which triggers no pull_request event) re-runs propose for its pull request:
+    # the job can only dispatch workflows, and reads the default branch for the setup action.
+    review = _load("review.yml")
+    assert review["on"] == {"pull_request_review": {"types": ["submitted", "dismissed"]}}
+    assert review["permissions"] == {}
+    (dispatch,) = review["jobs"].values()
+    assert "timeout-minutes" in dispatch
+    assert dispatch["permissions"] == {"contents": "read", "actions": "write"}
+    assert "environment" not in dispatch
+    assert "secrets." not in json.dumps(dispatch)
+    assert "github.event.pull_request.head.repo.full_name == github.repository" in dispatch["if"]
+    # A newer review of the same pull request supersedes the running dispatch.
+    assert review["concurrency"] == {
+        "group": "review-${{ github.event.pull_request.number }}",
+        "cancel-in-progress": True,
+    }
     fork = propose["jobs"]["build-fork"]
     assert fork["permissions"] == {"contents": "read"}
     assert "environment" not in fork
@@ -313,6 +330,7 @@ CHECKOUTS = {
     ("register.yml", "register"): [(".", 0)],
     ("promote.yml", "promote"): [(".", 1), ("candidate", 0)],
     ("monitor.yml", "drift"): [(".", 0)],
+    ("review.yml", "dispatch"): [(".", 1)],
 }
 # The steps that push (by id), the only ones given a token git can use: through a
 # credential helper in their own environment, never in .git/config.
@@ -1197,3 +1215,106 @@ def test_act_fork_trusted_build_runs_only_the_reviewed_head(
     assert moved.jobs("failed") == {RESOLVE}
     assert moved.cml_calls == []
     assert statuses(httpserver) == []
+
+
+REVIEW = "re-run the promotion checks after a review"
+PROPOSE_DISPATCHES = f"/repos/{REPOSITORY}/actions/workflows/propose.yml/dispatches"
+# What a reviewer wrote: text of the event that must reach no script.
+REVIEW_BODY = '$(touch "$RUNNER_TEMP/pwned") `touch /tmp/gitml-pwned` LGTM'
+
+
+def _review_payload(
+    number: int, head: str, base: str, sha: str, head_repository: str, action: str
+) -> dict[str, object]:
+    """A ``pull_request_review`` event payload (the fields review.yml reads, and a review
+    whose body is hostile)."""
+    payload = pull_request_payload(number, head, base, sha, head_repository)
+    state = "approved" if action == "submitted" else "dismissed"
+    owner, name = REPOSITORY.split("/")
+    return {
+        **payload,
+        "action": action,
+        "review": {"state": state, "body": REVIEW_BODY, "user": {"login": "alice"}},
+        "repository": {
+            "full_name": REPOSITORY,
+            "name": name,
+            "owner": {"login": owner},
+            "default_branch": "main",
+        },
+    }
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("action", "base"), [("submitted", "staging"), ("dismissed", "production/credit")]
+)
+def test_act_review_of_a_promotion_pull_request_dispatches_propose_for_it(
+    origin_repo: Path,
+    clock: Clock,
+    tmp_path: Path,
+    httpserver: HTTPServer,
+    action: str,
+    base: str,
+) -> None:
+    """A review triggers no pull_request event: review.yml dispatches the default branch's
+    propose.yml with the pull request's number (its stage job re-judges the approvals),
+    with the default branch's gitml; the pull request's own gitml never runs."""
+    repo = origin_repo
+    _commit_gitml(repo, "main", BASE_CODE, "gitml, as reviewed")
+    git(repo, "checkout", "-q", "-b", "promote/credit-v0.1.0-to-staging", "main")
+    head = _commit_gitml(
+        repo, "promote/credit-v0.1.0-to-staging", CANDIDATE_CODE, "A gitml of its own"
+    )
+    git(repo, "checkout", "-q", "main")
+    httpserver.expect_request(PROPOSE_DISPATCHES, method="POST", headers=HEADERS).respond_with_data(
+        "", status=204
+    )
+    result = run_act(
+        repo,
+        "pull_request_review",
+        "review.yml",
+        None,
+        _review_payload(9, "promote/credit-v0.1.0-to-staging", base, head, REPOSITORY, action),
+        tmp_path / "act",
+        env=act_environment(httpserver),
+        secrets={"GITHUB_TOKEN": TOKEN},
+    )
+    assert result.returncode == 0, result.output[-5000:]
+    assert result.jobs() == {REVIEW}
+    assert requested(httpserver, "POST", PROPOSE_DISPATCHES) == [
+        {"ref": "main", "inputs": {"pr": "9"}}
+    ]
+    assert [request.path for request, _response in httpserver.log] == [PROPOSE_DISPATCHES]
+    assert "propose.yml dispatched on main for pull request #9" in result.output
+    assert BASE_GITML in result.output
+    assert CANDIDATE_GITML not in result.output
+    assert not Path("/tmp/gitml-pwned").exists()
+    assert not list(tmp_path.rglob("pwned"))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("base", "head_repository"),
+    [
+        ("main", REPOSITORY),  # propose's build job would reproduce the pipeline again
+        ("staging", FORK),  # a fork's run has a read-only token; stage never judges a fork
+        ("feature", REPOSITORY),  # not a stage: propose.yml never checked it
+        ("stagingx", REPOSITORY),  # a stage's name is a prefix of it, not its folder
+    ],
+)
+def test_act_review_dispatches_nothing_for_main_a_fork_or_another_branch(
+    repo: Path, tmp_path: Path, httpserver: HTTPServer, base: str, head_repository: str
+) -> None:
+    result = run_act(
+        repo,
+        "pull_request_review",
+        "review.yml",
+        None,
+        _review_payload(4, "leaves", base, "a" * 40, head_repository, "submitted"),
+        tmp_path / "act",
+        env=act_environment(httpserver),
+        secrets={"GITHUB_TOKEN": TOKEN},
+    )
+    assert result.returncode == 0, result.output[-3000:]
+    assert result.jobs() == set()  # the job's condition is false: it never started
+    assert httpserver.log == []

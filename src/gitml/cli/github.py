@@ -1,18 +1,23 @@
-"""``gitml commit-status`` and ``gitml pull-request``: the GitHub calls workflows make
-besides commenting (the status on a judged commit; a dispatched run's pull request)."""
+"""``gitml commit-status``, ``gitml pull-request`` and ``gitml start-checks``: the GitHub
+calls workflows make besides commenting (the status on a judged commit; a dispatched
+run's pull request; dispatching a pull request's checks when no event starts them)."""
 
 from __future__ import annotations
 
 import argparse
 
 from gitml.cli.output import add_format_options, emit, emit_json
-from gitml.errors import EXIT_OK
+from gitml.errors import EXIT_OK, UsageError
+
+# gitml.github.client.PROPOSE_WORKFLOW, named here so that --help does not import requests.
+PROPOSE_WORKFLOW = "propose.yml"
 
 
 def register(commands: argparse._SubParsersAction) -> None:
-    """Add the ``commit-status`` and ``pull-request`` commands."""
+    """Add the ``commit-status``, ``pull-request`` and ``start-checks`` commands."""
     register_commit_status(commands)
     register_pull_request(commands)
+    register_start_checks(commands)
 
 
 def register_commit_status(commands: argparse._SubParsersAction) -> None:
@@ -105,4 +110,70 @@ def run_pull_request(args: argparse.Namespace) -> int:
         emit_json(resolved.outputs())
     else:
         emit("\n".join(f"{key}={value}" for key, value in resolved.outputs().items()))
+    return EXIT_OK
+
+
+def register_start_checks(commands: argparse._SubParsersAction) -> None:
+    """Add the ``start-checks`` command."""
+    p = commands.add_parser(
+        "start-checks",
+        help="dispatch a pull request's checks (propose.yml) when no event starts them",
+        description=(
+            "POST a workflow_dispatch of WORKFLOW on REF with input pr=NUMBER through "
+            "GitHub's REST API (GITHUB_TOKEN with `actions: write`, GITHUB_REPOSITORY, "
+            "GITHUB_API_URL). The dispatched propose run reads the pull request from GitHub "
+            "and judges it again: review.yml runs this when a review of a promotion pull "
+            "request is submitted or dismissed (a review triggers no propose run, so an "
+            "approvals gate would keep its old verdict). REF defaults to the repository's "
+            "default branch, whose propose.yml and gitml run."
+        ),
+    )
+    p.add_argument(
+        "--pr", type=int, required=True, metavar="NUMBER", help="the pull request to check"
+    )
+    p.add_argument(
+        "--workflow",
+        default=PROPOSE_WORKFLOW,
+        help=f"workflow file (or numeric id) to dispatch (default: {PROPOSE_WORKFLOW})",
+    )
+    p.add_argument(
+        "--ref",
+        help="branch or tag whose workflow runs (default: the repository's default branch)",
+    )
+    p.add_argument("--repository", help="OWNER/NAME (default: $GITHUB_REPOSITORY)")
+    p.set_defaults(run=run_start_checks)
+
+
+def run_start_checks(args: argparse.Namespace) -> int:
+    """Dispatch the workflow for the pull request."""
+    from gitml.github import paths
+    from gitml.github.client import GitHubClient
+    from gitml.github.errors import GitHubError
+
+    # Every value is checked before anything is sent, and before asking for a token.
+    paths.pull_number(args.pr)
+    paths.workflow(args.workflow)
+    if args.ref is not None and not args.ref.strip():
+        raise UsageError("--ref '': expected a branch or tag name (or no --ref)")
+    client, repository = GitHubClient.for_repository(args.repository, "start-checks")
+    by_hand = f"run {args.workflow} by hand with input pr={args.pr}"
+    ref = args.ref
+    if ref is None:
+        try:
+            ref = client.default_branch(repository)
+        except GitHubError as error:
+            raise GitHubError(
+                f"finding the default branch to start {args.workflow} on failed: {error}; "
+                f"{by_hand}",
+                error.status,
+            ) from None
+    try:
+        client.dispatch_workflow(repository, args.workflow, ref, {"pr": str(args.pr)})
+    except GitHubError as error:
+        raise GitHubError(
+            f"starting {args.workflow} on {ref} for pull request #{args.pr} failed: {error}; "
+            f"{by_hand}",
+            error.status,
+        ) from None
+    emit(f"{args.workflow} dispatched on {ref} for pull request #{args.pr}")
     return EXIT_OK

@@ -4,7 +4,8 @@ The templates under ``workflows/`` are gitml's own ``.github/workflows`` with th
 that differ per repository replaced by placeholders: which setup action installs gitml
 (gitml's own workflows use the checkout's ``./.github/actions/setup-gitml``; an adopting
 repository pins gitml's action by commit), and the stage names (the branches that
-trigger promotion, the GitHub environment of each stage, the stage drift is checked in).
+trigger promotion, the GitHub environment of each stage, the stage drift is checked in,
+the pull request bases whose reviews re-run the promotion checks).
 A placeholder is a plain YAML word, so a template is still a YAML document; rendering
 refuses to return text with a placeholder left in it.
 """
@@ -17,11 +18,19 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-WORKFLOWS = ("propose.yml", "comment.yml", "register.yml", "promote.yml", "monitor.yml")
+WORKFLOWS = (
+    "propose.yml",
+    "comment.yml",
+    "register.yml",
+    "promote.yml",
+    "monitor.yml",
+    "review.yml",
+)
 SETUP_ACTION = "__GITML_SETUP_ACTION__"
 STAGE_BRANCHES = "__GITML_STAGE_BRANCHES__"
 STAGE_ENVIRONMENT = "__GITML_STAGE_ENVIRONMENT__"
 TOP_STAGE = "__GITML_TOP_STAGE__"
+STAGE_BASES = "__GITML_STAGE_BASES__"
 PLACEHOLDER_PREFIX = "__GITML_"
 
 # gitml's own workflows: the setup action of the checkout at the workspace root (in a
@@ -59,6 +68,17 @@ def stage_environment(stages: Sequence[str]) -> str:
     return "${{ " + " || ".join([*tests, f"'{ordered[-1]}'"]) + " }}"
 
 
+def stage_bases(stages: Sequence[str]) -> str:
+    """An expression that is true when the reviewed pull request goes into a stage's
+    branch (``STAGE`` or ``STAGE/...``): a review event has no branch filter.
+
+    Stage names are lower-case letters, digits and dashes (gitml.yaml's schema), so they
+    need no quoting inside the expression's string literals.
+    """
+    base = "github.event.pull_request.base.ref"
+    return " || ".join(f"{base} == '{stage}' || startsWith({base}, '{stage}/')" for stage in stages)
+
+
 def render(text: str, setup: str, stages: Sequence[str]) -> str:
     """``text`` (a template) with ``setup`` as every setup step's ``uses:`` value (comment
     included) and the stage placeholders filled from ``stages`` (lowest first)."""
@@ -69,6 +89,7 @@ def render(text: str, setup: str, stages: Sequence[str]) -> str:
         .replace(STAGE_BRANCHES, stage_branches(stages))
         .replace(STAGE_ENVIRONMENT, stage_environment(stages))
         .replace(TOP_STAGE, stages[-1])
+        .replace(STAGE_BASES, stage_bases(stages))
     )
     if PLACEHOLDER_PREFIX in rendered:
         line = next(line for line in rendered.splitlines() if PLACEHOLDER_PREFIX in line)
