@@ -269,7 +269,11 @@ params = yaml.safe_load(pathlib.Path("params.yaml").read_text())["evaluate"]
 out = pathlib.Path("metrics")
 out.mkdir(exist_ok=True)
 pathlib.Path("models").mkdir(exist_ok=True)
-(out / "credit.json").write_text(json.dumps({"roc_auc": params["auc"]}))
+gaps = {
+    column: {name: gap["value"] for name, gap in segment["gaps"].items()}
+    for column, segment in params["segments"]["segments"].items()
+}
+(out / "credit.json").write_text(json.dumps({"roc_auc": params["auc"], "fairness": gaps}))
 (out / "credit_segments.json").write_text(json.dumps(params["segments"]))
 pathlib.Path("models/credit.card.yaml").write_text(yaml.safe_dump(params["card"]))
 pathlib.Path("models/credit.skops").write_text(f"model trained for auc {params['auc']}")
@@ -364,6 +368,28 @@ def test_gitml_report_on_a_dvc_pipeline_shows_fairness_and_explanations(tmp_path
         "entered_top": True,
     }
     assert "dossier" not in model  # a pull request into main: no promotion, no link
+    # The gaps are in the metrics file (gates hold them), but the verdict is the model's
+    # quality: they are judged in the fairness block, against the base's intervals.
+    assert [metric["name"] for metric in model["metrics"]] == ["roc_auc"]
+    assert model["status"] == "improved"
+
+
+def test_a_gap_metric_is_gated_like_any_metric(tmp_path: Path) -> None:
+    repo = _pipeline_repo(tmp_path / "project")
+    git(repo, "checkout", "-q", "main")
+    config = yaml.safe_load((repo / "gitml.yaml").read_text())
+    rule = {"fairness.region.demographic_parity_difference": {"max": 0.05}}
+    config["gates"] = {"staging": {"metrics": rule}}
+    (repo / "gitml.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    git(repo, "commit", "-qam", "Gate the region parity gap")
+    git(repo, "branch", "staging")  # the stage's branch: where the gate is read from
+    failed = gitml(repo, "check", "--base", "staging", "--head", "feature", check=False)
+    assert failed.returncode == 3, failed.stderr
+    [row] = [line for line in failed.stdout.splitlines() if "demographic_parity" in line]
+    assert "0.09" in row
+    assert "fail" in row
+    passed = gitml(repo, "check", "--base", "staging", "--head", "main", check=False)
+    assert passed.returncode == 0, passed.stdout + passed.stderr
 
 
 def test_a_broken_or_missing_segment_report_on_the_head_is_a_line_not_a_failure(

@@ -14,7 +14,14 @@ from gitml.report.baselines import baseline_change
 from gitml.report.curves import CURVES, build_curve, points
 from gitml.report.fairness import compare_fairness
 from gitml.report.importance import compare_importance
-from gitml.report.model import Change, DataDiff, DataSide, ModelReport, ModelStatus
+from gitml.report.model import (
+    Availability,
+    Change,
+    DataDiff,
+    DataSide,
+    ModelReport,
+    ModelStatus,
+)
 from gitml.report.plots import expand_directories, model_plots, without_curve_files
 from gitml.report.values import Scalar, flatten
 
@@ -191,7 +198,9 @@ def model_report(
     base_metrics, base_ops = model_values(base, model, required=False)
     has_base = base_metrics is not None
     declared_order = tuple(model.directions)
-    metrics = diff.metrics_diff(base_metrics, head_metrics, model.direction)
+    fairness = _fairness(base if has_base else None, head, model)
+    every_metric = diff.metrics_diff(base_metrics, head_metrics, model.direction)
+    metrics = _without_gaps(every_metric, fairness)
     operational = diff.metrics_diff(base_ops, head_ops, model.direction)
     base_out = base.outputs.get(model.artifact)
     head_out = head.outputs.get(model.artifact)
@@ -231,9 +240,30 @@ def model_report(
         baseline=baseline_change(
             base, head, _own(head, model) or model, _own(base, model) if has_base else None
         ),
-        fairness=_fairness(base if has_base else None, head, model),
+        fairness=fairness,
         importance=_importance(base if has_base else None, head, model),
     )
+
+
+def _without_gaps(
+    metrics: tuple[MetricDiff, ...], fairness: FairnessDiff | None
+) -> tuple[MetricDiff, ...]:
+    """The metrics that make the verdict, without the fairness gaps (``fairness.<column>.*``)
+    when the head's segment report shows them with their intervals.
+
+    A gap moves by sampling noise from one model to the next; the fairness block judges it
+    against the base's interval (and flags it when it widened beyond), and gates hold it
+    like any metric. In the verdict every noisy wobble would turn "improved" into "mixed".
+    """
+    if fairness is None or fairness.head is not Availability.PRESENT:
+        return metrics
+    columns = {segment.column for segment in fairness.segments}
+    return tuple(metric for metric in metrics if not _is_gap(metric, columns))
+
+
+def _is_gap(metric: MetricDiff, columns: set[str]) -> bool:
+    parts = metric.name.split(".")
+    return len(parts) == 3 and parts[0] == "fairness" and parts[1] in columns
 
 
 def _own(side: SideFiles, model: ModelConfig) -> ModelConfig | None:
