@@ -38,11 +38,15 @@ def test_demo_plays_the_whole_loop(tmp_path: Path) -> None:
         "credit v0.1.0 → production: recorded as credit#production#5",
         "credit  v0.3.0  3         v0.2.0   v0.1.0",
         "ok: 3 version(s), 2 stage branch(es) checked, 0 problem(s)",
+        "=== 6. For the auditor: lineage and the dossier of what runs in production",
+        "$ gitml lineage credit@production",
         f"Sandbox kept at {sandbox}",
     ]:
         assert line in out, line
     assert "rolled production back to v0.1.0" in out
     assert (sandbox / "production.skops").is_file()
+    dossier = (sandbox / "credit-production.dossier.html").read_text()
+    assert "credit v0.1.0" in dossier
 
 
 def test_demo_refuses_a_non_empty_directory(tmp_path: Path) -> None:

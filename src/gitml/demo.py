@@ -292,3 +292,9 @@ def _play(box: Sandbox, rows: int) -> None:
     box.run("gitml", "history", "credit")
     box.run("gitml", "get", "credit@production", "-o", str(box.root / "production.skops"))
     box.run("gitml", "verify")
+
+    box.heading("6", "For the auditor: lineage and the dossier of what runs in production")
+    box.run("gitml", "lineage", "credit@production")
+    dossier = box.root / "credit-production.dossier.html"
+    box.run("gitml", "dossier", "credit@production", "--format", "html", "-o", str(dossier))
+    box.say(f"  (one HTML file, every fact with its proof: {dossier.name} in the sandbox)")

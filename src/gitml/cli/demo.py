@@ -20,7 +20,8 @@ def register(commands: argparse._SubParsersAction) -> None:
             "A bare repository stands in for GitHub and a directory for the DVC remote. "
             "Trains a baseline, registers and promotes it, opens a pull request with its "
             "report, registers and promotes the better model, shows a production gate "
-            "refusing a worse one, rolls back, and prints the registry and history."
+            "refusing a worse one, rolls back, prints the registry and history, then the "
+            "lineage of the production version and its dossier (an HTML file)."
         ),
     )
     p.add_argument("--dir", help="sandbox directory (must be empty; default: a temp dir)")
