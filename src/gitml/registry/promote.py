@@ -76,6 +76,16 @@ class _PullRequest:
 
 
 @dataclass(frozen=True)
+class _Run:
+    """How ``promote --on-push`` was asked to run, the same for every model."""
+
+    push: bool
+    remote: str
+    verify_remote: bool
+    dry_run: bool
+
+
+@dataclass(frozen=True)
 class Promotion:
     """What ``promote --on-push`` did for one model."""
 
@@ -158,7 +168,7 @@ def promote_on_push(
             writer,
             name,
             stage,
-            (push, remote, verify_remote, dry_run),
+            _Run(push, remote, verify_remote, dry_run),
             tip_commit,
             pull_of,
         )
@@ -172,11 +182,11 @@ def _promote_model(
     writer: TagWriter,
     name: str,
     stage: str,
-    options: tuple[bool, str, bool, bool],  # push, remote, verify_remote, dry_run
+    run: _Run,
     tip: str | None,
     pull_of: Callable[[str, str, str], _PullRequest],
 ) -> Promotion:
-    push, remote, verify_remote, dry_run = options
+    push, remote, verify_remote, dry_run = run.push, run.remote, run.verify_remote, run.dry_run
     for _ in range(MAX_RACE_RETRIES):
         with RegistryReader(root, remote=remote) as reader:
             info = reader.stage_info(name, stage, tip)
