@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from gitml.report.escape import code, text
 from gitml.report.importance import FLAG_TOP, TOP
 from gitml.report.model import Availability
-from gitml.report.tables import markdown_cells
+from gitml.report.tables import markdown_cells, markdown_cut
 from gitml.report.values import format_delta, format_value
 
 if TYPE_CHECKING:
@@ -36,16 +36,6 @@ ARROW = {"higher": " ↑", "lower": " ↓"}
 DOSSIER_ARTIFACT = "gitml-dossier"
 # Only a plain https URL of a CI run becomes a link: what a registration record may hold.
 _LINKABLE = re.compile(r"https://[A-Za-z0-9.-]+(?::[0-9]+)?(?:/[A-Za-z0-9._~%+-]+)*/?")
-
-
-def _cut(
-    header: list[str], align: tuple[Align, ...], rows: list[list[str]], limit: int | None
-) -> str:
-    shown = rows if limit is None else rows[:limit]
-    table = markdown_cells(header, shown, align)
-    if len(shown) < len(rows):
-        table += f"\n\n_{len(rows) - len(shown)} more row(s) not shown (comment size limit)._"
-    return table
 
 
 def _number(value: float | None) -> str:
@@ -136,9 +126,9 @@ def _group_rows(segment: SegmentDiff) -> list[list[str]]:
 def _segment_tables(segment: SegmentDiff, max_rows: int | None) -> list[str]:
     out = [f"**Segment** {code(segment.column)}"]  # no name inside emphasis: it may end in a space
     if segment.gaps:
-        out.append(_cut(GAP_HEADER, GAP_ALIGN, [_gap_row(g) for g in segment.gaps], None))
+        out.append(markdown_cut(GAP_HEADER, GAP_ALIGN, [_gap_row(g) for g in segment.gaps], None))
     if segment.groups:
-        out.append(_cut(GROUP_HEADER, GROUP_ALIGN, _group_rows(segment), max_rows))
+        out.append(markdown_cut(GROUP_HEADER, GROUP_ALIGN, _group_rows(segment), max_rows))
     return out
 
 

@@ -22,7 +22,7 @@ from gitml.report.governance_markdown import (
 )
 from gitml.report.model import BaselineStatus, Change, ModelStatus
 from gitml.report.plots_markdown import plots_block
-from gitml.report.tables import markdown_cells
+from gitml.report.tables import markdown_cut
 from gitml.report.values import format_delta, format_relative, format_value
 
 if TYPE_CHECKING:
@@ -107,17 +107,6 @@ def _size(value: int | None) -> str:
     return str(value)
 
 
-def _table(
-    header: list[str], align: tuple[Align, ...], rows: list[list[str]], limit: int | None
-) -> str:
-    """A table of escaped cells, cut to ``limit`` rows with a note when the comment is long."""
-    shown = rows if limit is None else rows[:limit]
-    table = markdown_cells(header, shown, align)
-    if len(shown) < len(rows):
-        table += f"\n\n_{len(rows) - len(shown)} more row(s) not shown (comment size limit)._"
-    return table
-
-
 def _show(value: Scalar) -> str:
     return text(value) if isinstance(value, str) else format_value(value)
 
@@ -155,11 +144,12 @@ def _metrics_block(rows: tuple[MetricDiff, ...], detail: Detail, noun: str) -> l
     unchanged = tuple(r for r in rows if r.change == Change.UNCHANGED)
     out = []
     if changed:
-        out.append(_table(METRIC_HEADER, METRIC_ALIGN, _metric_rows(changed), detail.max_rows))
+        rows_changed = _metric_rows(changed)
+        out.append(markdown_cut(METRIC_HEADER, METRIC_ALIGN, rows_changed, detail.max_rows))
     elif rows:
         out.append(f"_No {noun} changed._")
     if unchanged and detail.unchanged:
-        table = _table(METRIC_HEADER, METRIC_ALIGN, _metric_rows(unchanged), detail.max_rows)
+        table = markdown_cut(METRIC_HEADER, METRIC_ALIGN, _metric_rows(unchanged), detail.max_rows)
         summary = f"<summary>{len(unchanged)} unchanged {noun}</summary>"
         out.append(f"<details>{summary}\n\n{table}\n\n</details>")
     elif unchanged:
@@ -292,7 +282,7 @@ def _baseline_block(change: BaselineChange | None, detail: Detail) -> list[str]:
         out.append(" · ".join(part for part in changed_features if part))
     if moved:
         table = [_shift_row(shift) for shift in moved]
-        out.append(_table(BASELINE_HEADER, BASELINE_ALIGN, table, detail.max_rows))
+        out.append(markdown_cut(BASELINE_HEADER, BASELINE_ALIGN, table, detail.max_rows))
     calm = [f for f in diff.features if f.level == "ok"]
     if calm and not any(f.psi or f.ks or f.js for f in calm) and diff.score.level != "ok":
         out.append(f"_The {len(calm)} other feature(s): unchanged._")
@@ -323,16 +313,15 @@ def _model_section(model: ModelReport, report: Report, detail: Detail) -> list[s
             f"were scored on the head's {format_value(model.same_rows_count)} evaluation rows "
             "(Base = base model, Head = head model)"
         )
-        out.append(_table(METRIC_HEADER, METRIC_ALIGN, _metric_rows(model.same_rows), None))
+        out.append(markdown_cut(METRIC_HEADER, METRIC_ALIGN, _metric_rows(model.same_rows), None))
     sides = (report.base.label, report.head.label)
     out += fairness_block(model.fairness, *sides, detail.max_rows)
     out += importance_block(model.importance, *sides)
     out += _baseline_block(model.baseline, detail)
     if model.operational:
         out.append("**Operational figures** (size and timings; not part of the verdict)")
-        out.append(
-            _table(METRIC_HEADER, METRIC_ALIGN, _metric_rows(model.operational), detail.max_rows)
-        )
+        figures = _metric_rows(model.operational)
+        out.append(markdown_cut(METRIC_HEADER, METRIC_ALIGN, figures, detail.max_rows))
     if detail.charts and model.curves:
         legend = f"first line: base {code(report.base.label)}"
         if model.status != ModelStatus.NEW:
@@ -396,21 +385,21 @@ def _render(report: Report, detail: Detail) -> str:
         ]
         for m in report.models
     ]
-    out.append(_table(["Model", "Verdict", "Headline"], ("left",) * 3, summary, None))
+    out.append(markdown_cut(["Model", "Verdict", "Headline"], ("left",) * 3, summary, None))
     for model in report.models:
         out += _model_section(model, report, detail)
     out.append("### Parameters")
     if report.params:
         header = ["Parameter", "Base", "Head", ""]
         align: tuple[Align, ...] = ("left", "right", "right", "left")
-        out.append(_table(header, align, _param_rows(report.params), detail.max_rows))
+        out.append(markdown_cut(header, align, _param_rows(report.params), detail.max_rows))
     else:
         out.append("_No parameter changed._")
     out.append("### Data")
     if report.data:
         header = ["DVC-tracked path", "Base", "Head", "Size", "Files"]
         align = ("left", "left", "left", "right", "right")
-        out.append(_table(header, align, _data_rows(report.data), detail.max_rows))
+        out.append(markdown_cut(header, align, _data_rows(report.data), detail.max_rows))
     else:
         out.append("_No DVC-tracked data changed._")
     base_commit = code(report.base.commit[:12]) if report.base.commit else "—"

@@ -49,6 +49,18 @@ def markdown_cells(
     return "\n".join(lines)
 
 
+def markdown_cut(
+    header: Sequence[str], align: Sequence[Align], rows: Sequence[Sequence[str]], limit: int | None
+) -> str:
+    """:func:`markdown_cells` of at most ``limit`` rows, with a note saying how many were
+    left out (a pull-request comment has a size limit)."""
+    shown = rows if limit is None else rows[:limit]
+    cut = markdown_cells(header, shown, align)
+    if len(shown) < len(rows):
+        cut += f"\n\n_{len(rows) - len(shown)} more row(s) not shown (comment size limit)._"
+    return cut
+
+
 def table(fmt: str, header: list[str], rows: list[list[str]]) -> str:
     """``plain`` for ``table``, ``markdown`` for ``md``."""
     return markdown(header, rows) if fmt == "md" else plain(header, rows)
