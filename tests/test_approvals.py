@@ -441,6 +441,12 @@ def test_check_fails_naming_the_missing_approvals(
     # The report reads no reviews: there the rule only warns (the check judges it).
     report = api.report("HEAD", root=repo, stage="staging", rescore=False)
     assert report.gate.status == "warned"
+    from gitml.report.markdown import render
+
+    warning = "credit: approvals: not evaluated: needs --pull-request (limit 2 approvals from"
+    assert any(line.startswith(f"- ⚠️ {warning}") for line in render(report).splitlines()), (
+        "the comment says why the gate only passed with warnings"
+    )
     # With it but without a token: a one-line usage error naming GITHUB_TOKEN.
     no_token = gitml(repo, "check", "--stage", "staging", "--pull-request", "12", check=False)
     assert no_token.returncode == 2

@@ -63,14 +63,17 @@ class CheckResult:
         }
 
     def summary(self) -> GateSummary:
-        """The verdict line and failed rules the pull-request report shows."""
-        failures = tuple(
-            f"{gate.model}: {rule.rule}: {rule.observed} (limit {rule.limit})"
-            for gate in self.gates
-            for rule in gate.rules
-            if rule.status == "fail"
-        )
-        return GateSummary(self.status, self.stage, failures)
+        """The verdict line, failed and warning rules the pull-request report shows."""
+
+        def rows(status: str) -> tuple[str, ...]:
+            return tuple(
+                f"{gate.model}: {rule.rule}: {rule.observed} (limit {rule.limit})"
+                for gate in self.gates
+                for rule in gate.rules
+                if rule.status == status
+            )
+
+        return GateSummary(self.status, self.stage, rows("fail"), warnings=rows("warn"))
 
 
 def _card_problems(side: SideFiles, model: ModelConfig) -> list[str]:

@@ -406,6 +406,7 @@ def to_report(data: dict[str, Any], name: str = "report") -> Report:
                 data["gate"]["stage"],
                 tuple(data["gate"]["failures"]),
                 data["gate"].get("rules_changed", False),
+                tuple(data["gate"].get("warnings", ())),
             ),
             pipeline=data["pipeline"],
             reproduce=data["reproduce"],

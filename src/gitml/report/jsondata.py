@@ -198,6 +198,8 @@ def to_data(report: Report) -> dict[str, Any]:
             "stage": report.gate.stage,
             "failures": list(report.gate.failures),
             "rules_changed": report.gate.rules_changed,
+            # Only when a rule warns: reports without warnings keep their shape.
+            **({"warnings": list(report.gate.warnings)} if report.gate.warnings else {}),
         },
         "models": [
             {

@@ -372,6 +372,7 @@ def _render(report: Report, detail: Detail) -> str:
     gate = GATE_LINE.get(report.gate.status, text(report.gate.status))
     out = [MARKER, title, f"**Gate** (stage {code(report.stage)}): {gate}"]
     out += [f"- ❌ {text(failure)}" for failure in report.gate.failures]
+    out += [f"- ⚠️ {text(warning)}" for warning in report.gate.warnings]
     if report.gate.rules_changed:
         out.append(
             "- ⚠️ This pull request changes the gate rules (`gates:` in gitml.yaml). It is "

@@ -321,6 +321,7 @@ class GateSummary:
     stage: str | None = None
     failures: tuple[str, ...] = ()
     rules_changed: bool = False  # the candidate changes gates: (it is judged by the old)
+    warnings: tuple[str, ...] = ()  # rules that warn: why a gate "passed with warnings"
 
 
 @dataclass(frozen=True)
