@@ -1,0 +1,95 @@
+"""``gitml search``: versions matching a query (or a sentence of the English family)."""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING
+
+from gitml.cli.output import add_format_options, emit, emit_json
+from gitml.errors import EXIT_OK
+from gitml.report.tables import table
+
+if TYPE_CHECKING:
+    import argparse
+
+EPILOG = """\
+fields: model, version, stage (held now, or at --at), stage = ever:STAGE (held at any
+time), metric.NAME, param.NAME, data (input path or md5), registered (2026-07-01, 2026-07,
+2026, 2026-Q3, A..B), author, approver, pr, label, description (from dvc.yaml)
+operators: = != < <= > >= ~ (substring), AND OR NOT ( )
+
+examples:
+  gitml search 'stage = production AND metric.roc_auc > 0.8'
+  gitml search 'registered = 2026-Q3 AND (author = ada OR approver = ada)' --sort -metric.roc_auc
+  gitml search production models trained on customer data in Q3 with accuracy above 85%
+"""
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    """Add ``gitml search``."""
+    import argparse
+
+    p = commands.add_parser(
+        "search",
+        help="find versions by stage, metrics, params, data, date, author",
+        description="Versions of every model that match QUERY: the query language below, "
+        "or an English sentence ('production models trained on X data in Q3 2026 with "
+        "METRIC above N% by AUTHOR'), whose translation is printed on stderr.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("query", nargs="+", metavar="QUERY", help="a query or an English sentence")
+    p.add_argument("--root", default=".", help="repository root (default: .)")
+    p.add_argument(
+        "--local",
+        action="store_true",
+        help="read local stage branches instead of remote-tracking ones (origin/STAGE)",
+    )
+    p.add_argument(
+        "--at",
+        metavar="DATE",
+        help="search the registry as it was then: stages held then, versions registered by "
+        "then (ISO 8601; a date alone is the end of that day, UTC)",
+    )
+    p.add_argument(
+        "--sort",
+        metavar="FIELD",
+        help="sort by FIELD (--sort=-FIELD: descending; default: model, newest version first)",
+    )
+    p.add_argument("--limit", type=int, metavar="N", help="print at most N versions")
+    add_format_options(p)
+    p.set_defaults(run=run_search)
+
+
+def run_search(args: argparse.Namespace) -> int:
+    """Print the versions matching the query."""
+    from gitml import api
+
+    text = " ".join(args.query)
+    result = api.search(
+        text, root=args.root, local=args.local, at=args.at, sort=args.sort, limit=args.limit
+    )
+    if args.format == "json":
+        emit_json(result.to_dict())
+        return EXIT_OK
+    if result.english:
+        sys.stderr.write(f"query: {result.query}\n")
+    header = ["model", "version", "stages", "registered", "author", "pr", *result.metrics]
+    body = [
+        [
+            v.model,
+            v.version,
+            ", ".join(sorted(v.stages)) or "-",
+            v.registered.isoformat(" ")[:19] if v.registered else "-",
+            v.author or "-",
+            f"#{v.pr}" if v.pr else "-",
+            *(_number(v.metrics.get(m)) for m in result.metrics),
+        ]
+        for v in result.versions
+    ]
+    emit(table(args.format, header, body) if body else "no version matches")
+    return EXIT_OK
+
+
+def _number(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4g}"

@@ -1,0 +1,1 @@
+"""``gitml search``: a query language (and a family of English sentences) over versions."""
