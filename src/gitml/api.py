@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from gitml.config import Config
     from gitml.dossier.model import Dossier
     from gitml.gates import CheckResult
+    from gitml.insights.model import Insights
     from gitml.registry.fetch import ResolvedArtifact
     from gitml.registry.lineage_chain import LineageChain
     from gitml.registry.promote import PreparedBranch, Promotion
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     from gitml.registry.verify import VerifyReport
     from gitml.report.model import Report
     from gitml.retrain import RetrainResult
+    from gitml.search.run import SearchResult
     from gitml.validate import ValidationReport
 
 
@@ -240,6 +242,59 @@ def tenures(
 
     with RegistryReader(root, local=local) as reader:
         return reader.tenures(model, stage)
+
+
+def search(
+    query: str,
+    *,
+    root: Path | str = ".",
+    local: bool = False,
+    at: datetime | str | None = None,
+    sort: str | None = None,
+    limit: int | None = None,
+) -> SearchResult:
+    """The versions of every model matching ``query``: the query language of
+    :mod:`gitml.search.query` or a sentence of :mod:`gitml.search.english`. With ``at``,
+    the registry as it was then (stages held then, versions registered by then). ``sort``
+    names a field (``-field`` descending); ``limit`` keeps the first N."""
+    from gitml.search.run import run_search
+
+    instant = _instant(at) if at is not None else None
+    return run_search(root, query, local=local, at=instant, sort=sort, limit=limit)
+
+
+def insights(
+    model: str | None = None,
+    *,
+    since: datetime | str | None = None,
+    until: datetime | str | None = None,
+    failure_window_days: float = 7.0,
+    root: Path | str = ".",
+    local: bool = False,
+) -> Insights:
+    """The team's delivery figures over ``[since, until]`` (default: from the first
+    registry event to now): deployment frequency, lead time, change-failure rate, time to
+    restore, production tenure, PRs per author, share of proposals reaching production and
+    retraining latency, each with the events behind it (``Figure.evidence``). A date
+    alone is the start (``since``) or the end (``until``) of that day, UTC."""
+    from datetime import UTC, datetime
+
+    from gitml.errors import UsageError
+    from gitml.insights.figures import compute
+    from gitml.insights.gather import gather
+    from gitml.insights.model import parse_bound
+    from gitml.registry.reader import RegistryReader
+
+    start = parse_bound(since, "--since", end=False) if isinstance(since, str) else since
+    end = parse_bound(until, "--until", end=True) if isinstance(until, str) else until
+    end = end or datetime.now(UTC).replace(microsecond=0)
+    if start is not None and start > end:
+        raise UsageError(f"--since {start.isoformat()} is after --until {end.isoformat()}")
+    if not failure_window_days > 0:
+        raise UsageError(f"--failure-window {failure_window_days}: expected a number of days > 0")
+    with RegistryReader(root, local=local) as reader:
+        history = gather(reader, model)
+    return compute(history, end, start, model=model, failure_window_days=failure_window_days)
 
 
 def dossier(ref: str, *, root: Path | str = ".", local: bool = False) -> Dossier:

@@ -1,0 +1,1 @@
+"""``gitml insights``: the team's delivery figures, computed from the registry's history."""
