@@ -146,9 +146,11 @@ class _Replay:
                 candidates.append((step.timestamp, self.seen[version], version))
         # Newest first, and `ignore` asked only until one is believed: each question may
         # read a dvc.lock, and usually the newest assignment is the holder.
-        for timestamp, _, version in sorted(candidates, reverse=True):
-            if version not in self.ignore:
-                return Hold(version, timestamp)
+        while candidates:
+            newest = max(candidates)
+            if newest[2] not in self.ignore:
+                return Hold(newest[2], newest[0])
+            candidates.remove(newest)
         return None
 
 
