@@ -92,6 +92,7 @@ JUSTIFIED_FINDINGS = {
     ("self-repository", "propose.yml"): 5,
     ("self-repository", "register.yml"): 1,
     ("self-repository", "review.yml"): 1,
+    ("self-repository", "site.yml"): 1,
 }
 
 
@@ -150,11 +151,38 @@ def test_actions_match_githubs_schema() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+# The GitHub Pages actions of site.yml, pinned by the commit of their release tag (read
+# from the tags of snapshots of actions/configure-pages, upload-pages-artifact and
+# deploy-pages). They publish to GitHub Pages, which act cannot stand in for: site.yml is
+# checked by actionlint, zizmor and the schema, not run under act.
+PAGES_ACTIONS = {
+    "actions/configure-pages@983d7736d9b0ae728b81ab479565c72886d7745b": "v5.0.0",
+    "actions/upload-pages-artifact@fc324d3547104276b827a68afc52ff2a11cc49c9": "v5.0.0",
+    "actions/deploy-pages@cd2ce8fcbc39b97be8ca5fce6e763baed58fa128": "v5.0.0",
+}
+
+
 def test_every_remote_action_is_pinned_and_has_a_stand_in() -> None:
     used = remote_actions(WORKFLOWS)
     for action in used:
         assert re.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}", action), f"{action} not pinned"
-    assert used == {*STANDINS, CHECKOUT}
+    assert used == {*STANDINS, CHECKOUT, *PAGES_ACTIONS}
+
+
+def test_the_site_workflow_publishes_with_least_privilege() -> None:
+    site = _load("site.yml")
+    assert site["permissions"] == {}
+    assert set(site["on"]) == {"push", "workflow_call", "workflow_dispatch", "schedule"}
+    assert "main" in site["on"]["push"]["branches"]
+    assert "production" in site["on"]["push"]["branches"]
+    build, deploy = site["jobs"]["build"], site["jobs"]["deploy"]
+    assert build["permissions"] == {"contents": "read"}
+    assert deploy["permissions"] == {"pages": "write", "id-token": "write"}
+    assert deploy["needs"] == "build"
+    text = (WORKFLOWS / "site.yml").read_text()
+    for action, tag in PAGES_ACTIONS.items():
+        assert f"uses: {action} # {tag}" in text
+    assert 'gitml site -o "$RUNNER_TEMP/site"' in text
 
 
 def _load(name: str) -> dict:

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from gitml.report.model import Report
     from gitml.retrain import RetrainResult
     from gitml.search.run import SearchResult
+    from gitml.site.build import SiteBuild
     from gitml.validate import ValidationReport
 
 
@@ -305,6 +306,15 @@ def dossier(ref: str, *, root: Path | str = ".", local: bool = False) -> Dossier
     from gitml.dossier.facts import build_dossier
 
     return build_dossier(root, ref, local=local)
+
+
+def site(out: Path | str, *, root: Path | str = ".", local: bool = False) -> SiteBuild:
+    """Write the registry as a static web site into ``out``: models, per model its
+    stages, metric trends, stage timeline and versions, per version its card, lineage,
+    metrics, params and changes, and the insights; no server, no external request."""
+    from gitml.site.build import build_site
+
+    return build_site(root, out, local=local)
 
 
 def get(

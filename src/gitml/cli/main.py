@@ -34,6 +34,7 @@ COMMAND_MODULES = (
     "lineage",
     "dossier",
     "insights",
+    "site",
     "promote",
     "drift",
     "retrain",

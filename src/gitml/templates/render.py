@@ -25,6 +25,7 @@ WORKFLOWS = (
     "promote.yml",
     "monitor.yml",
     "review.yml",
+    "site.yml",
 )
 SETUP_ACTION = "__GITML_SETUP_ACTION__"
 STAGE_BRANCHES = "__GITML_STAGE_BRANCHES__"

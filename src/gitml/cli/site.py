@@ -1,0 +1,50 @@
+"""``gitml site -o DIR``: the registry as a static web site."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from gitml.cli.output import emit, emit_json
+from gitml.errors import EXIT_OK
+
+if TYPE_CHECKING:
+    import argparse
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    """Add ``gitml site``."""
+    p = commands.add_parser(
+        "site",
+        help="write the registry as a static web site (models, versions, charts, insights)",
+        description=(
+            "Write a static site of the registry into DIR: an index of models, per model "
+            "its stages, metric trends, stage timeline and versions (paginated, sortable), "
+            "per version its card, lineage, metrics, params and changes, and the insights. "
+            "No server and no external request: open DIR/index.html from disk or publish "
+            "DIR to GitHub Pages."
+        ),
+    )
+    p.add_argument("-o", "--out", required=True, metavar="DIR", help="directory to write")
+    p.add_argument("--root", default=".", help="repository root (default: .)")
+    p.add_argument(
+        "--local",
+        action="store_true",
+        help="read local stage branches instead of remote-tracking ones (origin/STAGE)",
+    )
+    p.add_argument("--json", action="store_true", help="print what was written as JSON")
+    p.set_defaults(run=run_site)
+
+
+def run_site(args: argparse.Namespace) -> int:
+    """Build the site and say where it is."""
+    from gitml import api
+
+    built = api.site(args.out, root=args.root, local=args.local)
+    if args.json:
+        emit_json(built.to_dict())
+    else:
+        emit(
+            f"wrote {built.pages} pages ({built.models} models, {built.versions} versions) "
+            f"to {built.out}; open {built.out / 'index.html'}"
+        )
+    return EXIT_OK
