@@ -359,6 +359,8 @@ CHECKOUTS = {
     ("promote.yml", "promote"): [(".", 1), ("candidate", 0)],
     ("monitor.yml", "drift"): [(".", 0)],
     ("review.yml", "dispatch"): [(".", 1)],
+    ("site.yml", "build"): [(".", 0)],
+    ("site.yml", "deploy"): [],
 }
 # The steps that push (by id), the only ones given a token git can use: through a
 # credential helper in their own environment, never in .git/config.
@@ -486,6 +488,7 @@ TIMEOUTS = {
     ("register.yml", "register"): ("GITML_REGISTER_TIMEOUT_MINUTES", 20),
     ("promote.yml", "promote"): ("GITML_PROMOTE_TIMEOUT_MINUTES", 20),
     ("monitor.yml", "drift"): ("GITML_MONITOR_TIMEOUT_MINUTES", 30),
+    ("site.yml", "build"): ("GITML_SITE_TIMEOUT_MINUTES", 20),
 }
 
 
