@@ -20,7 +20,7 @@ operators: = != < <= > >= ~ (substring), AND OR NOT ( )
 
 examples:
   gitml search 'stage = production AND metric.roc_auc > 0.8'
-  gitml search 'registered = 2026-Q3 AND (author = ada OR approver = ada)' --sort -metric.roc_auc
+  gitml search 'registered = 2026-Q3 AND (author = ada OR approver = ada)' --sort=-metric.roc_auc
   gitml search production models trained on customer data in Q3 with accuracy above 85%
 """
 
