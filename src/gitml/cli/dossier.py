@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from gitml.cli.output import add_read_options
 from gitml.errors import EXIT_OK
 
 if TYPE_CHECKING:
@@ -42,12 +43,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         action="store_true",
         help="with -o, replace an existing regular file (never a link, folder or device)",
     )
-    p.add_argument(
-        "--local",
-        action="store_true",
-        help="read local stage branches instead of remote-tracking ones (origin/STAGE)",
-    )
-    p.add_argument("--root", default=".", help="repository root (default: .)")
+    add_read_options(p, repo=False)
     p.set_defaults(run=run)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import textwrap
 
-from gitml.cli.output import add_format_options, emit, emit_json
+from gitml.cli.output import add_format_options, add_read_options, emit, emit_json
 from gitml.errors import EXIT_OK
 from gitml.insights.definitions import METRICS, NO_DRIFT_RECORD
 from gitml.report.tables import table
@@ -65,12 +65,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         metavar="METRIC",
         help=f"list the events behind one metric ({', '.join(METRICS)})",
     )
-    p.add_argument("--root", default=".", help="repository root (default: .)")
-    p.add_argument(
-        "--local",
-        action="store_true",
-        help="read local stage branches instead of remote-tracking ones (origin/STAGE)",
-    )
+    add_read_options(p, repo=False)
     add_format_options(p)
     p.set_defaults(run=run_insights)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from gitml.cli.output import add_format_options, emit, emit_json
+from gitml.cli.output import add_format_options, add_read_options, emit, emit_json
 from gitml.errors import EXIT_OK, EXIT_VERIFICATION_FAILED
 from gitml.report.tables import table
 
@@ -33,12 +33,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         ),
     )
     p.add_argument("ref", help="reference to one version, e.g. credit@v0.2.0 or credit@production")
-    p.add_argument("--root", default=".", help="repository root (default: .)")
-    p.add_argument(
-        "--local",
-        action="store_true",
-        help="read local stage branches instead of remote-tracking ones (origin/STAGE)",
-    )
+    add_read_options(p, repo=False)
     add_format_options(p)
     p.set_defaults(run=run)
 

@@ -1,4 +1,5 @@
-"""The one output convention of every command: ``--format table|md|json``, ``--json``."""
+"""The one output convention of every command (``--format table|md|json``, ``--json``)
+and the options every registry read takes."""
 
 from __future__ import annotations
 
@@ -26,6 +27,21 @@ def add_format_options(parser: argparse.ArgumentParser, formats: tuple[str, ...]
             action="store_const",
             const="json",
             help="shorthand for --format json",
+        )
+
+
+def add_read_options(parser: argparse.ArgumentParser, repo: bool = True) -> None:
+    """``--root`` and ``--local`` of every command that reads the registry (and ``--repo``
+    where it can read another repository's refs)."""
+    parser.add_argument("--root", default=".", help="repository root (default: .)")
+    parser.add_argument(
+        "--local",
+        action="store_true",
+        help="read local stage branches instead of remote-tracking ones (origin/STAGE)",
+    )
+    if repo:
+        parser.add_argument(
+            "--repo", help="read the registry of this git URL (refs and tags only, cached)"
         )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from gitml.cli.output import add_format_options, emit, emit_json
+from gitml.cli.output import add_format_options, add_read_options, emit, emit_json
 from gitml.errors import EXIT_OK, EXIT_VERIFICATION_FAILED
 from gitml.report.tables import table
 
@@ -22,19 +22,6 @@ if TYPE_CHECKING:
         VersionInfo,
     )
     from gitml.registry.show import VersionDetails
-
-
-def _read_options(parser: argparse.ArgumentParser, repo: bool = True) -> None:
-    parser.add_argument("--root", default=".", help="repository root (default: .)")
-    parser.add_argument(
-        "--local",
-        action="store_true",
-        help="read local stage branches instead of remote-tracking ones (origin/STAGE)",
-    )
-    if repo:
-        parser.add_argument(
-            "--repo", help="read the registry of this git URL (refs and tags only, cached)"
-        )
 
 
 def _at_option(parser: argparse.ArgumentParser, what: str) -> None:
@@ -91,7 +78,7 @@ def _add_registry(commands: argparse._SubParsersAction) -> None:
         help="print only the models with a version recorded in STAGE, one per line (scripts)",
     )
     _at_option(p, "what each stage held")
-    _read_options(p)
+    add_read_options(p)
     add_format_options(p)
     p.set_defaults(run=run_registry)
 
@@ -110,7 +97,7 @@ def _add_show(commands: argparse._SubParsersAction) -> None:
     )
     p.add_argument("ref", help="model name, or reference to one version, e.g. credit@production")
     _at_option(p, "with MODEL@STAGE: the version the stage held")
-    _read_options(p)
+    add_read_options(p)
     add_format_options(p)
     p.set_defaults(run=run_show)
 
@@ -132,7 +119,7 @@ def _add_history(commands: argparse._SubParsersAction) -> None:
         action="store_true",
         help="with --stage: one row per hold of the stage (version, from, to, how it ended)",
     )
-    _read_options(p)
+    add_read_options(p)
     add_format_options(p)
     p.set_defaults(run=run_history)
 
@@ -154,7 +141,7 @@ def _add_get(commands: argparse._SubParsersAction) -> None:
         action="store_true",
         help="replace -o if it is an existing regular file (never a link, folder or device)",
     )
-    _read_options(p)
+    add_read_options(p)
     add_format_options(p, ("table", "json"))
     p.set_defaults(run=run_get)
 
@@ -175,7 +162,7 @@ def _add_verify(commands: argparse._SubParsersAction) -> None:
         help="read every active version's artefact back from the DVC remote and check its md5 "
         "(without it, the remote is asked for presence only)",
     )
-    _read_options(p, repo=False)
+    add_read_options(p, repo=False)
     add_format_options(p, ("table", "json"))
     p.set_defaults(run=run_verify)
 

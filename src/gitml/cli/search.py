@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING
 
-from gitml.cli.output import add_format_options, emit, emit_json
+from gitml.cli.output import add_format_options, add_read_options, emit, emit_json
 from gitml.errors import EXIT_OK
 from gitml.report.tables import table
 
@@ -39,12 +39,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("query", nargs="+", metavar="QUERY", help="a query or an English sentence")
-    p.add_argument("--root", default=".", help="repository root (default: .)")
-    p.add_argument(
-        "--local",
-        action="store_true",
-        help="read local stage branches instead of remote-tracking ones (origin/STAGE)",
-    )
+    add_read_options(p, repo=False)
     p.add_argument(
         "--at",
         metavar="DATE",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from gitml.cli.output import emit, emit_json
+from gitml.cli.output import add_read_options, emit, emit_json
 from gitml.errors import EXIT_OK
 
 if TYPE_CHECKING:
@@ -25,12 +25,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         ),
     )
     p.add_argument("-o", "--out", required=True, metavar="DIR", help="directory to write")
-    p.add_argument("--root", default=".", help="repository root (default: .)")
-    p.add_argument(
-        "--local",
-        action="store_true",
-        help="read local stage branches instead of remote-tracking ones (origin/STAGE)",
-    )
+    add_read_options(p, repo=False)
     p.add_argument("--json", action="store_true", help="print what was written as JSON")
     p.set_defaults(run=run_site)
 
