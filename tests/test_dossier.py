@@ -25,6 +25,7 @@ from gitml.dossier import html as html_render
 from gitml.dossier import markdown as md_render
 from gitml.registry.record import Kind, Record, record_message
 from tests.helpers import git, gitml
+from tests.observe import record_drift
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -243,6 +244,9 @@ def build_registry(
         _record(0, first, Kind.PROMOTION, "production", 2),
         clock,
     )
+    # The monitor's recorded check of v0.1.0 in production, which found the drift.
+    found_at = int(clock.tick().removeprefix("@").split()[0])
+    record_drift(repo, "credit", "v0.1.0", 1, "drift", found_at, names=("income",))
     clock.tick()
     _write_version(repo, 1, card_extra or {}, metric_names or {})
     git(repo, "add", "-A")
@@ -375,6 +379,15 @@ def test_facts_of_each_section(registry: Path) -> None:
     # v0.1.0 held production when the drift was found: the same commit, seen from there.
     older = api.dossier("credit@v0.1.0", root=registry)
     assert [e.relation for e in older.monitoring.drift] == ["while this version held production"]
+    # The recorded check is v0.1.0's own, proven by its tag; v0.2.0 has none.
+    [check] = older.monitoring.checks
+    assert (check.tag.value, check.verdict, check.drifted) == (
+        "gitml.drift/credit/1",
+        "drift",
+        ("income",),
+    )
+    assert git(registry, "cat-file", "-t", check.tag.object).stdout.strip() == "tag"
+    assert dossier.monitoring.checks == ()
     assert older.changes.against is None
 
 

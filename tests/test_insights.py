@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -42,6 +43,7 @@ from gitml.registry.reader import RegistryReader
 from gitml.registry.record import Kind, Record, record_message
 from tests.conftest import isolated_environment
 from tests.helpers import gitml
+from tests.observe import record_drift
 from tests.test_timeline import gitml_registry  # noqa: F401 (a fixture)
 
 if TYPE_CHECKING:
@@ -266,6 +268,8 @@ def test_every_figure_of_the_scripted_history(history_repo: Path) -> None:
     assert values(history_repo, "retrain-latency", **window) == {
         "retrain_to_production_median": 100_800.0,
         "retrain_to_production_p90": 100_800.0,
+        "drift_to_production_median": None,  # no drift check recorded
+        "drift_to_production_p90": None,
     }
     drift = api.insights(MODEL, root=history_repo, **window).figure("drift-alerts")  # type: ignore[arg-type]
     assert drift.no_data == NO_DRIFT_RECORD
@@ -411,7 +415,7 @@ def test_table_and_markdown_and_help(history_repo: Path) -> None:
     help_text = gitml(history_repo, "insights", "--help").stdout
     for key in METRICS:
         assert f"{key}:" in help_text
-    assert "drift results are not recorded" in help_text
+    assert "gitml drift --record" in help_text
 
 
 def test_bad_input_is_a_one_line_error(history_repo: Path) -> None:
@@ -457,3 +461,67 @@ def test_holds_are_the_registry_tenures(history_repo: Path) -> None:
 
 def test_holds_match_with_deregistrations_and_fallbacks(gitml_registry: Path) -> None:  # noqa: F811
     _same_holds(gitml_registry, "m")
+
+
+@pytest.fixture
+def drift_repo(history_repo: Path, tmp_path: Path) -> Path:
+    """The scripted history with recorded drift checks:
+
+    * v0.1.0 (in production) at T0+1d12h: ok; at T0+2d18h: drift, two hours before the
+      retrain commit that led to v0.3.0 (promoted T0+4d);
+    * v0.2.0 at T0+5d: drift, but v0.3.0 held production then: not a production alert;
+    * v0.3.0 (in production) at T0+6d: drift; v0.5.0 at T0+35d: drift, after the window.
+    """
+    repo = tmp_path / "repo"
+    shutil.copytree(history_repo, repo)
+    for number, (version, when, verdict) in enumerate(
+        [
+            ("v0.1.0", T0 + D + 12 * H, "ok"),
+            ("v0.1.0", T0 + 2 * D + 18 * H, "drift"),
+            ("v0.2.0", T0 + 5 * D, "drift"),
+            ("v0.3.0", T0 + 6 * D, "drift"),
+            ("v0.5.0", T0 + 35 * D, "drift"),
+        ],
+        start=1,
+    ):
+        record_drift(repo, MODEL, version, number, verdict, when)
+    return repo
+
+
+def test_drift_alerts_count_recorded_checks_of_production_versions(drift_repo: Path) -> None:
+    window = {"since": SINCE, "until": UNTIL}
+    # Production was held from T0+1d to the window's end: 27 days. Counted: the three
+    # checks of the holder at the time (v0.1.0 twice, v0.3.0), two of them alerts.
+    assert values(drift_repo, "drift-alerts", **window) == {
+        "per_week": 2 / (27 / 7),
+        "alerts": 2,
+        "checks": 3,
+        "weeks": 27 / 7,
+    }
+    figure = api.insights(MODEL, root=drift_repo, **window).figure("drift-alerts")  # type: ignore[arg-type]
+    assert [e.tag for e in figure.evidence] == [
+        "gitml.drift/m/1",
+        "gitml.drift/m/2",
+        "gitml.drift/m/4",
+    ]
+    # The alert on v0.1.0 preceded the retrain commit: drift -> production is 1d6h.
+    assert values(drift_repo, "retrain-latency", **window) == {
+        "retrain_to_production_median": 100_800.0,
+        "retrain_to_production_p90": 100_800.0,
+        "drift_to_production_median": 108_000.0,
+        "drift_to_production_p90": 108_000.0,
+    }
+    explained = gitml(
+        drift_repo, "insights", "--since", SINCE, "--until", UNTIL, "--explain", "drift-alerts"
+    ).stdout
+    assert "0.52 per production week (2 alerts in 3 checks" in explained
+    assert "gitml.drift/m/4" in explained
+
+
+def test_drift_alerts_in_other_windows(drift_repo: Path) -> None:
+    quiet = api.insights(MODEL, root=drift_repo, since="2026-04-06", until="2026-04-07")
+    assert quiet.figure("drift-alerts").values["checks"] == 1  # v0.5.0 at T0+35d
+    before = api.insights(MODEL, root=drift_repo, since="2026-03-02", until="2026-03-02T12:00Z")
+    assert (
+        before.figure("drift-alerts").no_data == "no data: no version held production in the window"
+    )

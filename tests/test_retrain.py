@@ -71,12 +71,15 @@ def test_drift_to_retrain_loop(origin_repo: Path, clock: Clock, tmp_path: Path) 
     ok = gitml(repo, "drift", "credit@production", "--data", str(calm), "--fail-on-drift", "--json")
     assert json.loads(ok.stdout)["verdict"] != "drift"
 
-    # The scheduled check: monitor.data runs the generator in a downturn (gitml.yaml).
+    # The scheduled check: monitor.data runs the generator in a downturn (gitml.yaml),
+    # recorded in the registry as monitor.yml records it.
     saved, report = tmp_path / "live" / "batch.csv", tmp_path / "drift.json"
     found = gitml(
         repo,
         "drift",
         "credit@production",
+        "--record",
+        "--push",
         "--save-batch",
         str(saved),
         "--fail-on-drift",
@@ -86,6 +89,7 @@ def test_drift_to_retrain_loop(origin_repo: Path, clock: Clock, tmp_path: Path) 
         check=False,
     )
     assert found.returncode == 4, found.stderr
+    assert "recorded gitml.drift/credit/1 (pushed)" in found.stderr
     drift = json.loads(found.stdout)
     assert drift["verdict"] == "drift"
     assert {"annual_income", "credit_utilization", "interest_rate"} <= set(drift["drifted"])

@@ -22,6 +22,7 @@ from gitml.site.layout import CSP, SORT_SCRIPT
 from gitml.site.pages import slug
 from tests.axe.install import axe_source
 from tests.helpers import gitml
+from tests.observe import record_drift
 from tests.test_search import _build, _plan
 
 if TYPE_CHECKING:
@@ -44,10 +45,23 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     versions[2].params = {**versions[2].params, "solver": HOSTILE_PARAM}
     repo = base / "repo"
     _build(repo, versions, events)
+    _record_checks(repo)
     out = base / "out"
     result = gitml(repo, "site", "-o", str(out), "--local", "--json")
     assert json.loads(result.stdout)["largest_bytes"] < MAX_PAGE_BYTES
     return repo, out
+
+
+def _record_checks(repo: Path) -> None:
+    """Drift checks of churn: two of its production version (ok, then drift), one of an
+    older version; none of the other model."""
+    registry = json.loads(gitml(repo, "registry", "--json", "--local").stdout)
+    churn = next(m for m in registry if m["model"] == "churn")
+    held = next(s["version"] for s in churn["stages"] if s["stage"] == "production")
+    at = 1_790_000_000
+    record_drift(repo, "churn", held, 1, "ok", at)
+    record_drift(repo, "churn", held, 2, "drift", at + 86_400, names=("tenure", HOSTILE))
+    record_drift(repo, "churn", "v0.1.0", 3, "warn", at + 2 * 86_400, stage=None)
 
 
 @pytest.fixture(scope="module")
@@ -130,10 +144,27 @@ def test_pages_show_what_the_registry_says(site: tuple[Path, Path], browser: Bro
             assert versions == [v["version"] for v in listing["versions"]]
             stages = {r[0]: r[1] for r in _table(page, "table:has(caption:text-is('Stages'))")}
             assert stages == {s["stage"]: s["version"] or "nothing" for s in m["stages"]}
-            assert "not recorded" in page.locator("p.note").inner_text()
+            _check_drift(page, m)
             assert page.locator("svg[role=img]").count() >= 3  # two metric trends, a timeline
     finally:
         page.close()
+
+
+def _check_drift(page: Page, model: dict[str, Any]) -> None:
+    """The drift section: churn's recorded checks, and a note for the unchecked model."""
+    if model["model"] != "churn":
+        assert "No drift check of this model is recorded" in page.locator("p.note").inner_text()
+        return
+    held = next(s["version"] for s in model["stages"] if s["stage"] == "production")
+    status = _table(page, "table:has(caption:has-text('Current drift status'))")
+    assert ["production", held, "drift"] in [row[:3] for row in status]
+    recent = _table(page, "table:has(caption:has-text('Latest recorded drift checks'))")
+    assert [row[-1] for row in recent] == [
+        "gitml.drift/churn/3",
+        "gitml.drift/churn/2",
+        "gitml.drift/churn/1",
+    ]
+    assert recent[1][4] == f"tenure, {HOSTILE}"  # shown as text
 
 
 def test_the_versions_table_sorts_by_a_clicked_header(
@@ -271,3 +302,23 @@ def _summary(model: str) -> Any:
     from gitml.registry.records import ModelSummary
 
     return ModelSummary(model=model, latest=None, versions=0, stages=())
+
+
+def test_source_date_epoch_makes_the_site_reproducible(
+    site: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo, _ = site
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1800000000")
+    for name in ("a", "b"):
+        gitml(repo, "site", "-o", str(tmp_path / name), "--local")
+    first = {p.relative_to(tmp_path / "a"): p.read_bytes() for p in (tmp_path / "a").rglob("*.*")}
+    second = {p.relative_to(tmp_path / "b"): p.read_bytes() for p in (tmp_path / "b").rglob("*.*")}
+    assert first == second
+    assert len(first) > 10
+    assert "2027-01-15" in (tmp_path / "a" / "insights.html").read_text(encoding="utf-8")
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "yesterday")
+    bad = gitml(repo, "site", "-o", str(tmp_path / "c"), "--local", check=False)
+    assert bad.returncode == 2
+    assert bad.stderr == (
+        "gitml: error: SOURCE_DATE_EPOCH='yesterday': expected Unix seconds, e.g. 1767225600\n"
+    )

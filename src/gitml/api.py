@@ -225,11 +225,14 @@ def history(
     local: bool = False,
 ) -> list[HistoryEntry]:
     """Registrations, promotions, rollbacks, unassignments and deprecations, oldest first:
-    of ``model``, or of every model (as ``gto history``) when it is None."""
+    of ``model``, or of every model (as ``gto history``) when it is None; with the
+    recorded drift checks git backs (``gitml drift --record``) merged in."""
+    from gitml.registry.observations import read_observations, with_observations
     from gitml.registry.reader import RegistryReader
 
     with RegistryReader(root, local=local) as reader:
-        return reader.history(model, stage)
+        observed = read_observations(reader, model).believed
+        return with_observations(reader.history(model, stage), list(observed), stage)
 
 
 def tenures(
@@ -308,13 +311,17 @@ def dossier(ref: str, *, root: Path | str = ".", local: bool = False) -> Dossier
     return build_dossier(root, ref, local=local)
 
 
-def site(out: Path | str, *, root: Path | str = ".", local: bool = False) -> SiteBuild:
+def site(
+    out: Path | str, *, root: Path | str = ".", local: bool = False, now: datetime | None = None
+) -> SiteBuild:
     """Write the registry as a static web site into ``out``: models, per model its
     stages, metric trends, stage timeline and versions, per version its card, lineage,
-    metrics, params and changes, and the insights; no server, no external request."""
+    metrics, params and changes, and the insights; no server, no external request.
+
+    ``now``: the instant the pages describe (default ``SOURCE_DATE_EPOCH``, else now)."""
     from gitml.site.build import build_site
 
-    return build_site(root, out, local=local)
+    return build_site(root, out, local=local, now=now)
 
 
 def get(

@@ -36,13 +36,14 @@ from gitml.dossier.model import (
     PipelineStage,
     Proof,
 )
-from gitml.dossier.monitoring import drift_evidence, source, thresholds
+from gitml.dossier.monitoring import drift_evidence, recorded_checks, source, thresholds
 from gitml.dossier.oversight import decisions, holds
 from gitml.dossier.sources import GitSources
 from gitml.errors import RegistryError
 from gitml.files import CONFIG_FILE
 from gitml.registry.model_ref import parse_ref
 from gitml.registry.names import version_precedence
+from gitml.registry.observations import read_observations
 from gitml.registry.reader import RegistryReader
 from gitml.report.values import flatten
 
@@ -430,6 +431,12 @@ class _Gatherer:
             source=source(self.config),
             drift=drift,
             branch=branch,
+            checks=recorded_checks(
+                self.sources,
+                read_observations(self.reader, self.info.model).of(
+                    self.info.model, self.version.version
+                ),
+            ),
         )
 
     def missing(self) -> tuple[Missing, ...]:

@@ -26,8 +26,8 @@ if TYPE_CHECKING:
 
 NOT_RECORDED = "not recorded"
 DRIFT_NOTE = (
-    "Drift checks that found nothing are not recorded in git (they are the scheduled job's "
-    "log); only drift that led to retraining leaves a commit."
+    "Drift checks are in git when run with gitml drift --record (as the monitor workflow "
+    "runs them), whatever they found; a check run without it is only its job's log."
 )
 
 
@@ -421,6 +421,26 @@ def _monitoring(d: Dossier) -> Section:
             )
         )
     )
+    blocks.append(Heading("Recorded drift checks"))
+    if m.checks:
+        blocks.append(
+            Table(
+                ("when", "tag", "checked as", "verdict", "drifted", "rows"),
+                tuple(
+                    (
+                        _c(c.at),
+                        _c(c.tag.value, c.tag, code=True),
+                        _c(c.stage or "version"),
+                        _c(c.verdict),
+                        _c(", ".join(c.drifted) or "none"),
+                        _c(c.rows),
+                    )
+                    for c in m.checks
+                ),
+            )
+        )
+    else:
+        blocks.append(Paragraph((Cell("No drift check of this version is recorded."),)))
     blocks.append(Heading("Drift evidence"))
     if m.drift:
         blocks.append(

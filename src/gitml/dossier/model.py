@@ -268,6 +268,18 @@ class DriftEvidence:
 
 
 @dataclass(frozen=True)
+class RecordedCheck:
+    """A drift check of this version recorded in the registry (an observation tag)."""
+
+    tag: Proof
+    at: str
+    stage: str | None
+    verdict: str
+    rows: int
+    drifted: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Monitoring:
     """8. Post-market monitoring."""
 
@@ -277,6 +289,7 @@ class Monitoring:
     source: str | None
     drift: tuple[DriftEvidence, ...]
     branch: str  # where retraining commits were looked for
+    checks: tuple[RecordedCheck, ...] = ()  # recorded drift checks of this version
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,9 @@
 """Section 8: post-market monitoring, and the drift evidence git holds.
 
-A drift check that found nothing leaves no trace in git (it is a scheduled job's log). One
-that found drift leads, through ``gitml retrain --drift-report``, to a retraining commit
+A drift check run with ``--record`` (as the monitor workflow runs it) is an observation
+tag on the version's commit, whatever it found: those of this version are listed with
+their tags. A check run without it leaves no trace in git (it is a job's log). One that
+found drift leads, through ``gitml retrain --drift-report``, to a retraining commit
 whose message cites it ("Why: gitml drift: verdict drift for credit on 4000 rows"). Such
 a commit concerns this version when it is in this version's history since the previous
 version (the drift that led to it), or was made while this version held a stage (the
@@ -13,7 +15,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import TYPE_CHECKING
 
-from gitml.dossier.model import DriftEvidence, Param
+from gitml.dossier.model import DriftEvidence, Param, RecordedCheck
 from gitml.report.values import format_value
 
 if TYPE_CHECKING:
@@ -21,6 +23,7 @@ if TYPE_CHECKING:
 
     from gitml.config import Config
     from gitml.dossier.sources import GitSources
+    from gitml.registry.observations import ObservedEvent
     from gitml.registry.records import Tenure
 
 
@@ -84,3 +87,16 @@ def _evidence(sources: GitSources, sha: str, stamp: int, line: str, relation: st
 
     at = datetime.fromtimestamp(stamp, tz=UTC).isoformat()
     return DriftEvidence(sources.commit(sha), at, line, relation)
+
+
+def recorded_checks(sources: GitSources, checks: list[ObservedEvent]) -> tuple[RecordedCheck, ...]:
+    """The recorded drift checks of the version, oldest first, each with its tag object."""
+    found = []
+    for check in checks:
+        proof = sources.tag(check.tag)
+        if proof is None:
+            continue  # a tag without an object id cannot be proven: left out
+        o = check.observation
+        at = check.created_at.isoformat()
+        found.append(RecordedCheck(proof, at, o.stage, o.verdict, o.rows, o.names))
+    return tuple(found)

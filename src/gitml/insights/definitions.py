@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
-# Drift results live in CI runs and issues, not in git: nothing here can count them.
-NO_DRIFT_RECORD = "no data: drift results are not recorded in the repository"
+# Drift checks count only where they are recorded (observation tags); otherwise they
+# live in CI logs, which nothing here can read.
+NO_DRIFT_RECORD = "no data: no drift check is recorded (run gitml drift --record)"
 
 METRICS = MappingProxyType(
     {
@@ -39,7 +40,8 @@ METRICS = MappingProxyType(
         ),
         "drift-alerts": (
             "drift alerts per production week",
-            "drift alerts per week a version held production (" + NO_DRIFT_RECORD + ")",
+            "drift checks with verdict drift, recorded (`gitml drift --record`) on a version "
+            "while it held production, per week a version held production in the window",
         ),
         "prs-per-author": (
             "PRs per author per month",
@@ -53,7 +55,8 @@ METRICS = MappingProxyType(
         "retrain-latency": (
             "retraining latency",
             "`gitml retrain` commit -> its merge -> the version -> production, per "
-            "retrained version promoted in the window; median",
+            "retrained version promoted in the window, and from the latest recorded drift "
+            "alert on the model before the retrain commit; median",
         ),
     }
 )

@@ -65,9 +65,28 @@ class Hold:
 
 
 @dataclass(frozen=True, slots=True)
+class DriftCheck:
+    """One recorded drift check (an observation tag git backs) of a version."""
+
+    model: str
+    version: str
+    at: datetime
+    verdict: str  # ok | warn | drift
+    tag: str
+    commit: str
+
+    @property
+    def alert(self) -> bool:
+        """Whether the check found drift."""
+        return self.verdict == "drift"
+
+
+@dataclass(frozen=True, slots=True)
 class History:
-    """Everything the figures read: proposals and production holds, oldest first."""
+    """Everything the figures read: proposals, production holds and recorded drift
+    checks, oldest first."""
 
     proposals: tuple[Proposal, ...]
     holds: tuple[Hold, ...]
     stage: str = "production"
+    drift_checks: tuple[DriftCheck, ...] = ()

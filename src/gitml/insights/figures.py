@@ -13,7 +13,7 @@ from collections import defaultdict
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
-from gitml.insights.definitions import NO_DRIFT_RECORD
+from gitml.insights.drift_figures import alert_before, drift_alerts
 from gitml.insights.model import (
     DAY_S,
     Evidence,
@@ -55,7 +55,7 @@ def compute(
         change_failure_rate(history, window, failure_window_days),
         time_to_restore(history, window, failure_window_days),
         production_tenure(history, window),
-        Figure("drift-alerts", NO_DRIFT_RECORD, no_data=NO_DRIFT_RECORD),
+        drift_alerts(history, window),
         prs_per_author(history, window),
         proposal_share(history, window),
         retrain_latency(history, window),
@@ -320,13 +320,19 @@ def retrain_latency(history: History, window: Window | None) -> Figure:
     if window is None:
         return _no_data(key, EMPTY)
     retrained = {(p.model, p.version): p for p in history.proposals if p.retraining}
-    total = []
+    total, from_alert = [], []
     evidence: list[Evidence] = []
     for hold in _promotions(history, window):
         p = retrained.get((hold.model, hold.version))
         if p is None or p.retraining is None:
             continue
         total.append(seconds(p.retraining.time, hold.start))
+        alert = alert_before(history, p.model, p.retraining.time)
+        if alert is not None:
+            from_alert.append(seconds(alert.at, hold.start))
+            evidence.append(
+                Evidence(alert.at, alert.model, alert.version, "drift alert", alert.tag)
+            )
         evidence.append(
             Evidence(
                 p.retraining.time, p.model, p.version, "retrain commit", None, p.retraining.sha
@@ -338,11 +344,21 @@ def retrain_latency(history: History, window: Window | None) -> Figure:
         evidence.append(_hold_evidence(hold, "promoted to production"))
     if not total:
         return _no_data(key, "no `gitml retrain` PR's version was promoted in the window")
-    values = stats("retrain_to_production", total)
+    values = {
+        **stats("retrain_to_production", total),
+        **stats("drift_to_production", from_alert),
+    }
+    if from_alert:
+        drift = (
+            f"from the drift alert median {span(values['drift_to_production_median'])} "
+            f"({count(len(from_alert), 'version')})"
+        )
+    else:
+        drift = "no drift alert recorded before them"
     return Figure(
         key,
-        f"median {span(values['retrain_to_production_median'])} ({count(len(total), 'version')}; "
-        "the drift that prompted each is not recorded)",
+        f"median {span(values['retrain_to_production_median'])} from the retrain commit "
+        f"({count(len(total), 'version')}); {drift}",
         MappingProxyType(values),
         evidence=tuple(evidence),
     )

@@ -12,9 +12,11 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from gitml.gitio.repo import GitRepo
-from gitml.insights.events import Commit, History, Hold, Proposal
+from gitml.insights.events import Commit, DriftCheck, History, Hold, Proposal
 from gitml.insights.pull_requests import GraphCommit, first_parent_line, merged_commits
 from gitml.registry.names import Action
+from gitml.registry.observation import ObservationKind
+from gitml.registry.observations import read_observations
 from gitml.registry.timeline import model_steps, tenures
 
 if TYPE_CHECKING:
@@ -64,7 +66,19 @@ def gather(reader: RegistryReader, model: str | None = None, stage: str = PRODUC
     proposals.sort(key=lambda p: (p.registered_at, p.model, p.tag))
     holds = [hold for state in states for hold in _holds(reader, state, stage)]
     holds.sort(key=lambda h: (h.start, h.model))
-    return History(tuple(proposals), tuple(holds), stage)
+    checks = tuple(
+        DriftCheck(
+            model=e.observation.model,
+            version=e.observation.version,
+            at=e.created_at,
+            verdict=e.observation.verdict,
+            tag=e.tag,
+            commit=e.commit,
+        )
+        for e in read_observations(reader, model).believed
+        if e.observation.kind is ObservationKind.DRIFT
+    )
+    return History(tuple(proposals), tuple(holds), stage, checks)
 
 
 def read_graph(root: object, tips: Iterable[str]) -> dict[str, GraphCommit]:

@@ -8,6 +8,8 @@ every feature's values were checked. A prediction log must be the checked versio
 
 from __future__ import annotations
 
+import hashlib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,7 +27,19 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from gitml.monitor.drift_report import DriftReport
+    from gitml.registry.records import VersionInfo
     from gitml.signature import Signature
+
+
+@dataclass(frozen=True)
+class DriftCheck:
+    """A drift report with what it judged: the version (as resolved from the reference,
+    and the stage it was asked as, if any) and the sha256 of the batch's bytes."""
+
+    report: DriftReport
+    version: VersionInfo
+    stage: str | None
+    batch_sha256: str
 
 
 def check_drift(
@@ -35,7 +49,7 @@ def check_drift(
     *,
     local: bool = False,
     save_batch: str | Path | None = None,
-) -> DriftReport:
+) -> DriftCheck:
     """Compare the batch ``data`` (default: gitml.yaml ``monitor.data``) with ``ref``'s baseline.
 
     ``save_batch`` keeps a copy of the batch that was checked (and its recipe, see
@@ -70,9 +84,15 @@ def check_drift(
             scorer=scorer,
             checked=(parsed.model, info.version),
         )
+        digest = _sha256(batch_path)
         if save_batch is not None:
             source.save_batch(batch_path, Path(save_batch))
-    return report
+    return DriftCheck(report, info, parsed.stage, digest)
+
+
+def _sha256(path: Path) -> str:
+    with path.open("rb") as stream:
+        return hashlib.file_digest(stream, "sha256").hexdigest()
 
 
 class _VersionScorer:

@@ -442,9 +442,8 @@ class RegistryReader:
         first: of ``model``, or of every model when it is None (as ``gto history``)."""
         from gitml.registry.history import history_entries, models_with_events
 
-        if model is None:
-            return history_entries(models_with_events(self.state), stage)
-        return history_entries([self.model_state(model)], stage)
+        models = models_with_events(self.state) if model is None else [self.model_state(model)]
+        return history_entries(models, stage)
 
     # -- time travel ------------------------------------------------------------------
 

@@ -188,7 +188,9 @@ class HistoryEntry:
 
     timestamp: datetime
     model: str
-    event: str  # registration | deregistration | promotion | rollback | unassignment | deprecation
+    # registration | deregistration | promotion | rollback | unassignment | deprecation,
+    # or an observation of a version: drift-check
+    event: str
     version: str | None
     stage: str | None
     commit: str
@@ -198,6 +200,7 @@ class HistoryEntry:
     pull_request: int | None = None
     model_deprecated: bool = False  # the model is deprecated now
     version_deregistered: bool = False  # the event's version is deregistered now
+    detail: str | None = None  # an observation's outcome: "drift (income) on 4000 rows"
 
     @property
     def description(self) -> str:
@@ -213,6 +216,9 @@ class HistoryEntry:
             return f"rolled {self.stage} back to {version}"
         if self.event == "unassignment":
             return f"unassigned {version} from {self.stage}"
+        if self.event == "drift-check":
+            where = f" in {self.stage}" if self.stage else ""
+            return f"drift check of {version}{where}: {self.detail}"
         return f"deprecated {self.model}"
 
     def to_dict(self) -> dict[str, Any]:

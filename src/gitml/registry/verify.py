@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from gitml.gitio.repo import GitRepo
+from gitml.registry.observations import read_observations
 from gitml.registry.reader import DEFAULT_REMOTE, RegistryReader
 
 if TYPE_CHECKING:
@@ -57,6 +58,14 @@ def verify(
         warnings = [f"skipped tag {t!r}: not a registry tag name" for t in reader.state.skipped]
         problems += [f"{tag}: {why}" for tag, why in reader.state.ignored]
         writers = reader.config.writers if reader.config else ()
+        observed = read_observations(reader)
+        problems += [f"{tag}: {why}; reads ignore it" for tag, why in observed.rejected]
+        problems += [
+            f"{e.tag}: written by {e.email!r}, not by a registry writer of gitml.yaml "
+            f"({', '.join(writers)})"
+            for e in observed.believed
+            if writers and e.email not in writers
+        ]
         # Each artefact hash with every active version whose artefact it is.
         md5s: dict[str, list[str]] = {}
         versions_checked = 0

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from gitml.errors import GitmlError, UsageError
+from gitml.registry.observations import read_observations
 from gitml.site.pages import (
     ModelPages,
     index_page,
@@ -95,7 +97,8 @@ def gather(reader: RegistryReader) -> list[ModelPages]:
         tenures.sort(key=lambda t: t.start)
         seen: dict[bytes, dict[str, Any]] = {}
         params = {v.version: _params(reader, v.commit, seen) for v in listing.versions}
-        models.append(ModelPages(summary, listing.versions, tuple(tenures), params))
+        checks = read_observations(reader, summary.model).believed
+        models.append(ModelPages(summary, listing.versions, tuple(tenures), params, checks))
     return models
 
 
@@ -106,9 +109,26 @@ def _write(path: Path, text: str) -> int:
     return len(data)
 
 
-def build_site(root: Path | str, out: Path | str, *, local: bool = False) -> SiteBuild:
+def build_time() -> datetime:
+    """``SOURCE_DATE_EPOCH`` (Unix seconds) when set, else now; whole seconds, UTC."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch is None:
+        return datetime.now(UTC).replace(microsecond=0)
+    if not epoch.isdigit():
+        raise UsageError(f"SOURCE_DATE_EPOCH={epoch!r}: expected Unix seconds, e.g. 1767225600")
+    return datetime.fromtimestamp(int(epoch), tz=UTC)
+
+
+def build_site(
+    root: Path | str, out: Path | str, *, local: bool = False, now: datetime | None = None
+) -> SiteBuild:
     """Write the site of the registry at ``root`` into ``out`` (created if missing; an
-    existing non-empty directory must hold a previous site: its ``index.html``)."""
+    existing non-empty directory must hold a previous site: its ``index.html``).
+
+    ``now`` is the instant the pages describe (open tenures run to it, insights end at
+    it): by default ``SOURCE_DATE_EPOCH`` when set (reproducible builds' convention, so
+    the same registry gives the same bytes), else the current time.
+    """
     from gitml.insights.figures import compute
     from gitml.insights.gather import gather as gather_history
     from gitml.registry.reader import RegistryReader
@@ -120,7 +140,7 @@ def build_site(root: Path | str, out: Path | str, *, local: bool = False) -> Sit
         raise UsageError(
             f"-o {target}: not empty and holds no site (index.html); pick an empty directory"
         )
-    now = datetime.now(UTC).replace(microsecond=0)
+    now = now or build_time()
     insights: Insights | None = None
     reason = ""
     with RegistryReader(root, local=local) as reader:

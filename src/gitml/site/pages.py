@@ -10,13 +10,16 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from gitml.site.drift import model_drift, version_drift
 from gitml.site.layout import e, keyed, page, table
 from gitml.site.svg import Span, bar_chart, line_chart, timeline
 
 if TYPE_CHECKING:
     from gitml.insights.model import Insights
+    from gitml.registry.observations import ObservedEvent
     from gitml.registry.records import ModelSummary, Tenure, VersionInfo
 
 PAGE_SIZE = 500  # versions per page of a model's versions table
@@ -24,10 +27,6 @@ PAGE_SIZE = 500  # versions per page of a model's versions table
 # tenures, and a trend chart samples at most this many versions (evenly, last included).
 TENURES_SHOWN = 250
 TREND_POINTS = 400
-DRIFT_NOT_RECORDED = (
-    "not recorded: drift results are not kept in git, so the registry cannot say whether "
-    "this model drifted (run `gitml drift` where the serving data lives)."
-)
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -48,6 +47,15 @@ class ModelPages:
     versions: tuple[VersionInfo, ...]  # greatest first, as ``gitml show MODEL`` lists them
     tenures: tuple[Tenure, ...]
     params: dict[str, dict[str, Any]] = field(default_factory=dict)  # version -> flat params
+    drift_checks: tuple[ObservedEvent, ...] = ()  # recorded drift checks, oldest first
+
+    @cached_property
+    def checks_by_version(self) -> dict[str, list[ObservedEvent]]:
+        """The recorded drift checks of each version, oldest first."""
+        found: dict[str, list[ObservedEvent]] = {}
+        for check in self.drift_checks:
+            found.setdefault(check.observation.version, []).append(check)
+        return found
 
     @property
     def dir(self) -> str:
@@ -203,7 +211,7 @@ def model_page(m: ModelPages, number: int, now: datetime) -> str:
             [
                 f'<a href="{e(version_file(v.version))}">{e(v.version)}</a>',
                 keyed(e(_when(v.registered_at)), stamp),
-                e(v.author),
+                e(v.lineage.author or v.author),
                 e(", ".join(v.stages)),
                 e(_status(v)),
                 *[e(f"{metrics[k]:.6g}") if k in metrics else "" for k in metric_names],
@@ -226,7 +234,7 @@ def model_page(m: ModelPages, number: int, now: datetime) -> str:
             "<h2>Stages</h2>",
             _stage_table(m),
             "<h2>Drift</h2>",
-            f'<p class="note">{e(DRIFT_NOT_RECORDED)}</p>',
+            model_drift(s.stages, m.drift_checks),
             "<h2>Metric trends</h2>",
             _trends(m),
             "<h2>Stage timeline</h2>",
@@ -308,6 +316,8 @@ def version_page(m: ModelPages, v: VersionInfo, replaced: VersionInfo | None) ->
         _pairs(_metrics(v), "Metrics recorded at registration"),
         "<h2>Params</h2>",
         _pairs(params, "params.yaml at the registered commit"),
+        "<h2>Drift checks</h2>",
+        version_drift(m.checks_by_version.get(v.version, [])),
         "<h2>Changes since the version it replaced</h2>",
     ]
     if replaced is None:
