@@ -222,3 +222,36 @@ def test_push_needs_record(tmp_path: Path) -> None:
     result = gitml(tmp_path, "drift", "credit", "--push", check=False)
     assert result.returncode != 0
     assert "--push needs --record" in result.stderr
+
+
+CANARY = Observation(
+    kind=ObservationKind.CANARY,
+    model="credit",
+    version="v0.2.0",
+    md5=MD5,
+    verdict="stopped",
+    rows=5000,
+    stage="production",
+    figures={"candidate.error_rate": 0.04, "stable.error_rate": 0.0},  # type: ignore[arg-type]
+    names=("error_rate",),
+    against="v0.1.0",
+    windows=2,
+    rule="error rate 0.04 exceeds the stable version's 0 by more than 0.01",
+)
+
+
+def test_a_canary_outcome_reads_back_and_is_checked_like_a_drift_check() -> None:
+    parsed = parse_observation(observation_message("Canary of credit v0.2.0: stopped", CANARY))
+    assert parsed is not None
+    assert parsed.to_dict() == CANARY.to_dict()
+    line = RECORD_PREFIX + json.dumps({**CANARY.to_dict(), "verdict": "drift"})
+    assert parse_observation(line) is None  # a drift verdict is no canary verdict
+    assert (
+        parse_observation(RECORD_PREFIX + json.dumps({**CANARY.to_dict(), "windows": -1})) is None
+    )
+    assert (
+        parse_observation(RECORD_PREFIX + json.dumps({**CANARY.to_dict(), "against": "x"})) is None
+    )
+    assert ObservationTag.parse("gitml.canary/credit/2") == ObservationTag(
+        ObservationKind.CANARY, "credit", 2
+    )

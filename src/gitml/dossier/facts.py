@@ -43,6 +43,7 @@ from gitml.errors import RegistryError
 from gitml.files import CONFIG_FILE
 from gitml.registry.model_ref import parse_ref
 from gitml.registry.names import version_precedence
+from gitml.registry.observation import ObservationKind
 from gitml.registry.observations import read_observations
 from gitml.registry.reader import RegistryReader
 from gitml.report.values import flatten
@@ -434,7 +435,7 @@ class _Gatherer:
             checks=recorded_checks(
                 self.sources,
                 read_observations(self.reader, self.info.model).of(
-                    self.info.model, self.version.version
+                    self.info.model, self.version.version, ObservationKind.DRIFT
                 ),
             ),
         )

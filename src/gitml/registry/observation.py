@@ -41,11 +41,14 @@ TAG_PREFIX = "gitml."
 class ObservationKind(StrEnum):
     """What was observed; the tag name's ``gitml.<kind>/`` prefix."""
 
-    DRIFT = "drift"
+    DRIFT = "drift"  # a drift check of a version against its baseline
+    CANARY = "canary"  # a canary analysis of a candidate version against a stable one
 
 
 # The verdicts each kind may record (a drift check's are gitml drift's own).
-VERDICTS = MappingProxyType({ObservationKind.DRIFT: ("ok", "warn", "drift")})
+VERDICTS = MappingProxyType(
+    {ObservationKind.DRIFT: ("ok", "warn", "drift"), ObservationKind.CANARY: ("passed", "stopped")}
+)
 
 
 class ObservationError(ValueError):
@@ -58,8 +61,10 @@ class Observation:
 
     ``figures``: named numbers behind the verdict (``psi.income``, ``score.psi``,
     ``roc_auc``); ``names``: what the verdict is about, in rank order (the drifted
-    features); ``batch``: sha256 of the data judged; ``stage``: the stage the version
-    was checked as (None when checked by version).
+    features, the rules a canary failed); ``batch``: sha256 of the data judged;
+    ``stage``: the stage the version was checked as, or a canary's target stage.
+    A canary also records the stable version it was judged ``against``, how many
+    ``windows`` were analysed and the ``rule`` that decided, in words.
     """
 
     kind: ObservationKind
@@ -74,6 +79,9 @@ class Observation:
     batch: str | None = None
     run_url: str | None = None
     writer: str = ""
+    against: str | None = None
+    windows: int | None = None
+    rule: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of the record line (unset fields left out)."""
@@ -86,7 +94,7 @@ class Observation:
             "verdict": self.verdict,
             "rows": self.rows,
         }
-        for key in ("stage", "batch", "run_url", "writer"):
+        for key in ("stage", "batch", "run_url", "writer", "against", "windows", "rule"):
             value = getattr(self, key)
             if value not in (None, ""):
                 data[key] = value
@@ -173,6 +181,10 @@ def _observation_from(data: dict[str, Any]) -> Observation | None:
         data.get("batch") is None or _fits(_SHA256, data["batch"]),
         data.get("run_url") is None or _fits(_RUN_URL, data["run_url"]),
         _text(data.get("writer", "")),
+        data.get("against") is None
+        or (isinstance(data["against"], str) and is_version(data["against"])),
+        data.get("windows") is None or (type(data["windows"]) is int and data["windows"] >= 0),
+        data.get("rule") is None or (_text(data["rule"]) and bool(data["rule"])),
         _figures(data.get("figures", {})),
         _names(data.get("names", [])),
     )

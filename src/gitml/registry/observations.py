@@ -18,6 +18,7 @@ from gitml.errors import RegistryError
 from gitml.gitio.repo import GitRepo, TagPushRejected, TagWriter
 from gitml.registry.observation import (
     Observation,
+    ObservationKind,
     ObservationTag,
     observation_message,
     observation_tag,
@@ -51,10 +52,19 @@ class ObservedEvent:
 
     @property
     def outcome(self) -> str:
-        """The verdict in words: ``drift (income, age) on 4000 rows``."""
+        """The verdict in words: ``drift (income, age) on 4000 rows``, or for a canary
+        ``stopped after 2 windows against v0.1.0: error rate 0.04 > 0.01``."""
         o = self.observation
+        if o.kind is ObservationKind.CANARY:
+            told = f"{o.verdict} after {o.windows or 0} windows against {o.against or '?'}"
+            return f"{told}: {o.rule}" if o.rule else told
         shown = ", ".join(o.names[:5]) + (", …" if len(o.names) > 5 else "")
         return f"{o.verdict}{f' ({shown})' if o.names else ''} on {o.rows} rows"
+
+    @property
+    def event(self) -> str:
+        """What ``gitml history`` calls it: ``drift-check`` or ``canary``."""
+        return "drift-check" if self.observation.kind is ObservationKind.DRIFT else "canary"
 
 
 @dataclass(frozen=True)
@@ -64,12 +74,16 @@ class Observations:
     believed: tuple[ObservedEvent, ...]
     rejected: tuple[tuple[str, str], ...]
 
-    def of(self, model: str, version: str | None = None) -> list[ObservedEvent]:
-        """The believed observations of ``model`` (of one version when given)."""
+    def of(
+        self, model: str, version: str | None = None, kind: ObservationKind | None = None
+    ) -> list[ObservedEvent]:
+        """The believed observations of ``model`` (of one version, of one kind, when given)."""
         return [
             e
             for e in self.believed
-            if e.observation.model == model and version in (None, e.observation.version)
+            if e.observation.model == model
+            and version in (None, e.observation.version)
+            and kind in (None, e.observation.kind)
         ]
 
 
@@ -186,7 +200,7 @@ def with_observations(
         HistoryEntry(
             timestamp=e.created_at,
             model=e.observation.model,
-            event=f"{e.observation.kind.value}-check",
+            event=e.event,
             version=e.observation.version,
             stage=e.observation.stage,
             commit=e.commit,

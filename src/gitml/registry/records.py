@@ -189,7 +189,7 @@ class HistoryEntry:
     timestamp: datetime
     model: str
     # registration | deregistration | promotion | rollback | unassignment | deprecation,
-    # or an observation of a version: drift-check
+    # or an observation of a version: drift-check, canary
     event: str
     version: str | None
     stage: str | None
@@ -219,6 +219,8 @@ class HistoryEntry:
         if self.event == "drift-check":
             where = f" in {self.stage}" if self.stage else ""
             return f"drift check of {version}{where}: {self.detail}"
+        if self.event == "canary":
+            return f"canary of {version} for {self.stage}: {self.detail}"
         return f"deprecated {self.model}"
 
     def to_dict(self) -> dict[str, Any]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import itertools
 import os
-import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from gitml.errors import GitmlError, UsageError
+from gitml.registry.observation import ObservationKind
 from gitml.registry.observations import read_observations
 from gitml.site.pages import (
     ModelPages,
@@ -97,8 +97,10 @@ def gather(reader: RegistryReader) -> list[ModelPages]:
         tenures.sort(key=lambda t: t.start)
         seen: dict[bytes, dict[str, Any]] = {}
         params = {v.version: _params(reader, v.commit, seen) for v in listing.versions}
-        checks = read_observations(reader, summary.model).believed
-        models.append(ModelPages(summary, listing.versions, tuple(tenures), params, checks))
+        checks = read_observations(reader, summary.model).of(
+            summary.model, kind=ObservationKind.DRIFT
+        )
+        models.append(ModelPages(summary, listing.versions, tuple(tenures), params, tuple(checks)))
     return models
 
 
