@@ -22,6 +22,7 @@ from tests.workflows.act import (
     CHECKOUT,
     STANDINS,
     ActRun,
+    name_dvc_remote_absolutely,
     pull_request_payload,
     remote_actions,
     run_act,
@@ -83,14 +84,16 @@ def test_zizmor_auditor_reports_nothing_unjustified() -> None:
 #    comment and a status; it runs no code of the pull request (it renders its JSON);
 #  - self-repository: `uses: ./.github/actions/setup-gitml` resolves in the workspace, so
 #    in a judging job it is the setup of the trusted checkout at the workspace root; act
-#    and actionlint do not know zizmor's suggested `$/` form.
+#    and actionlint do not know zizmor's suggested `$/` form. The `site` jobs of
+#    register.yml and promote.yml call `./.github/workflows/site.yml`, which GitHub reads
+#    from the caller's own commit (never the workspace); act does not know `$/` there.
 JUSTIFIED_FINDINGS = {
     ("dangerous-triggers", "comment.yml"): 1,
     ("self-repository", "comment.yml"): 1,
     ("self-repository", "monitor.yml"): 1,
-    ("self-repository", "promote.yml"): 1,
+    ("self-repository", "promote.yml"): 2,
     ("self-repository", "propose.yml"): 5,
-    ("self-repository", "register.yml"): 1,
+    ("self-repository", "register.yml"): 2,
     ("self-repository", "review.yml"): 1,
     ("self-repository", "site.yml"): 1,
 }
@@ -153,8 +156,8 @@ def test_actions_match_githubs_schema() -> None:
 
 # The GitHub Pages actions of site.yml, pinned by the commit of their release tag (read
 # from the tags of snapshots of actions/configure-pages, upload-pages-artifact and
-# deploy-pages). They publish to GitHub Pages, which act cannot stand in for: site.yml is
-# checked by actionlint, zizmor and the schema, not run under act.
+# deploy-pages). Under act, stand-ins pack the site and record its deployment locally
+# (tests/test_site_workflow.py).
 PAGES_ACTIONS = {
     "actions/configure-pages@983d7736d9b0ae728b81ab479565c72886d7745b": "v5.0.0",
     "actions/upload-pages-artifact@fc324d3547104276b827a68afc52ff2a11cc49c9": "v5.0.0",
@@ -166,7 +169,8 @@ def test_every_remote_action_is_pinned_and_has_a_stand_in() -> None:
     used = remote_actions(WORKFLOWS)
     for action in used:
         assert re.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}", action), f"{action} not pinned"
-    assert used == {*STANDINS, CHECKOUT, *PAGES_ACTIONS}
+    assert used == {*STANDINS, CHECKOUT}
+    assert set(PAGES_ACTIONS) <= set(STANDINS)
 
 
 def test_the_site_workflow_publishes_with_least_privilege() -> None:
@@ -176,6 +180,7 @@ def test_the_site_workflow_publishes_with_least_privilege() -> None:
     assert "main" in site["on"]["push"]["branches"]
     assert "production" in site["on"]["push"]["branches"]
     build, deploy = site["jobs"]["build"], site["jobs"]["deploy"]
+    assert build["if"] == SITE_SWITCH  # off: no build, so no deploy either (needs: build)
     assert build["permissions"] == {"contents": "read"}
     assert deploy["permissions"] == {"pages": "write", "id-token": "write"}
     assert deploy["needs"] == "build"
@@ -196,6 +201,50 @@ def _jobs() -> dict[tuple[str, str], dict]:
     return {
         (path.name, name): job for path in ALL for name, job in _load(path.name)["jobs"].items()
     }
+
+
+# The repository variable that turns the Pages site off (GITML_SITE=false); unset, it is on.
+SITE_SWITCH = "vars.GITML_SITE != 'false'"
+SITE = "./.github/workflows/site.yml"
+# Jobs that call a reusable workflow (no steps, no timeout of their own: the called jobs
+# have theirs): what they call, the job they wait for and its output that counts the tags
+# it wrote. Tags pushed with the job token start no workflow, so these publish the site.
+CALLS = {
+    ("register.yml", "site"): (SITE, "register", "registered"),
+    ("promote.yml", "site"): (SITE, "promote", "recorded"),
+}
+
+
+def _steps(job: dict) -> list[dict]:
+    """A job's steps (none for a job that calls a reusable workflow)."""
+    return list(job.get("steps", []))
+
+
+def test_the_registry_writers_publish_the_site_with_what_it_needs_only() -> None:
+    """Each workflow that pushes registry tags calls site.yml once a run wrote one, behind
+    the GITML_SITE switch, granting exactly what the called jobs ask for: `pages: write`
+    and `id-token: write` reach the deploy job only because the caller grants them there."""
+    jobs = _jobs()
+    assert {key for key, job in jobs.items() if "uses" in job} == set(CALLS)
+    site = _load("site.yml")
+    assert "workflow_call" in site["on"]
+    called: dict[str, str] = {}
+    for job in site["jobs"].values():
+        called |= job["permissions"]
+    assert called == {"contents": "read", "pages": "write", "id-token": "write"}
+    for (workflow, name), (uses, needs, output) in CALLS.items():
+        job = jobs[(workflow, name)]
+        assert job["uses"] == uses, workflow
+        assert job["needs"] == needs, workflow
+        assert job["if"] == f"needs.{needs}.outputs.{output} != '0' && {SITE_SWITCH}", workflow
+        assert job["permissions"] == called, workflow
+        assert not {"secrets", "with", "environment"} & set(job), workflow
+        # The count comes from the step that pushes the tags (the only one with a token).
+        writer = jobs[(workflow, needs)]
+        step = PUSHING_STEPS[(workflow, needs)]
+        assert writer["outputs"] == {output: f"${{{{ steps.{step}.outputs.{output} }}}}"}
+        (pushing,) = [s for s in writer["steps"] if s.get("id") == step]
+        assert f'echo "{output}=' in pushing["run"], workflow
 
 
 def test_triggers_and_permissions() -> None:
@@ -220,6 +269,8 @@ def test_triggers_and_permissions() -> None:
     for document in (propose, register, promote, _load("comment.yml")):
         assert document["permissions"] == {}
         for job in document["jobs"].values():
+            if "uses" in job:
+                continue  # a call of site.yml: test_the_registry_writers_publish_the_site_...
             assert "timeout-minutes" in job
             writes = {k for k, v in job["permissions"].items() if v == "write"}
             assert writes <= {"contents", "pull-requests", "statuses"}
@@ -295,7 +346,7 @@ def test_secrets_only_in_jobs_with_a_deployment_environment() -> None:
 
 
 def _checkouts(job: dict) -> list[dict]:
-    return [s for s in job["steps"] if s.get("uses", "").startswith(CHECKOUT)]
+    return [s for s in _steps(job) if s.get("uses", "").startswith(CHECKOUT)]
 
 
 SETUP = "./.github/actions/setup-gitml"
@@ -342,7 +393,7 @@ def test_judges_run_gitml_from_the_trusted_ref_and_read_the_candidate_as_data() 
             assert "rm -f candidate/.dvc/config.local" in steps[remote[0]]["run"], key
     # Every job that sets gitml/check is one of them.
     for key, job in jobs.items():
-        if any("gitml commit-status" in s.get("run", "") for s in job["steps"]):
+        if any("gitml commit-status" in s.get("run", "") for s in _steps(job)):
             assert key in JUDGES, key
 
 
@@ -361,6 +412,8 @@ CHECKOUTS = {
     ("review.yml", "dispatch"): [(".", 1)],
     ("site.yml", "build"): [(".", 0)],
     ("site.yml", "deploy"): [],
+    ("register.yml", "site"): [],  # calls site.yml
+    ("promote.yml", "site"): [],
 }
 # The steps that push (by id), the only ones given a token git can use: through a
 # credential helper in their own environment, never in .git/config.
@@ -381,7 +434,7 @@ def test_no_checkout_keeps_credentials_and_only_pushing_steps_get_a_token() -> N
         for checkout in _checkouts(job):
             assert checkout["with"]["persist-credentials"] is False, key
         assert "github.token" not in json.dumps(job.get("env", {})), key
-        for step in job["steps"]:
+        for step in _steps(job):
             if "GIT_CONFIG_COUNT" in step.get("env", {}):
                 assert key not in pushing, key
                 pushing[key] = step["id"]
@@ -462,7 +515,7 @@ def _commands(script: str) -> list[list[str]]:
 def test_every_cml_call_turns_publishing_off() -> None:
     """CML uploads every local file a link in the report points to unless told not to
     (`--publish`, default true; documented form `--publish=<true|false>`)."""
-    scripts = [s.get("run", "") for job in _jobs().values() for s in job["steps"]]
+    scripts = [s.get("run", "") for job in _jobs().values() for s in _steps(job)]
     setup = PROJECT_ROOT / ".github" / "actions" / "setup-gitml" / "action.yml"
     scripts += [s.get("run", "") for s in yaml.safe_load(setup.read_text())["runs"]["steps"]]
     calls = [c for script in scripts for c in _commands(script) if c and c[0] == "cml"]
@@ -489,6 +542,9 @@ TIMEOUTS = {
     ("promote.yml", "promote"): ("GITML_PROMOTE_TIMEOUT_MINUTES", 20),
     ("monitor.yml", "drift"): ("GITML_MONITOR_TIMEOUT_MINUTES", 30),
     ("site.yml", "build"): ("GITML_SITE_TIMEOUT_MINUTES", 20),
+    # A job that calls a workflow has no timeout: the called build job's is this one.
+    ("register.yml", "site"): ("GITML_SITE_TIMEOUT_MINUTES", 20),
+    ("promote.yml", "site"): ("GITML_SITE_TIMEOUT_MINUTES", 20),
 }
 
 
@@ -498,7 +554,11 @@ def test_timeouts_are_repository_variables_documented_in_the_readme() -> None:
     readme = (PROJECT_ROOT / "README.md").read_text()
     for path in ALL:
         for name, job in _load(path.name)["jobs"].items():
-            timeout = job["timeout-minutes"]
+            timed = job
+            if "uses" in job:
+                assert "timeout-minutes" not in job, name  # GitHub refuses it on a call
+                timed = _load(Path(job["uses"]).name)["jobs"]["build"]
+            timeout = timed["timeout-minutes"]
             if (path.name, name) not in TIMEOUTS:
                 assert isinstance(timeout, int), (path.name, name)  # small helper jobs
                 assert timeout <= 10, (path.name, name)
@@ -508,6 +568,21 @@ def test_timeouts_are_repository_variables_documented_in_the_readme() -> None:
             assert f"| `{variable}` | {default} |" in readme, variable
 
 
+def test_a_piped_command_cannot_hide_its_failure() -> None:
+    """GitHub's default ``bash -e`` has no pipefail: ``dvc repro | tee log`` would pass
+    when repro fails. A step that pipes sets pipefail or reads the status it needs."""
+    hiding = []
+    for (workflow, name), job in _jobs().items():
+        for step in _steps(job):
+            script = step.get("run", "")
+            piped = re.search(r"[^|]\|[^|]", script.replace("||", ""))
+            if not piped or step.get("shell") == "bash":
+                continue  # an explicit `shell: bash` runs with -o pipefail
+            if "set -o pipefail" not in script and "PIPESTATUS" not in script:
+                hiding.append((workflow, name, step.get("name", script.splitlines()[0])))
+    assert hiding == []
+
+
 def test_no_untrusted_expression_inside_run() -> None:
     """Event fields, dispatch inputs and what jobs resolved reach scripts through env only."""
     untrusted = re.compile(
@@ -515,7 +590,7 @@ def test_no_untrusted_expression_inside_run() -> None:
         r"head_commit|commits|workflow_run|inputs))|inputs\.|needs\.|steps\.)"
     )
     documents = [yaml.safe_load(path.read_text()) for path in ALL]
-    steps = [step for doc in documents for job in doc["jobs"].values() for step in job["steps"]]
+    steps = [step for doc in documents for job in doc["jobs"].values() for step in _steps(job)]
     setup = PROJECT_ROOT / ".github" / "actions" / "setup-gitml" / "action.yml"
     steps += yaml.safe_load(setup.read_text())["runs"]["steps"]
     for step in steps:
@@ -525,14 +600,8 @@ def test_no_untrusted_expression_inside_run() -> None:
 @pytest.fixture
 def act_repo(origin_repo: Path, tmp_path: Path) -> Path:
     """``origin_repo`` with an absolute DVC remote URL (act runs jobs in a copy elsewhere)."""
-    from tests.helpers import dvc, git
-
-    # Rewrite the single template commit so every version's commit (stage branches start
-    # there) names the remote by an absolute path, as an s3:// URL would be.
     remote = tmp_path / "dvc-remote"
-    dvc(origin_repo, "remote", "add", "--force", "--default", "storage", str(remote))
-    git(origin_repo, "commit", "-q", "-a", "--amend", "--no-edit")
-    git(origin_repo, "push", "-q", "--force", "origin", "main")
+    name_dvc_remote_absolutely(origin_repo, remote)
     assert f"url = {remote}" in (origin_repo / ".dvc" / "config").read_text()
     return origin_repo
 
@@ -1060,6 +1129,16 @@ def test_act_schedule_finds_drift_and_opens_a_retraining_pull_request(
         secrets={"GITHUB_TOKEN": TOKEN},
     )
     assert result.returncode == 0, result.output[-5000:]
+    # The check itself is in the registry: a drift observation on production's version.
+    git(repo, "fetch", "-q", "--tags", "origin")
+    (check,) = [e for e in api.history("credit", root=repo) if e.event == "drift-check"]
+    assert (check.tag, check.stage, check.version) == (
+        "gitml.drift/credit/1",
+        "production",
+        "v0.1.0",
+    )
+    assert check.detail is not None
+    assert check.detail.startswith("drift (")
     branches = git(repo, "ls-remote", "--heads", "origin", "retrain/*").stdout.split()
     (branch,) = [b.removeprefix("refs/heads/") for b in branches if b.startswith("refs/")]
     assert branch.startswith("retrain/credit-")

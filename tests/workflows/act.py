@@ -15,7 +15,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.helpers import BIN_DIR, copy_project, git
+from tests.helpers import BIN_DIR, copy_project, dvc, git
 
 REPOSITORY = "acme/credit"
 # Where adopting repositories' workflows find gitml's setup action in these tests.
@@ -28,6 +28,12 @@ STANDINS = {
     "actions/upload-artifact@bbbca2ddaa5d8feaa63e36b76fdaad77386f024f": "upload-artifact",
     "actions/download-artifact@3e5f45b2cfb9172054b4087a40e8e0b5a5461e7c": "download-artifact",
     "iterative/setup-cml@f12ea7685438c1fc438d50f77519b3860cf5fa98": "setup-cml",
+    # GitHub Pages (v5.0.0 each): the site is packed and its deployment recorded, locally.
+    "actions/configure-pages@983d7736d9b0ae728b81ab479565c72886d7745b": "configure-pages",
+    "actions/upload-pages-artifact@fc324d3547104276b827a68afc52ff2a11cc49c9": (
+        "upload-pages-artifact"
+    ),
+    "actions/deploy-pages@cd2ce8fcbc39b97be8ca5fce6e763baed58fa128": "deploy-pages",
 }
 # act copies the local tree itself for a plain checkout; one with another `ref` would be
 # fetched from GitHub, so the stand-in copies the test repository instead.
@@ -52,6 +58,9 @@ class ActRun:
     output: str
     cml_calls: list[tuple[list[str], str]]
     artifacts: Path
+    # What the deploy-pages stand-in recorded, in order: artifact, page_url, ref, sha,
+    # event, workflow and the sha256 of the artifact.tar it deployed.
+    deployments: list[dict[str, str]]
 
     def jobs(self, outcome: str = "succeeded") -> set[str]:
         """Names of the jobs that ``succeeded`` (or ``failed``) in this run."""
@@ -75,12 +84,15 @@ def run_act(
     secrets: dict[str, str] | None = None,
     timeout: int = 300,
     actions: dict[str, Path] | None = None,
+    variables: dict[str, str] | None = None,
 ) -> ActRun:
     """Run one job of ``workflow`` (with the jobs it needs; every job when None) on
     ``event`` with ``payload``; collect what it produced. ``actions`` adds stand-ins,
-    ``{"OWNER/REPO@SHA": folder}``, to the pinned ones."""
+    ``{"OWNER/REPO@SHA": folder}``, to the pinned ones; ``variables`` are the
+    repository's variables (``vars.NAME``)."""
     cml_dir = work / "cml"
     artifacts = work / "artifacts"
+    pages = work / "pages"
     cml_dir.mkdir(parents=True, exist_ok=True)
     artifacts.mkdir(parents=True, exist_ok=True)
     event_file = work / f"{event}.json"
@@ -104,6 +116,8 @@ def run_act(
         "--env",
         f"GITML_TEST_ARTIFACTS={artifacts}",
         "--env",
+        f"GITML_TEST_PAGES={pages}",
+        "--env",
         f"GITML_TEST_SOURCE={repo}",
         "--env",
         "GITHUB_REPOSITORY=acme/credit",
@@ -116,6 +130,8 @@ def run_act(
         args += ["--env", f"{key}={value}"]
     for key, value in (secrets or {}).items():
         args += ["-s", f"{key}={value}"]
+    for key, value in (variables or {}).items():
+        args += ["--var", f"{key}={value}"]
     result = subprocess.run(
         args,
         cwd=repo,
@@ -128,7 +144,22 @@ def run_act(
     calls = []
     for args_file in sorted(cml_dir.glob("call-*.args")):
         calls.append((args_file.read_text().splitlines(), args_file.with_suffix(".md").read_text()))
-    return ActRun(result.returncode, result.stdout + result.stderr, calls, artifacts)
+    records = sorted(pages.glob("deploy-*.json"), key=lambda p: int(p.stem.split("-")[1]))
+    deployments = [json.loads(record.read_text()) for record in records]
+    return ActRun(result.returncode, result.stdout + result.stderr, calls, artifacts, deployments)
+
+
+def name_dvc_remote_absolutely(repo: Path, remote: Path) -> Path:
+    """``repo`` (pushed to its origin) with its DVC remote named by absolute path, as an
+    s3:// URL would be: act runs each job in a copy elsewhere.
+
+    The single template commit is rewritten, so every version's commit (stage branches
+    start there) names the remote that way.
+    """
+    dvc(repo, "remote", "add", "--force", "--default", "storage", str(remote))
+    git(repo, "commit", "-q", "-a", "--amend", "--no-edit")
+    git(repo, "push", "-q", "--force", "origin", "main")
+    return repo
 
 
 def gitml_checkout(dest: Path) -> tuple[str, Path]:
