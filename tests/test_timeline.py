@@ -13,16 +13,19 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from itertools import groupby
 from typing import TYPE_CHECKING
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gitml import api
 from gitml.errors import UsageError
 from gitml.registry.names import Action
 from gitml.registry.record import parse_record
-from gitml.registry.timeline import Span, Step, holder_at, parse_instant, tenures
+from gitml.registry.timeline import Hold, Span, Step, holder_at, parse_instant, tenures
 from tests.helpers import git, gitml
 from tests.test_gto_registry import (  # noqa: F401 (fixtures)
     GtoRegistry,
@@ -32,6 +35,7 @@ from tests.test_gto_registry import (  # noqa: F401 (fixtures)
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Container
     from pathlib import Path
 
     from tests.conftest import Clock
@@ -479,3 +483,149 @@ def test_tenures_from_steps() -> None:
         Span("v1", 20, 60, "promotion", "deregistered"),
     ]
     assert tenures(STEPS, "staging") == []
+
+
+# -- the pure timeline against a brute-force oracle ---------------------------------------
+#
+# The oracle is the first, quadratic implementation, kept plainly: after every second it
+# looks at every version's last move in the stage and takes the newest assignment of an
+# active, believed version. The module keeps the candidates in a heap instead; the two
+# must agree on every tenure and every instant.
+
+
+class _Asked:
+    """A set of versions not believed that records every question put to it."""
+
+    def __init__(self, versions: frozenset[str]):
+        self.versions = versions
+        self.asked: list[str] = []
+
+    def __contains__(self, version: object) -> bool:
+        self.asked.append(str(version))
+        return version in self.versions
+
+
+class _OracleReplay:
+    """One stage after the steps so far, its holder recomputed from scratch when asked."""
+
+    def __init__(self, stage: str, ignore: Container[str]):
+        self.stage = stage
+        self.ignore = ignore
+        self.seen: dict[str, int] = {}
+        self.registered: dict[str, bool] = {}
+        self.last_here: dict[str, Step] = {}
+
+    def apply(self, step: Step) -> None:
+        self.seen.setdefault(step.version, len(self.seen))
+        if step.action is Action.REGISTER:
+            self.registered[step.version] = True
+        elif step.action is Action.DEREGISTER:
+            self.registered[step.version] = False
+        elif step.stage == self.stage and step.action in (Action.ASSIGN, Action.UNASSIGN):
+            self.last_here[step.version] = step
+
+    def holder(self) -> Hold | None:
+        candidates = [
+            (step.timestamp, self.seen[version], version)
+            for version, step in self.last_here.items()
+            if step.action is Action.ASSIGN and self.registered.get(version, True)
+        ]
+        while candidates:
+            newest = max(candidates)
+            if newest[2] not in self.ignore:
+                return Hold(newest[2], newest[0])
+            candidates.remove(newest)
+        return None
+
+
+def _oracle_holder_at(
+    steps: list[Step], stage: str, instant: int, ignore: Container[str]
+) -> Hold | None:
+    replay = _OracleReplay(stage, ignore)
+    for step in steps:
+        if step.timestamp > instant:
+            break
+        replay.apply(step)
+    return replay.holder()
+
+
+def _oracle_tenures(steps: list[Step], stage: str, ignore: Container[str]) -> list[Span]:
+    replay = _OracleReplay(stage, ignore)
+    spans: list[Span] = []
+    current: Hold | None = None
+    start, began = 0, ""
+    assigned: set[str] = set()
+    for second, group in groupby(steps, key=lambda s: s.timestamp):
+        batch = list(group)
+        held_before = set(assigned)
+        for step in batch:
+            replay.apply(step)
+            if step.action is Action.ASSIGN and step.stage == stage:
+                assigned.add(step.version)
+        now = replay.holder()
+        if (now.version if now else None) == (current.version if current else None):
+            continue
+        arrival = None
+        if now is not None:
+            arrival = "fallback"
+            for step in reversed(batch):
+                if (step.action, step.stage, step.version) == (A, stage, now.version):
+                    is_return = step.rollback or now.version in held_before
+                    arrival = "rollback" if is_return else "promotion"
+                    break
+        if current is not None:
+            mine = [s for s in batch if s.version == current.version]
+            if any(s.action is D for s in mine):
+                ended = "deregistered"
+            elif any(s.action is U and s.stage == stage for s in mine):
+                ended = "unassigned"
+            else:
+                ended = "rolled back" if arrival == "rollback" else "replaced"
+            spans.append(Span(current.version, start, second, began, ended))
+        current, start, began = now, second, arrival or ""
+    if current is not None:
+        spans.append(Span(current.version, start, None, began, "still holding"))
+    return spans
+
+
+def test_the_oracle_agrees_with_the_worked_example() -> None:
+    assert _oracle_tenures(STEPS, "prod", ()) == tenures(STEPS, "prod")
+    assert _oracle_holder_at(STEPS, "prod", 55, {"v1"}) == Hold("v2", 40)
+
+
+VERSIONS = ("v1", "v2", "v3", "v4", "c0ffee")  # c0ffee: a commit assigned as is, never registered
+STAGES = ("prod", "staging")
+
+
+@st.composite
+def _histories(draw: st.DrawFn) -> list[Step]:
+    """Steps in time order: many in one second, versions registered, deregistered and
+    registered again, assigned, unassigned, rolled back to, across two stages."""
+    steps = []
+    second = 100
+    for _ in range(draw(st.integers(0, 40))):
+        second += draw(st.sampled_from((0, 0, 1, 5)))  # equal seconds are common
+        version = draw(st.sampled_from(VERSIONS))
+        action = draw(st.sampled_from((R, D, A, A, A, U)))
+        if action in (A, U):
+            stage = draw(st.sampled_from(STAGES))
+            rollback = action is A and draw(st.booleans())
+            steps.append(Step(second, version, action, stage, rollback))
+        else:
+            steps.append(Step(second, version, action))
+    return steps
+
+
+@settings(max_examples=400, deadline=None, derandomize=True)
+@given(_histories(), st.frozensets(st.sampled_from(VERSIONS), max_size=2))
+def test_heap_replay_matches_the_oracle(steps: list[Step], ignored: frozenset[str]) -> None:
+    seconds = [s.timestamp for s in steps] or [100]
+    for stage in (*STAGES, "qa"):
+        asked, oracle_asked = _Asked(ignored), _Asked(ignored)
+        assert tenures(steps, stage, asked) == _oracle_tenures(steps, stage, oracle_asked)
+        # Laziness kept: a version is asked about at most once, and only if the oracle asks.
+        assert len(asked.asked) == len(set(asked.asked))
+        assert set(asked.asked) <= set(oracle_asked.asked)
+        for instant in range(min(seconds) - 1, max(seconds) + 2):
+            expected = _oracle_holder_at(steps, stage, instant, ignored)
+            assert holder_at(steps, stage, instant, ignored) == expected, (stage, instant)

@@ -17,6 +17,7 @@ began to hold to the instant it stopped (or ``None``: it still holds).
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from itertools import groupby
@@ -119,7 +120,16 @@ def model_steps(model: ModelState) -> list[Step]:
 
 
 class _Replay:
-    """The state of one stage after the steps applied so far, in time order."""
+    """The state of one stage after the steps applied so far, in time order.
+
+    The holder is the newest assignment here whose version has not moved here since, is
+    active and is believed. Asking that of every candidate at each second made a long
+    history quadratic; instead the assignments wait in a heap, newest on top (in one
+    second, the version whose first event came later), and an entry is dropped only once
+    it reaches the top stale. An entry is stale when its version was unassigned or assigned
+    again here since (the newer move stands for it), is deregistered now (registering it
+    again pushes its assignment back), or is one the reader does not believe.
+    """
 
     def __init__(self, stage: str, ignore: Container[str]):
         self.stage = stage
@@ -127,31 +137,51 @@ class _Replay:
         self.seen: dict[str, int] = {}  # first appearance: the registry's tie-break
         self.registry_status: dict[str, bool] = {}  # the last (de)registration
         self.last_here: dict[str, Step] = {}  # the last (un)assignment in this stage
+        self._move: dict[str, int] = {}  # the number of that (un)assignment, per version
+        self._moves = 0
+        # (-assigned at, -first seen, move number, version): heapq pops the smallest.
+        self._heap: list[tuple[int, int, int, str]] = []
+        self._believed: dict[str, bool] = {}  # `ignore` asked once per version
 
     def apply(self, step: Step) -> None:
-        self.seen.setdefault(step.version, len(self.seen))
+        version = step.version
+        self.seen.setdefault(version, len(self.seen))
         if step.action is Action.REGISTER:
-            self.registry_status[step.version] = True
+            was_deregistered = self.registry_status.get(version) is False
+            self.registry_status[version] = True
+            if was_deregistered:
+                self._push(version)
         elif step.action is Action.DEREGISTER:
-            self.registry_status[step.version] = False
+            self.registry_status[version] = False
         elif step.stage == self.stage and step.action in (Action.ASSIGN, Action.UNASSIGN):
-            self.last_here[step.version] = step
+            self.last_here[version] = step
+            self._moves += 1
+            self._move[version] = self._moves
+            self._push(version)
+
+    def _push(self, version: str) -> None:
+        """Make ``version``'s last move here a candidate, if that move is an assignment."""
+        step = self.last_here.get(version)
+        if step is not None and step.action is Action.ASSIGN:
+            entry = (-step.timestamp, -self.seen[version], self._move[version], version)
+            heapq.heappush(self._heap, entry)
 
     def holder(self) -> Hold | None:
-        candidates = []
-        for version, step in self.last_here.items():
+        """Who holds the stage now: the top entry, once the stale ones above it are gone."""
+        while self._heap:
+            negative_time, _, move, version = self._heap[0]
             # Never registered (a commit assigned as is): active once it has an event.
             active = self.registry_status.get(version, True)
-            if step.action is Action.ASSIGN and active:
-                candidates.append((step.timestamp, self.seen[version], version))
-        # Newest first, and `ignore` asked only until one is believed: each question may
-        # read a dvc.lock, and usually the newest assignment is the holder.
-        while candidates:
-            newest = max(candidates)
-            if newest[2] not in self.ignore:
-                return Hold(newest[2], newest[0])
-            candidates.remove(newest)
+            if move == self._move[version] and active and self._believes(version):
+                return Hold(version, -negative_time)
+            heapq.heappop(self._heap)
         return None
+
+    def _believes(self, version: str) -> bool:
+        # Asked only of the newest candidate, and once: each question may read a dvc.lock.
+        if version not in self._believed:
+            self._believed[version] = version not in self.ignore
+        return self._believed[version]
 
 
 def holder_at(
@@ -181,22 +211,20 @@ def tenures(steps: Sequence[Step], stage: str, ignore: Container[str] = ()) -> l
     current: Hold | None = None
     start = 0
     began = ""
-    assigned: set[str] = set()  # versions assigned to the stage so far
+    assigned: set[str] = set()  # versions assigned to the stage in earlier seconds
     for second, group in groupby(steps, key=lambda s: s.timestamp):
         batch = list(group)
-        held_before = set(assigned)
         for step in batch:
             replay.apply(step)
-            if step.action is Action.ASSIGN and step.stage == stage:
-                assigned.add(step.version)
         now = replay.holder()
-        if (now.version if now else None) == (current.version if current else None):
-            continue
-        arrival = _arrival(batch, stage, now.version, held_before) if now else None
-        if current is not None:
-            ended = _departure(batch, stage, current.version, arrival)
-            spans.append(Span(current.version, start, second, began, ended))
-        current, start, began = now, second, arrival or ""
+        if (now.version if now else None) != (current.version if current else None):
+            arrival = _arrival(batch, stage, now.version, assigned) if now else None
+            if current is not None:
+                ended = _departure(batch, stage, current.version, arrival)
+                spans.append(Span(current.version, start, second, began, ended))
+            current, start, began = now, second, arrival or ""
+        # Only now: a return to a version is judged against the seconds before its own.
+        assigned.update(s.version for s in batch if s.action is Action.ASSIGN and s.stage == stage)
     if current is not None:
         spans.append(Span(current.version, start, None, began, "still holding"))
     return spans
