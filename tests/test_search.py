@@ -341,8 +341,23 @@ def test_random_queries_match_the_oracle(
     with RegistryReader(repo) as reader:
         found = search(reader, text, at=instant)
     assert {(v.model, v.version) for v in found.versions} == expected, text
+    assert found.left_out == ()  # every record agrees with git
     # the understood query parses back to itself
     assert parse_query(found.query).text() == found.query
+
+
+@pytest.mark.parametrize("direction", ["", ":asc", ":desc"])
+def test_sort_by_a_metric_of_the_files_matches_the_oracle(
+    registry: tuple[Path, list[Planned]], direction: str
+) -> None:
+    repo, versions = registry
+    with RegistryReader(repo) as reader:
+        found = search(reader, "model = credit", sort=f"metric.loss{direction}")
+    live = [v for v in versions if v.model == "credit" and _active(v, float("inf"))]
+    newest_first = sorted(live, key=lambda v: v.index, reverse=True)
+    # Stable: versions of equal loss keep the default order, whichever the direction.
+    expected = sorted(newest_first, key=lambda v: v.loss, reverse=direction == ":desc")
+    assert [v.version for v in found.versions] == [v.version for v in expected]
 
 
 NOW = datetime(2026, 8, 1, tzinfo=UTC)

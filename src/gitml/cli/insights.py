@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import textwrap
 
-from gitml.cli.output import add_format_options, add_read_options, emit, emit_json
+from gitml.cli.output import add_format_options, add_read_options, emit, emit_json, read_root
 from gitml.errors import EXIT_OK
 from gitml.insights.definitions import METRICS, NO_DRIFT_RECORD
 from gitml.report.tables import table
@@ -65,7 +65,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         metavar="METRIC",
         help=f"list the events behind one metric ({', '.join(METRICS)})",
     )
-    add_read_options(p, repo=False)
+    add_read_options(p)
     add_format_options(p)
     p.set_defaults(run=run_insights)
 
@@ -76,12 +76,13 @@ def run_insights(args: argparse.Namespace) -> int:
     from gitml.insights.explain import EXPLAIN_HEADER, explanation, metric_key
 
     key = metric_key(args.explain) if args.explain else None
+    root = read_root(args)
     found = api.insights(
         args.model,
         since=args.since,
         until=args.until,
         failure_window_days=args.failure_window,
-        root=args.root,
+        root=root,
         local=args.local,
     )
     if key is not None:

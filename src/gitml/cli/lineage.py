@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from gitml.cli.output import add_format_options, add_read_options, emit, emit_json
+from gitml.cli.output import add_format_options, add_read_options, emit, emit_json, read_root
 from gitml.errors import EXIT_OK, EXIT_VERIFICATION_FAILED
 from gitml.report.tables import table
 
@@ -33,7 +33,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         ),
     )
     p.add_argument("ref", help="reference to one version, e.g. credit@v0.2.0 or credit@production")
-    add_read_options(p, repo=False)
+    add_read_options(p)
     add_format_options(p)
     p.set_defaults(run=run)
 
@@ -42,7 +42,8 @@ def run(args: argparse.Namespace) -> int:
     """Print the chain; exit 5 when git disagrees with the record."""
     from gitml import api
 
-    chain = api.lineage(args.ref, root=args.root, local=args.local)
+    root = read_root(args)
+    chain = api.lineage(args.ref, root=root, local=args.local)
     if args.format == "json":
         emit_json(chain.to_dict())
     else:

@@ -41,8 +41,20 @@ def add_read_options(parser: argparse.ArgumentParser, repo: bool = True) -> None
     )
     if repo:
         parser.add_argument(
-            "--repo", help="read the registry of this git URL (refs and tags only, cached)"
+            "--repo",
+            help="read the registry of this git URL (a cached blob-less clone: refs and tags, "
+            "and the files a command reads, fetched when first read)",
         )
+
+
+def read_root(args: argparse.Namespace) -> str:
+    """The repository a read command works on: the cached clone of ``--repo`` when given,
+    else ``--root``."""
+    if getattr(args, "repo", None):
+        from gitml.gitio.remote_cache import partial_clone
+
+        return str(partial_clone(args.repo))
+    return str(args.root)
 
 
 def emit_json(data: Any) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from gitml.cli.output import add_format_options, add_read_options, emit, emit_json
+from gitml.cli.output import add_format_options, add_read_options, emit, emit_json, read_root
 from gitml.errors import EXIT_OK, EXIT_VERIFICATION_FAILED
 from gitml.report.tables import table
 
@@ -173,14 +173,6 @@ def register(commands: argparse._SubParsersAction) -> None:
         add(commands)
 
 
-def _root(args: argparse.Namespace) -> str:
-    if getattr(args, "repo", None):
-        from gitml.gitio.remote_cache import partial_clone
-
-        return str(partial_clone(args.repo))
-    return str(args.root)
-
-
 def run_register(args: argparse.Namespace) -> int:
     """Register and list what was registered."""
     from gitml import api
@@ -245,7 +237,7 @@ def run_registry(args: argparse.Namespace) -> int:
 
     if args.at is not None:
         return _registry_at(args)
-    rows = api.registry(root=_root(args), local=args.local)
+    rows = api.registry(root=read_root(args), local=args.local)
     if args.names_in:
         return _emit_names_in(rows, args.names_in)
     if args.format == "json":
@@ -287,7 +279,7 @@ def _registry_at(args: argparse.Namespace) -> int:
     """``gitml registry --at DATE``: what each stage of each model held then."""
     from gitml import api
 
-    rows = api.registry(root=_root(args), local=args.local, at=args.at)
+    rows = api.registry(root=read_root(args), local=args.local, at=args.at)
     if args.names_in:
         return _emit_names_in(rows, args.names_in)
     if args.format == "json":
@@ -311,7 +303,7 @@ def _show_at(args: argparse.Namespace) -> int:
     """``gitml show MODEL@STAGE --at DATE``: the version the stage held then, in full."""
     from gitml import api
 
-    found = api.show(args.ref, root=_root(args), local=args.local, at=args.at)
+    found = api.show(args.ref, root=read_root(args), local=args.local, at=args.at)
     if args.format == "json":
         emit_json(found.to_dict())
         return EXIT_OK
@@ -332,13 +324,13 @@ def run_show(args: argparse.Namespace) -> int:
     if args.at is not None:
         return _show_at(args)
     if names_a_model(args.ref):
-        listing = api.versions(args.ref.strip(), root=_root(args), local=args.local)
+        listing = api.versions(args.ref.strip(), root=read_root(args), local=args.local)
         if args.format == "json":
             emit_json(listing.to_dict())
         else:
             emit(_versions_table(args.format, listing))
         return EXIT_OK
-    details = api.show(args.ref, root=_root(args), local=args.local)
+    details = api.show(args.ref, root=read_root(args), local=args.local)
     if args.format == "json":
         emit_json(details.to_dict())
         return EXIT_OK
@@ -411,7 +403,7 @@ def run_history(args: argparse.Namespace) -> int:
     if args.tenures:
         return _tenures(args)
     # A missing model means every model's events (api.history takes None for that).
-    entries = api.history(args.model, stage=args.stage, root=_root(args), local=args.local)
+    entries = api.history(args.model, stage=args.stage, root=read_root(args), local=args.local)
     if args.format == "json":
         emit_json([e.to_dict() for e in entries])
         return EXIT_OK
@@ -439,7 +431,7 @@ def _tenures(args: argparse.Namespace) -> int:
 
     if not args.stage:
         raise UsageError("--tenures needs --stage STAGE: tenures are holds of one stage")
-    rows = api.tenures(args.model, args.stage, root=_root(args), local=args.local)
+    rows = api.tenures(args.model, args.stage, root=read_root(args), local=args.local)
     if args.format == "json":
         emit_json([t.to_dict() for t in rows])
         return EXIT_OK

@@ -41,7 +41,8 @@ METRICS = MappingProxyType(
         "drift-alerts": (
             "drift alerts per production week",
             "drift checks with verdict drift, recorded (`gitml drift --record`) on a version "
-            "while it held production, per week a version held production in the window",
+            "while it held production, per week a version of a model with recorded checks "
+            "held production in the window",
         ),
         "prs-per-author": (
             "PRs per author per month",

@@ -30,10 +30,14 @@ def drift_alerts(history: History, window: Window | None) -> Figure:
         return _no_data("the registry has no events for this query")
     if not history.drift_checks:
         return Figure(KEY, NO_DRIFT_RECORD, no_data=NO_DRIFT_RECORD)
-    # Each version's production spans, clipped to the window.
+    # Each version's production spans, clipped to the window; only models whose checks
+    # are recorded count their weeks (an unmonitored model has not been alert-free).
+    monitored = {c.model for c in history.drift_checks}
     spans: dict[tuple[str, str], list[tuple[datetime, datetime]]] = defaultdict(list)
     held = 0.0
     for h in history.holds:
+        if h.model not in monitored:
+            continue
         start, end = max(h.start, window.since), min(h.end or window.until, window.until)
         if start <= end:
             spans[(h.model, h.version)].append((start, end))

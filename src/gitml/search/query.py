@@ -118,14 +118,20 @@ def _period_text(period: Period) -> str:
     return start if start == end else f"{start}..{end}"
 
 
+_KINDS = {
+    **dict.fromkeys(TEXT_FIELDS, "text"),
+    **dict.fromkeys(SET_FIELDS, "set"),
+    "version": "version",
+    "pr": "number",
+    "metric": "number",
+    "param": "param",
+    "registered": "date",
+}
+
+
 def field_kind(field: str) -> str:
     """The kind of a known field (``metric``/``param`` by their prefix); KeyError otherwise."""
-    if field in TEXT_FIELDS:
-        return "text"
-    if field in SET_FIELDS:
-        return "set"
-    kinds = {"version": "version", "pr": "number", "metric": "number"}
-    return {**kinds, "param": "param", "registered": "date"}[field]
+    return _KINDS[field]
 
 
 # -- values -----------------------------------------------------------------------------
@@ -206,10 +212,10 @@ def matches(expr: Expr, view: VersionView) -> bool:
 
 
 def _compare(c: Compare, view: VersionView) -> bool:
-    kind = field_kind(c.field)
+    kind = _KINDS[c.field]
     if kind == "set":
-        members = view.members(c.field, ever=c.ever)
-        return any(_text_op(c.op, m, str(c.value)) for m in members)
+        wanted = str(c.value)
+        return any(_text_op(c.op, m, wanted) for m in view.members(c.field, ever=c.ever))
     actual = view.value(c.field, c.name)
     if actual is None:
         return False

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -13,6 +13,8 @@ if TYPE_CHECKING:
 V = TypeVar("V")
 
 Scalar = str | int | float | bool
+# The fields :meth:`VersionView.value` reads straight from the view's attribute.
+_SINGLE_FIELDS = frozenset(("model", "version", "registered", "author", "pr"))
 
 
 def _empty() -> Mapping[str, Any]:
@@ -50,20 +52,17 @@ class VersionView:
             return self.metrics.get(key)
         if name == "param":
             return self.params.get(key)
-        found: Scalar | datetime | None = {
-            "model": self.model,
-            "version": self.version,
-            "registered": self.registered,
-            "author": self.author,
-            "pr": self.pr,
-            "description": self.description or None,
-        }[name]
+        if name == "description":
+            return self.description or None
+        if name not in _SINGLE_FIELDS:
+            raise KeyError(name)
+        found: Scalar | datetime | None = getattr(self, name)
         return found
 
-    def members(self, name: str, *, ever: bool = False) -> tuple[str, ...]:
+    def members(self, name: str, *, ever: bool = False) -> Collection[str]:
         """The values of a set field; ``data`` is every input path and md5."""
         if name == "stage":
-            return tuple(sorted(self.ever if ever else self.stages))
+            return self.ever if ever else self.stages
         if name == "approver":
             return self.approvers
         if name == "label":
