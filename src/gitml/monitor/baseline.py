@@ -31,11 +31,16 @@ JSON shape (schema: ``gitml/schemas/baseline.schema.json``)::
         }
       },
       "score": {numeric entry, "type": "number"}, # the predicted scores; mean = stats.mean
-      "performance": {"roc_auc": .., "positive_rate": .., "mean_score": .., "ece": ..}
+      "performance": {"roc_auc": .., "positive_rate": .., "mean_score": .., "ece": ..},
+      "calibration": {"scores": [s0, ...], "probabilities": [p0, ...]}
     }
 
-``performance`` is there only when labels were given. A numeric column without any
-present value has empty ``edges``, ``fractions`` and ``quantiles`` and ``stats: null``.
+``performance`` is there only when labels were given, ``calibration`` only when they
+hold both classes: the isotonic map from the model's score to the observed chance of a
+positive (:func:`gitml.monitor.cbpe.fit_calibration`, at most 200 knots), through which
+``gitml drift`` and the canary estimate a batch's performance without its labels (CBPE).
+A numeric column without any present value has empty ``edges``, ``fractions`` and
+``quantiles`` and ``stats: null``.
 
 **Binning.** The edges are the reference's deciles (``bins - 1`` cut points, each the
 smallest value with at least that share of the data at or below it), rounded and then
@@ -64,6 +69,7 @@ from gitml.monitor.baseline_file import QUANTILE_STEPS as QUANTILE_STEPS
 from gitml.monitor.baseline_file import baseline_text as baseline_text
 from gitml.monitor.baseline_file import read_baseline as read_baseline
 from gitml.monitor.baseline_file import rounded as rounded
+from gitml.monitor.cbpe import fit_calibration
 from gitml.monitor.columns import (
     CategoricalColumn,
     NumericColumn,
@@ -159,7 +165,9 @@ def compute_baseline(
     ``scores`` are the model's predicted scores for the same rows, in order. With
     ``labels`` (0/1 outcomes of the same rows) the baseline also records the reference
     ROC AUC, positive rate, mean score and expected calibration error, which drift
-    reports show next to the live figures. Raises ConfigError for missing columns, no
+    reports show next to the live figures, and, when both classes occur, the isotonic
+    calibration map of the scores (a map fitted to one class would claim certainty).
+    Raises ConfigError for missing columns, no
     rows or non-numeric values, ValueError for misaligned or non-finite scores.
     """
     if bins < 2:
@@ -189,7 +197,11 @@ def compute_baseline(
         "score": numeric_summary(np.sort(score_values), rows, "number", bins),
     }
     if labels is not None:
-        baseline["performance"] = performance_summary(score_values, labels)
+        performance = performance_summary(score_values, labels)
+        baseline["performance"] = performance
+        if performance["roc_auc"] is not None:  # both classes present
+            calibration = fit_calibration(score_values, np.asarray(labels, dtype=np.float64))
+            baseline["calibration"] = calibration.to_dict()
     return baseline
 
 

@@ -10,9 +10,12 @@ from __future__ import annotations
 import json
 import math
 from itertools import pairwise
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gitml.documents import Problem, packaged_schema, parse_text, raise_for, schema_problems
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 SCHEMA = "baseline.schema.json"
 BASELINE_VERSION = 1
@@ -36,7 +39,11 @@ def baseline_text(baseline: dict[str, Any]) -> str:
 
 
 def read_baseline(text: str, file: str) -> dict[str, Any]:
-    """Parse and validate a baseline file's text; every problem names ``file`` and the key."""
+    """Parse and validate a baseline file's text; every problem names ``file`` and the key.
+
+    The result is the file's JSON object; its optional ``calibration`` (the score ->
+    probability map of :class:`gitml.monitor.cbpe.Calibration`) is checked to be a map.
+    """
     document: Any = parse_text(text, file)
     raise_for(schema_problems(document, packaged_schema(SCHEMA), file))
     raise_for(_consistency_problems(document, file))
@@ -68,4 +75,31 @@ def _consistency_problems(document: dict[str, Any], file: str) -> list[Problem]:
             problems.append(Problem(file, f"{key}.quantiles", "quantiles must not decrease"))
         if entry["stats"] is None:
             problems.append(Problem(file, f"{key}.stats", "stats missing for present values"))
+    calibration = document.get("calibration")
+    if calibration is not None:
+        problem = calibration_problem(calibration["scores"], calibration["probabilities"])
+        if problem:
+            problems.append(Problem(file, "calibration", problem))
     return problems
+
+
+def calibration_problem(scores: Sequence[float], probabilities: Sequence[float]) -> str | None:
+    """What keeps ``(scores, probabilities)`` from being a calibration map, or None.
+
+    A map needs as many probabilities as scores (at least one), finite scores that
+    increase strictly, and probabilities in [0, 1] that never decrease: a higher score
+    is never a lower risk.
+    """
+    if not scores or len(scores) != len(probabilities):
+        return (
+            f"{len(probabilities)} probabilities for {len(scores)} scores (expected as many, >= 1)"
+        )
+    if not all(math.isfinite(s) for s in scores):
+        return "scores must be finite"
+    if any(b <= a for a, b in pairwise(scores)):
+        return "scores must increase strictly"
+    if not all(0.0 <= p <= 1.0 for p in probabilities):
+        return "probabilities must lie in [0, 1]"
+    if any(b < a for a, b in pairwise(probabilities)):
+        return "probabilities must not decrease"
+    return None

@@ -10,14 +10,23 @@ never lists them as ignored. :func:`detect_drift_file` reads a file in pieces in
 scorer, has the model score a batch without a ``score`` column chunk by chunk, after
 its features were checked: this is what ``gitml drift`` runs.
 
-Comparing and the verdict
--------------------------
+Comparing
+---------
 Each feature, and the scores, are compared with their baseline entries as
 :mod:`gitml.monitor.feature_drift` describes: a check reaches warn or drift when its
 effect size reaches the threshold and its test says the change is not sampling noise.
 ``p_value`` is shared by all the report's tests, two per feature and one for the score
 (Bonferroni: each must beat ``p_value / tests``).
 
+Estimated quality
+-----------------
+Whenever rows were scored, the report carries a label-free estimate of their ROC AUC,
+accuracy at the signature's threshold and log loss (CBPE, :mod:`gitml.monitor.cbpe`),
+through the baseline's calibration map, or the scores as they are (said so) when the
+baseline has none; it is not part of the verdict.
+
+The verdict
+-----------
 The verdict is ``drift`` when any feature or the score is at ``drift``, else ``warn``
 when any is at ``warn``, else ``ok``. Features are ranked by status, then by severity
 (the largest ratio of a check's value to its drift threshold), then by name. The
@@ -37,8 +46,9 @@ import numpy as np
 from gitml.errors import ConfigError
 from gitml.monitor.baseline import check_matches_signature
 from gitml.monitor.batchfile import SCORE_COLUMN, read_batch
+from gitml.monitor.cbpe import Calibration, estimate_performance
 from gitml.monitor.columns import CategoricalColumn, NumericColumn, numeric_values
-from gitml.monitor.drift_report import DriftReport, FeatureDrift, Performance
+from gitml.monitor.drift_report import DriftReport, Estimate, FeatureDrift, Performance
 from gitml.monitor.feature_checks import LEVEL_RANK
 from gitml.monitor.feature_drift import categorical_drift, live_performance, numeric_drift
 from gitml.monitor.scan import CHUNK_ROWS, frame_scan, scan_file
@@ -57,6 +67,7 @@ __all__ = [
     "SCORE_COLUMN",
     "DriftReport",
     "DriftThresholds",
+    "Estimate",
     "FeatureDrift",
     "Performance",
     "batch_labels",
@@ -189,7 +200,7 @@ def _compare(
             results.append(categorical_drift(values, reference, baseline_rows, thresholds, alpha))
         del values
     results.sort(key=lambda f: (-LEVEL_RANK[f.status], -f.severity, f.name))
-    score_drift = performance = None
+    score_drift = performance = estimate = None
     if scan.scored:
         # Asked for only now: every feature was checked before a model scores the rows.
         scores = _float_vector(scan.scores(), "scores", rows, source)
@@ -204,6 +215,8 @@ def _compare(
             thresholds,
             alpha,
         )
+        if present.size:
+            estimate = estimated_quality(present, baseline, signature.threshold)
         labels = scan.labels()
         if labels is not None:
             label_values = _float_vector(labels, "labels", rows, source)
@@ -220,6 +233,23 @@ def _compare(
         performance=performance,
         ignored_columns=ignored,
         thresholds=thresholds,
+        estimate=estimate,
+    )
+
+
+def estimated_quality(scores: np.ndarray, baseline: dict[str, Any], threshold: float) -> Estimate:
+    """CBPE of scored rows (no NaN) through the baseline's calibration map, if it has one."""
+    mapping = baseline.get("calibration")
+    calibration = Calibration.from_dict(mapping) if mapping else None
+    expected = estimate_performance(scores, threshold, calibration)
+    return Estimate(
+        rows=expected.rows,
+        roc_auc=expected.roc_auc,
+        roc_auc_reference=(baseline.get("performance") or {}).get("roc_auc"),
+        accuracy=expected.accuracy,
+        log_loss=expected.log_loss,
+        threshold=threshold,
+        calibration="baseline" if calibration else "identity",
     )
 
 

@@ -1,4 +1,5 @@
-"""What ``gitml drift`` reports: per feature, on the scores, live quality, the verdict.
+"""What ``gitml drift`` reports: per feature, on the scores, live and estimated quality,
+the verdict.
 
 The records are plain frozen dataclasses; :meth:`DriftReport.to_dict` is the JSON that
 ``gitml drift --json`` prints (schema ``gitml/schemas/drift.schema.json``)::
@@ -13,8 +14,15 @@ The records are plain frozen dataclasses; :meth:`DriftReport.to_dict` is the JSO
       "features": [FEATURE, ...],                          # ranked
       "score": FEATURE | null,                             # name "score", kind "score"
       "performance": {"rows", "roc_auc", "roc_auc_reference", "positive_rate",
-                      "mean_score", "calibration_gap", "ece", "ece_reference"} | null
+                      "mean_score", "calibration_gap", "ece", "ece_reference"} | null,
+      "estimate": {"rows", "roc_auc", "roc_auc_reference", "accuracy", "log_loss",
+                   "threshold", "calibration": "baseline" | "identity"} | null
     }
+
+``performance`` is measured from the batch's labels, when it has them; ``estimate`` is
+expected from the scores alone (CBPE, :mod:`gitml.monitor.cbpe`), through the baseline's
+calibration map or, when the baseline has none, taking the scores as probabilities
+("identity"); it is null when no row was scored.
 
     FEATURE = {
       "name", "kind": "numeric" | "categorical" | "score", "status", "severity",
@@ -104,6 +112,24 @@ class Performance:
 
 
 @dataclass(frozen=True)
+class Estimate:
+    """Label-free expected quality of the batch's scores (CBPE), next to the baseline's
+    realised ROC AUC; ``None`` where a figure is undefined (one expected class only)."""
+
+    rows: int  # scored rows
+    roc_auc: float | None
+    roc_auc_reference: float | None
+    accuracy: float | None  # at the signature's decision threshold
+    log_loss: float | None
+    threshold: float
+    calibration: str  # baseline: through the baseline's map; identity: scores as given
+
+    def to_dict(self) -> dict[str, Any]:
+        """The estimate JSON object, floats to 6 significant digits."""
+        return {f.name: _json_number(getattr(self, f.name)) for f in fields(self)}
+
+
+@dataclass(frozen=True)
 class DriftReport:
     """The outcome of a drift check: features ranked by severity, and the verdict."""
 
@@ -116,6 +142,7 @@ class DriftReport:
     performance: Performance | None
     ignored_columns: tuple[str, ...]
     thresholds: DriftThresholds
+    estimate: Estimate | None = None
 
     @property
     def drifted(self) -> tuple[str, ...]:
@@ -151,6 +178,7 @@ class DriftReport:
             "features": [f.to_dict() for f in self.features],
             "score": self.score.to_dict() if self.score else None,
             "performance": self.performance.to_dict() if self.performance else None,
+            "estimate": self.estimate.to_dict() if self.estimate else None,
         }
 
 

@@ -15,7 +15,7 @@ from gitml.report.tables import table
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from gitml.monitor.drift_report import DriftReport, FeatureDrift, Performance
+    from gitml.monitor.drift_report import DriftReport, Estimate, FeatureDrift, Performance
 
 _BADGE = {"drift": "🔴 drift", "warn": "🟡 warn", "ok": "🟢 ok"}
 _HEADER = ["feature", "kind", "status", "PSI", "KS / JS", "missing ref → batch", "unseen", "why"]
@@ -88,13 +88,30 @@ def _performance_lines(performance: Performance) -> list[str]:
     ]
 
 
+def _estimate_line(estimate: Estimate) -> str:
+    # Two decimals: a label-free estimate on a few thousand rows is good to about 0.01.
+    auc = f"estimated ROC AUC {_fmt(estimate.roc_auc, 2)}"
+    if estimate.roc_auc_reference is not None:
+        auc += f" (baseline {_fmt(estimate.roc_auc_reference, 2)})"
+    how = (
+        "through the baseline's calibration"
+        if estimate.calibration == "baseline"
+        else "scores taken as probabilities (the baseline has no calibration)"
+    )
+    return (
+        f"{auc}; accuracy {_fmt(estimate.accuracy, 2)} at threshold {estimate.threshold:g}; "
+        f"log loss {_fmt(estimate.log_loss)}; {estimate.rows:,} scored rows, {how}"
+    )
+
+
 def _score_line(score: FeatureDrift) -> str:
     mean = f"mean {_fmt(score.mean_reference)} → {_fmt(score.mean_batch)}"
     return f"{score.status}: PSI {_fmt(score.psi)}, {_distance(score)}, {mean}"
 
 
 def render_markdown(report: DriftReport) -> str:
-    """The report as GitHub markdown: verdict, flagged features, folded ok ones, score."""
+    """The report as GitHub markdown: verdict, flagged features, folded ok ones, score,
+    live and estimated quality."""
     lines = [
         f"### Drift: {text(report.model)}: {_BADGE[report.verdict]}",
         "",
@@ -121,6 +138,8 @@ def render_markdown(report: DriftReport) -> str:
     if report.performance:
         lines += [f"**Live quality** {text('; '.join(_performance_lines(report.performance)))}"]
         lines += [""]
+    if report.estimate:
+        lines += [f"**Estimated quality** {text(_estimate_line(report.estimate))}", ""]
     if report.ignored_columns:
         ignored = ", ".join(code(c) for c in report.ignored_columns)
         lines += [f"Ignored columns (not features of the model): {ignored}", ""]
@@ -135,6 +154,8 @@ def render_table(report: DriftReport) -> str:
         lines += [f"score  {_score_line(report.score)}"]
     if report.performance:
         lines += ["live   " + "; ".join(_performance_lines(report.performance))]
+    if report.estimate:
+        lines += ["est.   " + _estimate_line(report.estimate)]
     if report.ignored_columns:
         lines += ["ignored columns: " + ", ".join(report.ignored_columns)]
     return "\n".join(lines) + "\n"
