@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
+from gitml.canary.policy import policies_from_document
 from gitml.documents import packaged_schema, parse_text, raise_for, schema_problems
 from gitml.errors import ConfigError
 from gitml.files import CONFIG_FILE
@@ -20,6 +21,7 @@ from gitml.policy.model import Policy, policy_from_dict
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    from gitml.canary.policy import CanaryPolicy
     from gitml.dvcio.plot_specs import PlotSpec
 
 DEFAULT_STAGES = ("staging", "production")
@@ -108,6 +110,7 @@ class Config:
     accept_gto_tags: bool = False  # believe tags without a gitml record, as GTO does
     writers: tuple[str, ...] = ()  # tagger emails allowed to write records (empty: anyone)
     declared: bool = True  # False: no gitml.yaml, everything inferred from dvc.yaml
+    canaries: Mapping[str, CanaryPolicy] = field(default_factory=lambda: MappingProxyType({}))
 
     def model(self, name: str) -> ModelConfig:
         """The model called ``name``; a ConfigError lists the known ones otherwise."""
@@ -116,6 +119,10 @@ class Config:
         except KeyError:
             known = ", ".join(sorted(self.models)) or "none"
             raise ConfigError(f"{CONFIG_FILE}: unknown model {name!r} (known: {known})") from None
+
+    def canary(self, stage: str) -> CanaryPolicy | None:
+        """The canary policy of a candidate heading for ``stage`` (``canary.<stage>``)."""
+        return self.canaries.get(stage)
 
     def branch_for(self, stage: str, model: str) -> str:
         """The branch holding ``stage`` of ``model`` (``production`` or ``production/credit``)."""
@@ -185,9 +192,10 @@ def _build_config(document: Any, file: str) -> Config:
             [(file, "stage_branch", "must contain {model} with several models")],
         )
     params = document.get("params") or {}
+    stages = tuple(document.get("stages") or DEFAULT_STAGES)
     return Config(
         models=models,
-        stages=tuple(document.get("stages") or DEFAULT_STAGES),
+        stages=stages,
         stage_branch=stage_branch,
         params_file=params.get("file"),
         params_schema=params.get("schema"),
@@ -200,6 +208,7 @@ def _build_config(document: Any, file: str) -> Config:
         ),
         accept_gto_tags=(document.get("registry") or {}).get("accept_gto_tags") is True,
         writers=tuple(str(email) for email in (document.get("registry") or {}).get("writers", ())),
+        canaries=policies_from_document(document.get("canary"), stages, file),
     )
 
 

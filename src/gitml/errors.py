@@ -15,6 +15,7 @@ code  name                        meaning
 3     EXIT_GATE_FAILED            a promotion gate failed (the tool itself worked)
 4     EXIT_DRIFT_FOUND            drift beyond the policy was found
 5     EXIT_VERIFICATION_FAILED    an integrity check failed (hash, remote, tags)
+6     EXIT_CANARY_STOPPED         a canary analysis stopped the candidate
 70    EXIT_INTERNAL               a bug in gitml: please report it
 ====  ==========================  ==================================================
 """
@@ -27,6 +28,7 @@ EXIT_USAGE = 2
 EXIT_GATE_FAILED = 3
 EXIT_DRIFT_FOUND = 4
 EXIT_VERIFICATION_FAILED = 5
+EXIT_CANARY_STOPPED = 6
 EXIT_INTERNAL = 70
 
 EXIT_CODES: dict[str, int] = {
@@ -36,6 +38,7 @@ EXIT_CODES: dict[str, int] = {
     "gate_failed": EXIT_GATE_FAILED,
     "drift_found": EXIT_DRIFT_FOUND,
     "verification_failed": EXIT_VERIFICATION_FAILED,
+    "canary_stopped": EXIT_CANARY_STOPPED,
     "internal": EXIT_INTERNAL,
 }
 

@@ -19,7 +19,7 @@ gitml: the git repository is the model registry. Pull requests get a metric-diff
 report, merges to main register versions, merges to stage branches promote them.
 
 exit codes: 0 ok, 1 error, 2 usage, 3 gate failed, 4 drift found,
-            5 verification failed, 70 internal error (please report)
+            5 verification failed, 6 canary stopped, 70 internal error (please report)
 
 environment: GITML_NO_CACHE=1 turns off the cache of tag objects in the user cache
              directory (~/.cache/gitml; the answers are the same, only slower)
@@ -37,6 +37,7 @@ COMMAND_MODULES = (
     "site",
     "promote",
     "drift",
+    "canary",
     "retrain",
     "serve",
     "init",

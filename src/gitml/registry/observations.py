@@ -56,7 +56,11 @@ class ObservedEvent:
         ``stopped after 2 windows against v0.1.0: error rate 0.04 > 0.01``."""
         o = self.observation
         if o.kind is ObservationKind.CANARY:
-            told = f"{o.verdict} after {o.windows or 0} windows against {o.against or '?'}"
+            windows = o.windows or 0
+            told = (
+                f"{o.verdict} after {windows} window{'' if windows == 1 else 's'} "
+                f"against {o.against or '?'}"
+            )
             return f"{told}: {o.rule}" if o.rule else told
         shown = ", ".join(o.names[:5]) + (", …" if len(o.names) > 5 else "")
         return f"{o.verdict}{f' ({shown})' if o.names else ''} on {o.rows} rows"
