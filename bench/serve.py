@@ -16,7 +16,13 @@ subprocess with one uvicorn worker:
 4. a floor: a bare Starlette + uvicorn app that only parses JSON into a DataFrame and
    calls ``predict_proba`` on the skops-loaded model (no validation, metrics or log);
 5. ``mlflow models serve --env-manager local`` on the export, as shipped, and again
-   with ``OMP_NUM_THREADS=1`` (gitml caps OpenMP to one thread per request itself).
+   with ``OMP_NUM_THREADS=1`` (gitml caps OpenMP to one thread per request itself);
+6. progressive delivery, against row 1 in the same run: ``--canary credit@v0.2.0``
+   (10% of requests, keyed by an ``X-Request-Key`` header each request carries), the
+   same canary with an observer (every answer queued to a no-op analysis thread, as
+   the canary analysis receives them), and ``--shadow credit@v0.2.0`` (the candidate
+   scores every request after the answer). ``v0.2.0`` is the same pipeline retrained
+   with another learning rate: as many trees, the same cost per record.
 
 MLflow is taken from ``--mlflow`` (the ``mlflow`` executable of an environment that
 also has the model's scikit-learn and skops), else ``.venv-mlflow`` (which
@@ -30,7 +36,8 @@ one at a time (records per second). The servers take turns in 5 rounds, each run
 its share of every phase, so changes in machine load hit them alike. Before timing,
 each server scores the same 1,000 records and must agree with gitml's own scoring.
 Goals: gitml's single-record p50 under 5 ms, and its batch throughput no worse than
-MLflow's. The exit code is 0 either way.
+MLflow's; a canary adds at most 10% to gitml's single-record p50, a shadow at most 2x.
+``--progressive`` runs only rows 1 and 6 (no MLflow). The exit code is 0 either way.
 """
 
 from __future__ import annotations
@@ -69,6 +76,10 @@ BATCHES = 20
 QUICK_BATCHES = 5
 ROUNDS = 5
 GOAL_P50_MS = 5.0
+GOAL_CANARY_RATIO = 1.10  # canary p50 / plain p50, single records, one at a time
+GOAL_SHADOW_RATIO = 2.0
+CANDIDATE = "credit@v0.2.0"
+KEY_HEADER = "X-Request-Key"
 START_TIMEOUT = 120.0
 PYTHON = str(BIN_DIR / "python")
 # A registered version: promotion's gates (which include a timing limit a busy machine
@@ -76,9 +87,38 @@ PYTHON = str(BIN_DIR / "python")
 REF = "credit@v0.1.0"
 
 GITML_SERVER = """
-import sys
+import json, sys
 from gitml.serve.run import serve
-serve(sys.argv[1], sys.argv[2], port=int(sys.argv[3]), fast_path=sys.argv[4] == "fast")
+options = json.loads(sys.argv[5]) if len(sys.argv) > 5 else {}
+serve(sys.argv[1], sys.argv[2], port=int(sys.argv[3]), fast_path=sys.argv[4] == "fast",
+      **options)
+"""
+
+# A canary whose answers are observed the way the canary analysis observes them: each
+# answered request is queued to one analysis thread (here a no-op that counts).
+GITML_OBSERVED_CANARY = """
+import sys
+from gitml.serve.app import create_app
+from gitml.serve.deployment import Mode, Rollout
+from gitml.serve.loaded import load_version
+from gitml.serve.routing import parse_key
+from gitml.serve.server import app_server, configure_logging, listen_socket, run_server
+from gitml.serve.settings import ServeSettings
+
+seen = [0]
+def observer(role, version, scores, latency, error, ids):
+    seen[0] += len(scores)
+
+root, ref, port, candidate, key = sys.argv[1:6]
+port = int(port)
+configure_logging("info")  # as gitml serve does: the same access log as the other rows
+settings = ServeSettings()
+app = create_app(
+    load_version(root, ref), settings=settings, candidate=load_version(root, candidate),
+    rollout=Rollout(Mode.CANARY, percent=10, key=parse_key(key)), observer=observer,
+)
+server = app_server(app, settings, host="127.0.0.1", port=port, log_level="info")
+run_server(server, listen_socket("127.0.0.1", port))
 """
 
 # gitml's server around a stub model that answers 0.25 at once: what the server itself
@@ -139,6 +179,7 @@ class Server:
     mlflow_format: bool
     env: dict[str, str] = field(default_factory=dict)
     check: bool = True  # scores must equal gitml's (not for the stub model)
+    keyed: bool = False  # each request carries its own X-Request-Key (a canary's key)
     port: int = 0
 
     def single(self, record: dict[str, Any]) -> bytes:
@@ -180,7 +221,8 @@ def write_gitconfig(home: Path) -> None:
 
 
 def build_repo(dest: Path) -> Path:
-    """A trained copy of the example project whose model is registered as v0.1.0."""
+    """A trained copy of the example project whose model is registered as v0.1.0, then
+    retrained with another learning rate and registered as v0.2.0 (the candidate)."""
     from gitml import api
 
     repo = copy_project(dest)
@@ -196,6 +238,17 @@ def build_repo(dest: Path) -> Path:
     (registration,) = api.register(root=repo, verify_remote=False)
     if registration.version != "v0.1.0":
         raise SystemExit(f"unexpected registration: {registration}")
+    params = repo / "params.yaml"
+    text = params.read_text()
+    if "learning_rate: 0.06" not in text:
+        raise SystemExit("params.yaml no longer has learning_rate: 0.06")
+    params.write_text(text.replace("learning_rate: 0.06", "learning_rate: 0.08"))
+    dvc(repo, "repro", "-q")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "Retrain with a higher learning rate (the candidate)")
+    (registration,) = api.register(root=repo, verify_remote=False)
+    if f"credit@{registration.version}" != CANDIDATE:
+        raise SystemExit(f"unexpected registration of the candidate: {registration}")
     return repo
 
 
@@ -238,8 +291,11 @@ def load_records(repo: Path) -> tuple[list[dict[str, Any]], list[float], float]:
     return records, [float(s) for s in scores], statistics.median(times[20:])
 
 
-def post(conn: http.client.HTTPConnection, path: str, body: bytes) -> bytes:
-    conn.request("POST", path, body=body, headers={"Content-Type": "application/json"})
+def post(conn: http.client.HTTPConnection, path: str, body: bytes, key: str | None = None) -> bytes:
+    headers = {"Content-Type": "application/json"}
+    if key is not None:
+        headers[KEY_HEADER] = key
+    conn.request("POST", path, body=body, headers=headers)
     response = conn.getresponse()
     data = response.read()
     if response.status != 200:
@@ -299,9 +355,10 @@ def singles(server: Server, bodies: list[bytes], threads: int) -> tuple[list[flo
         conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
         mine = []
         try:
-            for body in share:
+            for n, body in enumerate(share):
+                key = f"customer-{threading.get_ident()}-{n}" if server.keyed else None
                 begin = time.perf_counter()
-                post(conn, server.predict_path, body)
+                post(conn, server.predict_path, body, key)
                 mine.append((time.perf_counter() - begin) * 1000)
         except Exception as exc:
             errors.append(repr(exc))
@@ -348,10 +405,13 @@ def measure(
     results: dict[str, Result],
     requests: int,
     batches: int,
-) -> None:
+    rounds: int = ROUNDS,
+) -> dict[str, list[float]]:
     """Time every server, interleaved: in each round every server runs its share, so a
-    change in machine load hits them all alike."""
-    rounds = max(1, min(ROUNDS, batches))
+    change in machine load hits them all alike. Returns each server's single-record p50
+    per round."""
+    rounds = max(1, rounds)
+    round_p50: dict[str, list[float]] = {s.name: [] for s in servers}
     single: dict[str, list[float]] = {s.name: [] for s in servers}
     multi: dict[str, list[float]] = {s.name: [] for s in servers}
     multi_wall = dict.fromkeys(single, 0.0)
@@ -361,7 +421,9 @@ def measure(
         share_batches = len(range(round_index, batches, rounds))
         for server in servers:
             bodies = [server.single(records[i % len(records)]) for i in share]
-            single[server.name] += singles(server, bodies, 1)[0]
+            latencies = singles(server, bodies, 1)[0]
+            single[server.name] += latencies
+            round_p50[server.name].append(statistics.median(latencies))
         for server in servers:
             bodies = [server.single(records[i % len(records)]) for i in share]
             latencies, wall = singles(server, bodies, THREADS)
@@ -372,7 +434,7 @@ def measure(
             # A fresh connection per round: uvicorn closes one idle for over 5 s.
             conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=120)
             try:
-                for _ in range(share_batches):
+                for _ in range(share_batches):  # none in a round past the batch count
                     begin = time.perf_counter()
                     post(conn, server.predict_path, body)
                     batch_times[server.name].append(time.perf_counter() - begin)
@@ -389,6 +451,7 @@ def measure(
         times = batch_times[server.name]
         result.records_per_s = BATCH * len(times) / sum(times)
         result.batch_ms = statistics.median(times) * 1000
+    return round_p50
 
 
 def table(results: list[Result]) -> str:
@@ -434,6 +497,121 @@ def table(results: list[Result]) -> str:
     )
 
 
+def others(repo: Path, exported: Path, mlflow: str | None) -> list[Server]:
+    """The rows gitml serve is compared with: no fast path, a stub model, the floor, MLflow."""
+    servers = [
+        Server(
+            "gitml serve --no-fast-path",
+            [PYTHON, "-c", GITML_SERVER, str(repo), REF, "{port}", "plain"],
+            "/health",
+            "/predict",
+            mlflow_format=False,
+        ),
+        Server(
+            "gitml serve, stub model (server only)",
+            [PYTHON, "-c", GITML_STUB_SERVER, str(repo), REF, "{port}"],
+            "/health",
+            "/predict",
+            mlflow_format=False,
+            check=False,
+        ),
+        Server(
+            "floor: bare Starlette + predict_proba",
+            [PYTHON, "-c", FLOOR_SERVER, str(exported / "model"), "{port}"],
+            "/health",
+            "/predict",
+            mlflow_format=False,
+            env={"OMP_NUM_THREADS": "1"},
+        ),
+    ]
+    mlflow_argv = [
+        *(mlflow or "mlflow", "models", "serve", "-m", str(exported)),
+        *("--env-manager", "local", "-h", "127.0.0.1", "-p", "{port}"),
+    ]
+    # MLflow runs `uvicorn` from PATH: its own environment's.
+    mlflow_path = f"{Path(mlflow).parent}{os.pathsep}{os.environ['PATH']}" if mlflow else ""
+    for name, extra in (
+        ("mlflow models serve", {}),
+        ("mlflow models serve, OMP_NUM_THREADS=1", {"OMP_NUM_THREADS": "1"}),
+    ):
+        servers.append(
+            Server(
+                name,
+                mlflow_argv,
+                "/ping",
+                "/invocations",
+                mlflow_format=True,
+                env={"PATH": mlflow_path, **extra},
+            )
+        )
+    return servers
+
+
+def progressive(repo: Path) -> list[Server]:
+    """gitml serve with a canary (plain, and observed) and with a shadow, same model."""
+    canary = {"canary": CANDIDATE, "canary_percent": 10, "canary_key": f"header:{KEY_HEADER}"}
+    argv = [PYTHON, "-c", GITML_SERVER, str(repo), REF, "{port}", "fast"]
+    return [
+        Server(
+            "gitml serve --canary 10%",
+            [*argv, json.dumps(canary)],
+            "/health",
+            "/predict",
+            mlflow_format=False,
+            check=False,  # a tenth of the answers are the candidate's
+            keyed=True,
+        ),
+        Server(
+            "gitml serve --canary 10%, observed",
+            [
+                PYTHON,
+                "-c",
+                GITML_OBSERVED_CANARY,
+                str(repo),
+                REF,
+                "{port}",
+                CANDIDATE,
+                f"header:{KEY_HEADER}",
+            ],
+            "/health",
+            "/predict",
+            mlflow_format=False,
+            check=False,
+            keyed=True,
+        ),
+        Server(
+            "gitml serve --shadow",
+            [*argv, json.dumps({"shadow": CANDIDATE})],
+            "/health",
+            "/predict",
+            mlflow_format=False,
+        ),
+    ]
+
+
+def routing_cost_us(count: int = 100_000) -> float:
+    """What a canary adds to a request before scoring, timed in this process: reading
+    its key from the headers and the router's decision (microseconds)."""
+    from starlette.datastructures import Headers
+
+    from gitml.serve.routing import default_splitter, header_key, parse_key
+
+    spec = parse_key(f"header:{KEY_HEADER}")
+    router = default_splitter(10, spec)
+    raw = [
+        (b"host", b"127.0.0.1:8000"),
+        (b"accept-encoding", b"identity"),
+        (b"content-type", b"application/json"),
+        (b"content-length", b"312"),
+        (KEY_HEADER.lower().encode(), b"customer-140234-17"),
+    ]
+    headers = Headers(raw=raw)
+    begin = time.perf_counter()
+    for _ in range(count):
+        router.route(header_key(spec, headers))
+    return (time.perf_counter() - begin) / count * 1e6
+
+
 def find_mlflow(explicit: str | None) -> str | None:
     candidates = (explicit, str(ROOT / ".venv-mlflow" / "bin" / "mlflow"), shutil.which("mlflow"))
     for candidate in candidates:
@@ -448,6 +626,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--requests", type=int, help=f"single-record requests (default {REQUESTS})")
     parser.add_argument("--batches", type=int, help=f"batches of {BATCH:,} (default {BATCHES})")
     parser.add_argument("--mlflow", help="the mlflow executable to compare with")
+    parser.add_argument(
+        "--rounds", type=int, default=ROUNDS, help=f"rounds of turns (default {ROUNDS})"
+    )
+    parser.add_argument(
+        "--progressive",
+        action="store_true",
+        help="only gitml serve against its canary and shadow rows (no MLflow, stub, floor)",
+    )
     return parser.parse_args(argv)
 
 
@@ -481,58 +667,15 @@ def main(argv: list[str] | None = None) -> int:
                 f"(the model alone, in this process: predict_proba of one record, p50 "
                 f"{model_ms:.2f} ms with one OpenMP thread)"
             )
-            servers = [
-                Server(
-                    "gitml serve",
-                    [PYTHON, "-c", GITML_SERVER, str(repo), REF, "{port}", "fast"],
-                    "/health",
-                    "/predict",
-                    mlflow_format=False,
-                ),
-                Server(
-                    "gitml serve --no-fast-path",
-                    [PYTHON, "-c", GITML_SERVER, str(repo), REF, "{port}", "plain"],
-                    "/health",
-                    "/predict",
-                    mlflow_format=False,
-                ),
-                Server(
-                    "gitml serve, stub model (server only)",
-                    [PYTHON, "-c", GITML_STUB_SERVER, str(repo), REF, "{port}"],
-                    "/health",
-                    "/predict",
-                    mlflow_format=False,
-                    check=False,
-                ),
-                Server(
-                    "floor: bare Starlette + predict_proba",
-                    [PYTHON, "-c", FLOOR_SERVER, str(exported / "model"), "{port}"],
-                    "/health",
-                    "/predict",
-                    mlflow_format=False,
-                    env={"OMP_NUM_THREADS": "1"},
-                ),
-            ]
-            mlflow_argv = [
-                *(mlflow or "mlflow", "models", "serve", "-m", str(exported)),
-                *("--env-manager", "local", "-h", "127.0.0.1", "-p", "{port}"),
-            ]
-            # MLflow runs `uvicorn` from PATH: its own environment's.
-            mlflow_path = f"{Path(mlflow).parent}{os.pathsep}{os.environ['PATH']}" if mlflow else ""
-            for name, extra in (
-                ("mlflow models serve", {}),
-                ("mlflow models serve, OMP_NUM_THREADS=1", {"OMP_NUM_THREADS": "1"}),
-            ):
-                servers.append(
-                    Server(
-                        name,
-                        mlflow_argv,
-                        "/ping",
-                        "/invocations",
-                        mlflow_format=True,
-                        env={"PATH": mlflow_path, **extra},
-                    )
-                )
+            plain = Server(
+                "gitml serve",
+                [PYTHON, "-c", GITML_SERVER, str(repo), REF, "{port}", "fast"],
+                "/health",
+                "/predict",
+                mlflow_format=False,
+            )
+            servers = [plain] if args.progressive else [plain, *others(repo, exported, mlflow)]
+            servers += progressive(repo)
             results: dict[str, Result] = {}
             running: list[Server] = []
             processes = []
@@ -546,7 +689,7 @@ def main(argv: list[str] | None = None) -> int:
                     running.append(server)
                     results[server.name] = check(server, records, expected)
                 print(f"  {len(running)} servers up; timing them in turns")
-                measure(running, records, results, requests, batches)
+                round_p50 = measure(running, records, results, requests, batches, args.rounds)
             finally:
                 for process in processes:
                     stop(process)
@@ -571,6 +714,32 @@ def main(argv: list[str] | None = None) -> int:
         )
     else:
         print("SKIP: throughput goal (no MLflow to compare with)")
+    by_name = {r.name: r for r in ordered}
+    for name, goal in (
+        ("gitml serve --canary 10%", GOAL_CANARY_RATIO),
+        ("gitml serve --canary 10%, observed", GOAL_CANARY_RATIO),
+        ("gitml serve --shadow", GOAL_SHADOW_RATIO),
+    ):
+        row = by_name[name]
+        ratio = row.p50_1 / gitml.p50_1
+        # Each round's p50 against gitml serve's in the same round: robust to the load
+        # of a shared machine changing between rounds.
+        per_round = sorted(
+            mine / theirs
+            for mine, theirs in zip(round_p50[name], round_p50[gitml.name], strict=True)
+        )
+        verdict = "PASS" if ratio <= goal else "FAIL"
+        print(
+            f"{verdict}: {name}: single-record p50 {row.p50_1:.2f} ms, {ratio:.2f}x gitml "
+            f"serve's (goal <= {goal:g}x; per round {per_round[0]:.2f}-{per_round[-1]:.2f}x, "
+            f"median {statistics.median(per_round):.2f}x); c={THREADS} p50 "
+            f"{row.p50_n / gitml.p50_n:.2f}x, req/s {row.rps_n / gitml.rps_n:.2f}x"
+        )
+    routing_us = routing_cost_us()
+    print(
+        f"(in-process: reading the key and routing a request costs {routing_us:.1f} us, "
+        f"{routing_us / 10 / gitml.p50_1:.2f}% of gitml serve's p50)"
+    )
     agree = all(r.max_diff < 1e-9 for r in ordered if not (r.note or math.isnan(r.max_diff)))
     print(f"{'PASS' if agree else 'FAIL'}: every server scored the 1,000 check records as gitml")
     print(f"\ntotal wall time: {time.perf_counter() - started:.1f} s")

@@ -61,7 +61,7 @@ if TYPE_CHECKING:
 
 # Improves the model on the tests' data, so the production gate passes (test_promotion).
 IMPROVE = ("train", "hist_gradient_boosting.max_leaf_nodes", 8)
-LOG_KEYS = {"ts", "model", "version", "features", "score", "decision"}
+LOG_KEYS = {"ts", "id", "model", "version", "role", "features", "score", "decision"}
 
 
 # -- fixtures -----------------------------------------------------------------------------
@@ -952,7 +952,7 @@ def test_prediction_log_is_json_lines_of_the_documented_shape(
     logged = [json.loads(line) for line in lines]
     for entry in logged:
         assert set(entry) == LOG_KEYS
-        assert (entry["model"], entry["version"]) == ("credit", "v0.1.0")
+        assert (entry["model"], entry["version"], entry["role"]) == ("credit", "v0.1.0", "stable")
         stamp = datetime.fromisoformat(entry["ts"])
         assert stamp.utcoffset() is not None
         assert stamp.utcoffset().total_seconds() == 0
@@ -1024,6 +1024,33 @@ METRIC_FAMILIES = {
     "gitml_serve_reloads": (
         "counter",
         "Registry polls by outcome: unchanged, swapped or failed.",
+    ),
+    "gitml_serve_version_requests": (
+        "counter",
+        "Prediction requests each version answered (or scored in shadow), by role, "
+        "version and outcome: ok, error (a 500) or timeout (a 504).",
+    ),
+    "gitml_serve_version_duration_seconds": (
+        "histogram",
+        "Time to answer a prediction request (to score it, in shadow), by role and version.",
+    ),
+    "gitml_serve_feedback_labels": (
+        "counter",
+        "Labels received on /feedback: accepted, unknown (an id the server does not "
+        "remember) or duplicate (an id labelled before).",
+    ),
+    "gitml_serve_shadow_skipped": (
+        "counter",
+        "Requests the shadow candidate did not score because it was too far behind.",
+    ),
+    "gitml_serve_canary_percent": (
+        "gauge",
+        "Share of prediction requests the candidate answers now (per cent; 0 once "
+        "stopped, and in shadow mode).",
+    ),
+    "gitml_serve_candidate_stopped": (
+        "gauge",
+        "1 once the candidate was stopped (everything goes to the stable version).",
     ),
 }
 

@@ -155,9 +155,12 @@ def test_gitml_serve_answers_like_gitml_and_stops_cleanly_on_sigterm(
         with httpx.Client(base_url=served.url, timeout=30) as client:
             single = client.post("/predict", json=records[0]).json()
             assert single["version"] == "v0.1.0"
-            assert single["predictions"] == [
-                {"probability": expected[0], "decision": int(expected[0] >= threshold)}
-            ]
+            (prediction,) = single["predictions"]
+            assert prediction.pop("id")  # each prediction's id, for POST /feedback
+            assert prediction == {
+                "probability": expected[0],
+                "decision": int(expected[0] >= threshold),
+            }
             batch = client.post("/predict", json={"records": records}).json()
             assert [p["probability"] for p in batch["predictions"]] == expected
             assert [p["decision"] for p in batch["predictions"]] == [

@@ -31,18 +31,44 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _percent(text: str) -> float:
+    """A share of traffic in per cent, 0 to 100 (otherwise a usage error, exit 2)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a percentage, got {text!r}") from None
+    if not (math.isfinite(value) and 0 <= value <= 100):
+        raise argparse.ArgumentTypeError(f"must be between 0 and 100, got {text}")
+    return value
+
+
+def _request_key(text: str) -> str:
+    """``header:NAME`` or ``field:NAME`` (otherwise a usage error, exit 2)."""
+    from gitml.serve.routing import parse_key
+
+    try:
+        parse_key(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
 def register(commands: argparse._SubParsersAction) -> None:
     """Add the serving commands."""
     p = commands.add_parser(
         "serve",
-        help="serve MODEL@STAGE over HTTP: /predict, /health, /metadata, /metrics",
+        help="serve MODEL@STAGE over HTTP (/predict, /feedback, /health, /metadata, "
+        "/metrics), optionally with a canary or shadow candidate",
         description=(
             "Start an HTTP server (Starlette on uvicorn) for the stage's recorded version: the "
             "hash-verified, skops-loaded artefact. POST /predict takes one JSON record, a batch "
             '({"records": [...]} or a JSON array) or CSV, validates every field against the '
             "model's signature (422 naming each bad field) and answers probabilities and "
-            "decisions at the model's threshold. --reload-on-promotion swaps to a newly "
-            "recorded version without dropping requests."
+            "decisions at the model's threshold, each with a prediction id; POST /feedback "
+            "takes the true labels by id. --reload-on-promotion swaps to a newly recorded "
+            "version without dropping requests. --canary REF answers a sticky share of "
+            "requests with a candidate version, --shadow REF scores every request with it "
+            "too and answers with REF only; every answer names its version and role."
         ),
     )
     p.add_argument("ref", help="model reference, e.g. credit@production")
@@ -120,6 +146,50 @@ def register(commands: argparse._SubParsersAction) -> None:
             "the compiled scorer for small requests (/metrics: gitml_serve_fast_path_active 0)"
         ),
     )
+    candidates = p.add_mutually_exclusive_group()
+    candidates.add_argument(
+        "--canary",
+        metavar="REF",
+        help=(
+            "a candidate version (e.g. credit@staging) that answers --canary-percent of "
+            "requests; it must be another artefact of the same model with the same "
+            "signature (features, types), or the server refuses to start"
+        ),
+    )
+    candidates.add_argument(
+        "--shadow",
+        metavar="REF",
+        help=(
+            "a candidate version that scores every request too, after the answer, without "
+            "answering any; its scores go to the prediction log as role shadow"
+        ),
+    )
+    p.add_argument(
+        "--canary-percent",
+        type=_percent,
+        metavar="P",
+        help="share of requests the --canary answers, 0 to 100 (default 10)",
+    )
+    p.add_argument(
+        "--canary-key",
+        type=_request_key,
+        metavar="header:NAME|field:NAME",
+        help=(
+            "route by this request header or record field (hashed: the same key always "
+            "gets the same version); without it, or when a request lacks it, a seeded "
+            "random draw routes"
+        ),
+    )
+    p.add_argument(
+        "--known-ids",
+        type=_positive_int,
+        default=100_000,
+        metavar="N",
+        help=(
+            "POST /feedback matches labels to the latest N predictions (default 100000), "
+            "kept in memory; labels for older ids are counted as unknown"
+        ),
+    )
     p.add_argument("--local", action="store_true", help="read local stage branches")
     p.add_argument("--root", default=".", help="repository root (default: .)")
     p.set_defaults(run=run_serve)
@@ -167,6 +237,11 @@ def run_serve(args: argparse.Namespace) -> int:
         max_connections=args.max_connections,
         keep_alive_seconds=args.keep_alive_seconds,
         header_timeout_seconds=args.header_timeout_seconds,
+        canary=args.canary,
+        shadow=args.shadow,
+        canary_percent=args.canary_percent,
+        canary_key=args.canary_key,
+        known_ids=args.known_ids,
     )
     return EXIT_OK
 

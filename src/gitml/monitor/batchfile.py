@@ -12,9 +12,18 @@
 
   Each line's ``features`` object becomes one row (a feature absent from a line is
   missing there); ``score``, when any line has one, becomes the column ``score``
-  (null or absent: missing). ``ts`` and ``decision`` are not read; ``model`` and
+  (null or absent: missing). ``ts``, ``id`` and ``decision`` are not read; ``model`` and
   ``version``, when the caller says which model version is checked, must name that
   one (a log of another version holds another model's scores). Blank lines are skipped.
+
+  A server with a canary or a shadow (``gitml serve --canary/--shadow``) logs two
+  versions in one file, each line with its ``role``: ``stable`` or ``candidate`` for
+  the version that answered, ``shadow`` for the candidate's scores of a request the
+  stable version answered (the same features again). Lines with a role that name
+  another version than the one checked are left out, not refused: such a log holds
+  each version's rows, and checking one version reads its rows only (a shadow
+  candidate's are all the traffic). Without a version to check, ``shadow`` lines are
+  left out, so each request counts once.
 
 The drift check itself reads in pieces instead (:mod:`gitml.monitor.scan`): a CSV file
 in row chunks (:func:`csv_chunks`), a Parquet file one column at a time or in row chunks
@@ -217,6 +226,8 @@ def read_jsonl(
             _line_error(name, number, f"not valid JSON: {exc}")
         if not isinstance(entry, dict) or not isinstance(entry.get("features"), dict):
             _line_error(name, number, "expected an object with a 'features' object")
+        if others.left_out(entry):
+            continue
         others.see(number, entry)
         score = entry.get(SCORE_COLUMN)
         if score is not None:
@@ -226,6 +237,7 @@ def read_jsonl(
         records.append(entry["features"])
         scores.append(math.nan if score is None else float(score))
     others.check(len(records))
+    others.check_any(len(records))
     frame = pd.DataFrame.from_records(records) if records else pd.DataFrame()
     if has_score:
         if SCORE_COLUMN in frame.columns:
@@ -259,6 +271,8 @@ class _OtherVersions:
     """Log lines whose ``model``/``version`` name another model version than the one checked.
 
     A line that leaves either field out (or null) is taken to be the checked version's.
+    A line with a ``role`` (a canary or shadow server's) of another version is left out
+    (:meth:`left_out`); one without is an error (:meth:`check`).
     """
 
     def __init__(self, name: str, checked: tuple[str, str] | None) -> None:
@@ -266,18 +280,63 @@ class _OtherVersions:
         self._checked = checked
         self._first: tuple[int, str] | None = None
         self._count = 0
+        self._left_out: dict[str, int] = {}  # other versions' lines left out, by version
 
-    def see(self, number: int, entry: dict[str, Any]) -> None:
+    def _other(self, entry: dict[str, Any]) -> bool:
         if self._checked is None:
-            return
+            return False
         model, version = entry.get("model"), entry.get("version")
         want_model, want_version = self._checked
-        if (model is not None and model != want_model) or (
+        return (model is not None and model != want_model) or (
             version is not None and version != want_version
-        ):
-            self._count += 1
-            if self._first is None:
-                self._first = (number, f"{model or want_model}@{version or want_version}")
+        )
+
+    def left_out(self, entry: dict[str, Any]) -> bool:
+        """Whether a line is another version's in a two-version log (or, with no version
+        checked, a shadow's repeat of an answered request): not a row of this batch."""
+        role = entry.get("role")
+        if role is None:
+            return False
+        if self._checked is None:
+            return bool(role == "shadow")
+        # A candidate's or shadow's line without a version (one served from a git
+        # revision) cannot be told apart from the stable version's: never taken for the
+        # checked version. A stable line without one is, as before.
+        unversioned = role != "stable" and entry.get("version") is None
+        if not self._other(entry) and not unversioned:
+            return False
+        named = f"{entry.get('model') or self._checked[0]}@{entry.get('version') or '(no version)'}"
+        self._left_out[named] = self._left_out.get(named, 0) + 1
+        return True
+
+    def check_any(self, lines: int) -> None:
+        """Say what was left out; refuse a log with none of the checked version's lines."""
+        if not self._left_out or self._checked is None:
+            return
+        summary = ", ".join(f"{count:,} of {named}" for named, count in self._left_out.items())
+        if lines == 0:
+            checked = "@".join(self._checked)
+            message = (
+                f"no line logs a prediction of {checked}, the version checked; it holds "
+                f"{summary} (a canary or shadow server's log): check one of those"
+            )
+            raise ConfigError(f"{self._name}: {message}", [(self._name, "", message)])
+        logging.getLogger(__name__).info(
+            "%s: read the %d lines of %s; left out %s",
+            self._name,
+            lines,
+            "@".join(self._checked),
+            summary,
+        )
+
+    def see(self, number: int, entry: dict[str, Any]) -> None:
+        if self._checked is None or not self._other(entry):
+            return
+        self._count += 1
+        if self._first is None:
+            want_model, want_version = self._checked
+            model, version = entry.get("model"), entry.get("version")
+            self._first = (number, f"{model or want_model}@{version or want_version}")
 
     def check(self, lines: int) -> None:
         if self._first is None or self._checked is None:

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
     from prometheus_client.metrics_core import Metric
 
-    from gitml.serve.holder import ModelHolder
+    from gitml.serve.deployment import Deployment
 
 __all__ = ["CONTENT_TYPE", "ServeMetrics"]
 
@@ -51,7 +51,7 @@ SCORE_BUCKETS = tuple(round(0.05 * i, 2) for i in range(1, 21))
 class ServeMetrics:
     """Every metric the model server exports, in one registry of its own."""
 
-    def __init__(self, holder: ModelHolder) -> None:
+    def __init__(self, deployment: Deployment) -> None:
         registry = self.registry = CollectorRegistry()
         self.requests = Counter(
             "gitml_serve_requests_total",
@@ -77,16 +77,45 @@ class ServeMetrics:
             ("version",),
             registry=registry,
         )
+        # ``role`` (stable, candidate, shadow) keeps a canary's two score distributions
+        # apart; without a canary every sample has role="stable".
         self.decisions = Counter(
             "gitml_serve_decisions_total",
             "Decisions returned (score >= threshold is 1).",
-            ("decision",),
+            ("decision", "role"),
             registry=registry,
         )
         self.scores = Histogram(
             "gitml_serve_prediction_score",
             "Predicted probability of the positive class.",
+            ("role",),
             buckets=SCORE_BUCKETS,
+            registry=registry,
+        )
+        self.version_requests = Counter(
+            "gitml_serve_version_requests_total",
+            "Prediction requests each version answered (or scored in shadow), by role, "
+            "version and outcome: ok, error (a 500) or timeout (a 504).",
+            ("role", "version", "outcome"),
+            registry=registry,
+        )
+        self.version_latency = Histogram(
+            "gitml_serve_version_duration_seconds",
+            "Time to answer a prediction request (to score it, in shadow), by role and version.",
+            ("role", "version"),
+            buckets=LATENCY_BUCKETS,
+            registry=registry,
+        )
+        self.feedback = Counter(
+            "gitml_serve_feedback_labels_total",
+            "Labels received on /feedback: accepted, unknown (an id the server does not "
+            "remember) or duplicate (an id labelled before).",
+            ("result",),
+            registry=registry,
+        )
+        self.shadow_skipped = Counter(
+            "gitml_serve_shadow_skipped_total",
+            "Requests the shadow candidate did not score because it was too far behind.",
             registry=registry,
         )
         self.out_of_range = Counter(
@@ -124,7 +153,7 @@ class ServeMetrics:
             "Prediction log writes that failed; their requests were answered 503.",
             registry=registry,
         )
-        registry.register(ServedModelCollector(holder))
+        registry.register(ServedModelCollector(deployment))
         self.reloads = Counter(
             "gitml_serve_reloads_total",
             "Registry polls by outcome: unchanged, swapped or failed.",
@@ -138,21 +167,20 @@ class ServeMetrics:
 
 
 class ServedModelCollector(Collector):
-    """Gauges that describe the served model, read from the holder at each scrape.
+    """Gauges that describe the served versions and the routing, read at each scrape.
 
-    Read at scrape time rather than set at each swap, they always describe one model,
-    the one serving: a scrape during a hot swap never sees two models, or none.
+    Read at scrape time rather than set at each swap, they always describe the models
+    serving: a scrape during a hot swap never sees two stable models, or none.
     """
 
-    def __init__(self, holder: ModelHolder) -> None:
-        self.holder = holder
+    def __init__(self, deployment: Deployment) -> None:
+        self.deployment = deployment
 
     def collect(self) -> Iterator[Metric]:
-        served = self.holder.served
         info = GaugeMetricFamily(
             "gitml_serve_model_info",
             "The model being served (value 1), identified by its labels.",
-            labels=("model", "version", "md5", "commit", "stage"),
+            labels=("model", "version", "md5", "commit", "stage", "role"),
         )
         loaded_at = GaugeMetricFamily(
             "gitml_serve_model_loaded_timestamp_seconds",
@@ -163,16 +191,32 @@ class ServedModelCollector(Collector):
             "1 when small requests are scored by the compiled scorer proven identical to "
             "predict_proba, 0 when every request takes predict_proba; reason says why "
             f"({', '.join(Fallback)}), empty when active.",
-            labels=("model", "reason"),
+            labels=("model", "reason", "role"),
         )
-        if served is not None:
+        share = GaugeMetricFamily(
+            "gitml_serve_canary_percent",
+            "Share of prediction requests the candidate answers now (per cent; 0 once "
+            "stopped, and in shadow mode).",
+        )
+        stopped = GaugeMetricFamily(
+            "gitml_serve_candidate_stopped",
+            "1 once the candidate was stopped (everything goes to the stable version).",
+        )
+        deployment = self.deployment
+        for role, served in deployment.served():
             model = served.model
             labels = (model.name, model.version or "", model.md5, model.commit, model.stage or "")
-            info.add_metric(labels, 1)
-            loaded_at.add_metric((), served.since)
+            info.add_metric((*labels, str(role)), 1)
+            if role == "stable":
+                loaded_at.add_metric((), served.since)
             active = served.fast_path.scorer is not None
             reason = served.fast_path.fallback or ""
-            fast_path.add_metric((model.name, reason), 1 if active else 0)
+            fast_path.add_metric((model.name, reason, str(role)), 1 if active else 0)
+        if deployment.candidate is not None:
+            share.add_metric((), deployment.percent)
+            stopped.add_metric((), 1 if deployment.stopped else 0)
         yield info
         yield loaded_at
         yield fast_path
+        yield share
+        yield stopped

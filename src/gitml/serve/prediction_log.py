@@ -5,6 +5,9 @@ a file-size limit, an I/O error) the bytes it did write are cut off again, so th
 never ends in half a record, and the log is *failing*: the server answers 503 to
 predictions (an unlogged prediction would be missing from every drift check) and
 ``/health`` says why, until :meth:`PredictionLog.check` finds the file writable again.
+
+The feedback log beside it (:func:`feedback_path`, the labels of ``POST /feedback``) is
+the same kind of file, written by the same class (:meth:`PredictionLog.write_entries`).
 """
 
 from __future__ import annotations
@@ -18,18 +21,18 @@ import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from gitml.errors import GitmlError
 from gitml.serve.logbounds import truncate_strings
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
 
     from gitml.serve.loaded import LoadedModel
     from gitml.serve.records import ValidBatch
 
-__all__ = ["PredictionLog", "PredictionLogError", "timestamp"]
+__all__ = ["PredictionLog", "PredictionLogError", "feedback_path", "timestamp"]
 
 logger = logging.getLogger("gitml.serve")
 
@@ -51,6 +54,14 @@ def timestamp() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def feedback_path(log_path: Path) -> Path:
+    """Where the labels of ``/feedback`` go beside the prediction log:
+    ``predictions.jsonl`` -> ``predictions.feedback.jsonl``."""
+    suffix = log_path.suffix or ".jsonl"
+    stem = log_path.stem if log_path.suffix else log_path.name
+    return log_path.with_name(f"{stem}.feedback{suffix}")
+
+
 def _describe(path: Path, exc: OSError) -> str:
     reason = exc.strerror or str(exc)
     return f"cannot write the prediction log {path}: {reason} (errno {exc.errno})"
@@ -59,8 +70,9 @@ def _describe(path: Path, exc: OSError) -> str:
 class PredictionLog:
     """Append-only JSON Lines file, one line per scored record.
 
-    Each line is ``{"ts", "model", "version", "features", "score", "decision"}`` (the
-    shape ``gitml drift`` reads); a string value longer than
+    Each line is ``{"ts", "id", "model", "version", "role", "features", "score",
+    "decision"}`` (the shape ``gitml drift`` reads; ``role`` is ``stable``, ``candidate``
+    or ``shadow``, :mod:`gitml.serve.deployment`); a string value longer than
     :data:`~gitml.serve.logbounds.MAX_LOGGED_CHARS` is cut, with a marker. A request's
     lines go out in one ``write`` on a file opened with ``O_APPEND``, under a lock:
     lines of concurrent requests (or of several server processes sharing the file)
@@ -89,28 +101,39 @@ class PredictionLog:
         batch: ValidBatch,
         scores: Sequence[float],
         decisions: Sequence[int],
+        ids: Sequence[str] | None = None,
+        role: str = "stable",
     ) -> None:
         """Append one line per record of ``batch``, all or none of them.
 
-        Raises :class:`PredictionLogError` (and the log is failing) when they cannot be
+        ``ids`` are the records' prediction ids, ``role`` how ``model`` took part
+        (``stable``, ``candidate`` or ``shadow``: scored, not answered). Raises
+        :class:`PredictionLogError` (and the log is failing) when they cannot be
         written; nothing of them is left in the file then.
         """
         # One timestamp per request: the records of a batch arrived together.
         ts = timestamp()
-        lines = [
-            json.dumps(
+        self.write_entries(
+            [
                 {
                     "ts": ts,
+                    "id": ids[i] if ids is not None else None,
                     "model": model.name,
                     "version": model.version,
+                    "role": role,
                     "features": truncate_strings(batch.record(i)),
                     "score": scores[i],
                     "decision": decisions[i],
-                },
-                separators=(",", ":"),
-            )
-            for i in range(batch.count)
-        ]
+                }
+                for i in range(batch.count)
+            ]
+        )
+
+    def write_entries(self, entries: Sequence[Mapping[str, Any]]) -> None:
+        """Append one JSON line per entry, all or none of them (see :meth:`write`)."""
+        if not entries:
+            return
+        lines = [json.dumps(entry, separators=(",", ":")) for entry in entries]
         data = ("\n".join(lines) + "\n").encode("utf-8")
         with self._lock:
             if self._fd is None:

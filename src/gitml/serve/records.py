@@ -5,8 +5,9 @@ The rules (what a ``POST /predict`` record may hold):
 * every feature of the signature, by name; a feature may be left out only when it is
   ``nullable`` (it is then missing, as ``null`` is);
 * no other field, except the signature's target column (so evaluation rows can be
-  posted as they are): a typo in a nullable feature's name would otherwise turn into a
-  silently missing value;
+  posted as they are) and a canary's routing key field (``--canary-key field:NAME``):
+  a typo in a nullable feature's name would otherwise turn into a silently missing
+  value;
 * ``integer`` features take integral numbers (``35`` or ``35.0``), ``number`` features
   any finite number, ``category`` features strings; in JSON a number must be a JSON
   number (``"35"`` is refused), in CSV every cell is text and is parsed; "finite" means
@@ -362,14 +363,20 @@ def _column(
 
 
 def validate_records(
-    signature: Signature, records: list[Any], *, from_text: bool = False
+    signature: Signature,
+    records: list[Any],
+    *,
+    from_text: bool = False,
+    also_allowed: frozenset[str] = frozenset(),
 ) -> ValidBatch:
     """Check every record against ``signature``; raise InvalidRecords listing every problem.
 
     ``from_text`` says the values are CSV cells (strings to parse) rather than JSON values.
-    Problems are listed by record, then in signature order (unknown fields first).
+    ``also_allowed`` names fields besides the target that may be sent and are not read
+    (a canary's routing key). Problems are listed by record, then in signature order
+    (unknown fields first).
     """
-    allowed = {f.name for f in signature.features} | {signature.target}
+    allowed = {f.name for f in signature.features} | {signature.target} | also_allowed
     problems: list[_Problem] = []
     for index, record in enumerate(records):
         if not isinstance(record, dict):

@@ -9,6 +9,11 @@ managers and orchestrators stop a server, then ends ``gitml serve`` with exit co
 one-line error naming it (exit code 1) within milliseconds, not uvicorn's exit code 3
 after the load (:mod:`gitml.serve.server`). Connections are bounded by
 :mod:`gitml.serve.connections`, the server log by :mod:`gitml.serve.logbounds`.
+
+With ``--canary``/``--shadow`` the candidate loads too, and a candidate that cannot be
+compared with the stable version is refused before the server starts
+(:func:`~gitml.serve.deployment.check_candidate`, exit code 1); options that cannot work
+together are a usage error (exit code 2) before the port is bound (:func:`rollout_of`).
 """
 
 from __future__ import annotations
@@ -19,9 +24,13 @@ from typing import TYPE_CHECKING
 
 from prometheus_client import disable_created_metrics
 
+from gitml.errors import UsageError
 from gitml.serve.app import create_app
 from gitml.serve.connections import raise_fd_limit
+from gitml.serve.deployment import DEFAULT_CANARY_PERCENT, Mode, Rollout
+from gitml.serve.ids import DEFAULT_KNOWN_IDS
 from gitml.serve.loaded import load_version
+from gitml.serve.routing import parse_key
 from gitml.serve.server import (
     DEFAULT_GRACEFUL_SECONDS,
     GitmlServer,
@@ -50,7 +59,36 @@ if TYPE_CHECKING:
     import uvicorn
     from starlette.types import ASGIApp
 
-__all__ = ["ServeError", "ServerThread", "make_server", "serve"]
+    from gitml.serve.loaded import LoadedModel
+
+__all__ = ["ServeError", "ServerThread", "make_server", "rollout_of", "serve"]
+
+
+def rollout_of(
+    canary: str | None,
+    shadow: str | None,
+    canary_percent: float | None,
+    canary_key: str | None,
+) -> tuple[str, Rollout] | None:
+    """The candidate reference and how it takes part, from ``gitml serve``'s options;
+    None without a candidate. Options that cannot work together are a UsageError."""
+    if canary is not None and shadow is not None:
+        raise UsageError("--canary and --shadow exclude each other: serve one candidate")
+    if canary is None and (canary_percent is not None or canary_key is not None):
+        option = "--canary-percent" if canary_percent is not None else "--canary-key"
+        raise UsageError(f"{option} needs --canary REF")
+    key = None
+    if canary_key is not None:
+        try:
+            key = parse_key(canary_key)
+        except ValueError as exc:
+            raise UsageError(f"--canary-key: {exc}") from None
+    if canary is not None:
+        percent = DEFAULT_CANARY_PERCENT if canary_percent is None else canary_percent
+        return canary, Rollout(Mode.CANARY, percent=percent, key=key)
+    if shadow is not None:
+        return shadow, Rollout(Mode.SHADOW)
+    return None
 
 
 def make_server(
@@ -74,14 +112,25 @@ def make_server(
     max_connections: int = DEFAULT_MAX_CONNECTIONS,
     keep_alive_seconds: float = DEFAULT_KEEP_ALIVE_SECONDS,
     header_timeout_seconds: float = DEFAULT_HEADER_TIMEOUT_SECONDS,
+    canary: str | None = None,
+    shadow: str | None = None,
+    canary_percent: float | None = None,
+    canary_key: str | None = None,
+    known_ids: int = DEFAULT_KNOWN_IDS,
 ) -> uvicorn.Server:
-    """Load ``ref`` and return a uvicorn server for it, not yet running.
+    """Load ``ref`` (and a candidate) and return a uvicorn server for it, not yet running.
 
-    The model loads before the server exists, so a bad reference, a hash mismatch or
-    a missing artefact fails here with gitml's error (and exit code), not as a server
-    that answers 503 forever. ``fast_path=False`` scores every request with the model's
-    ``predict_proba`` (see :class:`ServeSettings`, also for the connection bounds).
+    The models load before the server exists, so a bad reference, a hash mismatch, a
+    missing artefact or a candidate that cannot be compared with ``ref``
+    (:func:`~gitml.serve.deployment.check_candidate`) fails here with gitml's error (and
+    exit code), not as a server that answers 503 forever. ``fast_path=False`` scores
+    every request with the model's ``predict_proba`` (see :class:`ServeSettings`, also
+    for the connection bounds). ``canary`` answers ``canary_percent`` per cent of
+    requests (default 10) with that reference, sticky by ``canary_key``
+    (``header:NAME`` or ``field:NAME``); ``shadow`` scores every request with it too,
+    answering with ``ref`` only.
     """
+    candidate_of = rollout_of(canary, shadow, canary_percent, canary_key)
     # Logging is set up before the load, not by uvicorn when the server is made, so
     # what the load says (whether the model got its fast path, and why not) reaches the
     # log in the same format as everything after it.
@@ -95,14 +144,22 @@ def make_server(
         max_connections=max_connections,
         keep_alive_seconds=keep_alive_seconds,
         header_timeout_seconds=header_timeout_seconds,
+        known_ids=known_ids,
     )
     model = load_version(root, ref, local=local)
+    candidate: LoadedModel | None = None
+    rollout: Rollout | None = None
+    if candidate_of is not None:
+        candidate_ref, rollout = candidate_of
+        candidate = load_version(root, candidate_ref, local=local)
     watcher = (
         RegistryWatcher(root, ref, poll_seconds=poll_seconds, local=local, remote=remote)
         if reload_on_promotion
         else None
     )
-    app = create_app(model, settings=settings, watcher=watcher)
+    app = create_app(
+        model, settings=settings, watcher=watcher, candidate=candidate, rollout=rollout
+    )
     return app_server(
         app,
         settings,
@@ -135,8 +192,16 @@ def serve(
     max_connections: int = DEFAULT_MAX_CONNECTIONS,
     keep_alive_seconds: float = DEFAULT_KEEP_ALIVE_SECONDS,
     header_timeout_seconds: float = DEFAULT_HEADER_TIMEOUT_SECONDS,
+    canary: str | None = None,
+    shadow: str | None = None,
+    canary_percent: float | None = None,
+    canary_key: str | None = None,
+    known_ids: int = DEFAULT_KNOWN_IDS,
 ) -> None:
     """Serve the model ``ref`` names (e.g. ``credit@production``) until SIGINT/SIGTERM.
+
+    ``canary``/``shadow`` serve a candidate beside it (see :func:`make_server`);
+    ``known_ids`` is how many recent predictions ``/feedback`` can match labels to.
 
     ``reload_on_promotion`` polls the registry every ``poll_seconds`` (fetching tags
     from ``remote`` when it exists) and swaps in a newly recorded version once it is
@@ -147,6 +212,8 @@ def serve(
     the connections (:class:`ServeSettings`). Raises :class:`ServeError` when the
     address cannot be bound, before the model loads.
     """
+    # Options that cannot work together fail before the port is bound.
+    rollout_of(canary, shadow, canary_percent, canary_key)
     # This process is the server: its /metrics leaves out the ``_created`` series
     # prometheus_client adds beside each counter and histogram, which the text format
     # can only expose as extra gauges that no query of ours reads. (The switch is
@@ -177,6 +244,11 @@ def serve(
             max_connections=max_connections,
             keep_alive_seconds=keep_alive_seconds,
             header_timeout_seconds=header_timeout_seconds,
+            canary=canary,
+            shadow=shadow,
+            canary_percent=canary_percent,
+            canary_key=canary_key,
+            known_ids=known_ids,
         )
         run_server(server, sock)
     finally:

@@ -5,12 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from gitml.serve.ids import DEFAULT_KNOWN_IDS
+
 if TYPE_CHECKING:
     from pathlib import Path
 
 __all__ = [
     "DEFAULT_HEADER_TIMEOUT_SECONDS",
     "DEFAULT_KEEP_ALIVE_SECONDS",
+    "DEFAULT_KNOWN_IDS",
     "DEFAULT_MAX_BATCH",
     "DEFAULT_MAX_BODY_BYTES",
     "DEFAULT_MAX_CONNECTIONS",
@@ -53,6 +56,9 @@ class ServeSettings:
     (:mod:`gitml.serve.fastpath`) when it is proven identical for the served model;
     False scores every request with the model's own ``predict_proba``.
 
+    ``known_ids`` is how many of the latest predictions ``POST /feedback`` can match a
+    label to (their ids, versions and roles are kept in memory; older ids are unknown).
+
     ``max_connections``, ``keep_alive_seconds`` and ``header_timeout_seconds`` bound the
     connections (:mod:`gitml.serve.connections`): at the limit a new connection replaces
     the oldest one that has no request in progress, or is closed when every connection
@@ -69,6 +75,7 @@ class ServeSettings:
     max_connections: int = DEFAULT_MAX_CONNECTIONS
     keep_alive_seconds: float = DEFAULT_KEEP_ALIVE_SECONDS
     header_timeout_seconds: float = DEFAULT_HEADER_TIMEOUT_SECONDS
+    known_ids: int = DEFAULT_KNOWN_IDS
 
     def __post_init__(self) -> None:
         for name in (
@@ -78,6 +85,7 @@ class ServeSettings:
             "max_connections",
             "keep_alive_seconds",
             "header_timeout_seconds",
+            "known_ids",
         ):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)!r}")
