@@ -6,7 +6,7 @@ import argparse
 import math
 
 from gitml.cli.output import emit
-from gitml.errors import EXIT_OK
+from gitml.errors import EXIT_OK, UsageError
 
 
 def _positive_int(text: str) -> int:
@@ -168,7 +168,10 @@ def register(commands: argparse._SubParsersAction) -> None:
         "--canary-percent",
         type=_percent,
         metavar="P",
-        help="share of requests the --canary answers, 0 to 100 (default 10)",
+        help=(
+            "share of requests the --canary answers, 0 to 100 (default: the stage's "
+            "canary policy's percent, else 10)"
+        ),
     )
     p.add_argument(
         "--canary-key",
@@ -179,6 +182,30 @@ def register(commands: argparse._SubParsersAction) -> None:
             "gets the same version); without it, or when a request lacks it, a seeded "
             "random draw routes"
         ),
+    )
+    judged = p.add_argument_group(
+        "canary judging",
+        "When REF names a stage with a canary policy (gitml.yaml canary.STAGE), the candidate "
+        "is judged live window by window: a failed window stops it at once (everything is "
+        "answered by REF), enough healthy ones pass it; /health shows the state.",
+    )
+    judged.add_argument(
+        "--record",
+        action="store_true",
+        help="write the decision as a tag gitml.canary/MODEL/N on the candidate's commit",
+    )
+    judged.add_argument("--push", action="store_true", help="with --record, push the tag")
+    judged.add_argument(
+        "--open-pr",
+        action="store_true",
+        help="record and push the decision, then open the promotion pull request (passed) or "
+        "the rollback (stopped while the candidate holds the stage); needs GITHUB_TOKEN",
+    )
+    judged.add_argument(
+        "--repository", help="OWNER/NAME for --open-pr (default: $GITHUB_REPOSITORY)"
+    )
+    judged.add_argument(
+        "--remote", default="origin", help="git remote for --push (default: origin)"
     )
     p.add_argument(
         "--known-ids",
@@ -219,7 +246,15 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def run_serve(args: argparse.Namespace) -> int:
     """Load, verify and serve until stopped."""
+    from gitml.serve.judging import DecisionOptions
     from gitml.serve.run import serve
+
+    if (args.record or args.push or args.open_pr) and not args.canary and not args.shadow:
+        raise UsageError(
+            "--record, --push and --open-pr follow a judged candidate: add --canary or --shadow"
+        )
+    if args.push and not args.record:
+        raise UsageError("--push needs --record (it pushes the decision's tag)")
 
     serve(
         args.root,
@@ -242,6 +277,14 @@ def run_serve(args: argparse.Namespace) -> int:
         canary_percent=args.canary_percent,
         canary_key=args.canary_key,
         known_ids=args.known_ids,
+        remote=args.remote,
+        decisions=DecisionOptions(
+            record=args.record or args.open_pr,
+            push=args.push or args.open_pr,
+            open_pr=args.open_pr,
+            remote=args.remote,
+            repository=args.repository,
+        ),
     )
     return EXIT_OK
 

@@ -18,17 +18,21 @@ together are a usage error (exit code 2) before the port is bound (:func:`rollou
 
 from __future__ import annotations
 
+import logging
 import threading
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from prometheus_client import disable_created_metrics
 
 from gitml.errors import UsageError
+from gitml.registry.model_ref import parse_ref
 from gitml.serve.app import create_app
 from gitml.serve.connections import raise_fd_limit
-from gitml.serve.deployment import DEFAULT_CANARY_PERCENT, Mode, Rollout
+from gitml.serve.deployment import DEFAULT_CANARY_PERCENT, Mode, Rollout, check_candidate
 from gitml.serve.ids import DEFAULT_KNOWN_IDS
+from gitml.serve.judging import DecisionOptions, LiveCanary, stage_policy
 from gitml.serve.loaded import load_version
 from gitml.serve.routing import parse_key
 from gitml.serve.server import (
@@ -51,6 +55,8 @@ from gitml.serve.settings import (
     ServeSettings,
 )
 from gitml.serve.watcher import RegistryWatcher
+
+logger = logging.getLogger("gitml.serve")
 
 if TYPE_CHECKING:
     import socket
@@ -117,6 +123,7 @@ def make_server(
     canary_percent: float | None = None,
     canary_key: str | None = None,
     known_ids: int = DEFAULT_KNOWN_IDS,
+    decisions: DecisionOptions | None = None,
 ) -> uvicorn.Server:
     """Load ``ref`` (and a candidate) and return a uvicorn server for it, not yet running.
 
@@ -128,7 +135,11 @@ def make_server(
     for the connection bounds). ``canary`` answers ``canary_percent`` per cent of
     requests (default 10) with that reference, sticky by ``canary_key``
     (``header:NAME`` or ``field:NAME``); ``shadow`` scores every request with it too,
-    answering with ``ref`` only.
+    answering with ``ref`` only. When ``ref`` names a stage with a canary policy
+    (gitml.yaml ``canary.<stage>``), the candidate is judged live by it
+    (:mod:`gitml.serve.judging`): the policy's percent and key apply unless given here,
+    and ``decisions`` says whether the outcome is recorded, pushed, and followed by a
+    pull request.
     """
     candidate_of = rollout_of(canary, shadow, canary_percent, canary_key)
     # Logging is set up before the load, not by uvicorn when the server is made, so
@@ -149,17 +160,49 @@ def make_server(
     model = load_version(root, ref, local=local)
     candidate: LoadedModel | None = None
     rollout: Rollout | None = None
+    live: LiveCanary | None = None
     if candidate_of is not None:
         candidate_ref, rollout = candidate_of
         candidate = load_version(root, candidate_ref, local=local)
+        check_candidate(model, candidate)  # before judging: a refused one is never judged
+        # Only a stage has a canary policy; a version or revision serves its candidate unjudged.
+        judged = parse_ref(ref).stage is not None
+        pair, policy, baselines = (
+            stage_policy(root, ref, candidate_ref, local=local) if judged else (None, None, [])
+        )
+        if pair is not None and policy is not None:
+            if rollout.mode is Mode.CANARY:
+                rollout = replace(
+                    rollout,
+                    percent=policy.percent if canary_percent is None else rollout.percent,
+                    key=policy.key if canary_key is None else rollout.key,
+                )
+            live = LiveCanary(
+                root, pair, policy, baselines, model, candidate, rollout,
+                decisions or DecisionOptions(),
+            )  # fmt: skip
+        else:
+            logger.warning(
+                "%s names no stage with a canary policy (gitml.yaml canary.STAGE): the "
+                "candidate is served but not judged",
+                ref,
+            )
     watcher = (
         RegistryWatcher(root, ref, poll_seconds=poll_seconds, local=local, remote=remote)
         if reload_on_promotion
         else None
     )
     app = create_app(
-        model, settings=settings, watcher=watcher, candidate=candidate, rollout=rollout
+        model,
+        settings=settings,
+        watcher=watcher,
+        candidate=candidate,
+        rollout=rollout,
+        observer=live.observe if live else None,
+        label_sink=live.label if live else None,
+        analysis_status=live.status if live else None,
     )
+    app.state.canary = live
     return app_server(
         app,
         settings,
@@ -197,10 +240,12 @@ def serve(
     canary_percent: float | None = None,
     canary_key: str | None = None,
     known_ids: int = DEFAULT_KNOWN_IDS,
+    decisions: DecisionOptions | None = None,
 ) -> None:
     """Serve the model ``ref`` names (e.g. ``credit@production``) until SIGINT/SIGTERM.
 
-    ``canary``/``shadow`` serve a candidate beside it (see :func:`make_server`);
+    ``canary``/``shadow`` serve a candidate beside it, judged by the stage's canary
+    policy, ``decisions`` saying what follows a decision (see :func:`make_server`);
     ``known_ids`` is how many recent predictions ``/feedback`` can match labels to.
 
     ``reload_on_promotion`` polls the registry every ``poll_seconds`` (fetching tags
@@ -249,6 +294,7 @@ def serve(
             canary_percent=canary_percent,
             canary_key=canary_key,
             known_ids=known_ids,
+            decisions=decisions,
         )
         run_server(server, sock)
     finally:
