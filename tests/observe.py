@@ -44,3 +44,33 @@ def record_drift(
     command = ["git", "tag", "-a", tag, found.commit, "-F", "-"]
     subprocess.run(command, cwd=repo, input=message, text=True, check=True, env=env)
     return tag
+
+
+def record_canary(
+    repo: Path,
+    model: str,
+    version: str,
+    against: str,
+    number: int,
+    verdict: str,
+    when: int,
+    *,
+    stage: str = "production",
+    windows: int = 3,
+    rule: str = "3 healthy windows in a row",
+) -> str:
+    """Tag ``model@version``'s commit with a canary decision at Unix time ``when``."""
+    with RegistryReader(repo, local=True) as reader:
+        found = reader.model_state(model).versions[version]
+        md5 = reader.version_md5(found)
+    assert md5 is not None, f"{model}@{version}: no artefact md5 at its commit"
+    seen = Observation(
+        ObservationKind.CANARY, model, version, md5, verdict, 750, stage=stage,
+        against=against, windows=windows, rule=rule,
+    )  # fmt: skip
+    tag = observation_tag(ObservationKind.CANARY, model, number)
+    message = observation_message(f"Canary of {model} {version}: {verdict}", seen)
+    env = {**os.environ, "GIT_COMMITTER_DATE": f"@{when} +0000"}
+    command = ["git", "tag", "-a", tag, found.commit, "-F", "-"]
+    subprocess.run(command, cwd=repo, input=message, text=True, check=True, env=env)
+    return tag

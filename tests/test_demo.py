@@ -40,6 +40,9 @@ def test_demo_plays_the_whole_loop(tmp_path: Path) -> None:
         "ok: 3 version(s), 2 stage branch(es) checked, 0 problem(s)",
         "=== 6. For the auditor: lineage and the dossier of what runs in production",
         "$ gitml lineage credit@production",
+        "=== 7. Canary: the policy stops a bad candidate and passes a good one",
+        "canary of v0.3.0 for production: stopped after 1 window against v0.1.0",
+        "canary of v0.2.0 for production: passed after 3 windows against v0.1.0",
         f"Sandbox kept at {sandbox}",
     ]:
         assert line in out, line

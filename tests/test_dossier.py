@@ -25,7 +25,7 @@ from gitml.dossier import html as html_render
 from gitml.dossier import markdown as md_render
 from gitml.registry.record import Kind, Record, record_message
 from tests.helpers import git, gitml
-from tests.observe import record_drift
+from tests.observe import record_canary, record_drift
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -259,6 +259,9 @@ def build_registry(
     )
     second = git(repo, "rev-parse", "HEAD").stdout.strip()
     _tag(repo, "credit@v0.2.0", second, _record(1, second, Kind.REGISTRATION, None, 3), clock)
+    # The canary that judged v0.2.0 against production's v0.1.0 before its promotion.
+    judged_at = int(clock.tick().removeprefix("@").split()[0])
+    record_canary(repo, "credit", "v0.2.0", "v0.1.0", 1, "passed", judged_at)
     _tag(
         repo,
         "credit#production#2",
@@ -388,6 +391,14 @@ def test_facts_of_each_section(registry: Path) -> None:
     )
     assert git(registry, "cat-file", "-t", check.tag.object).stdout.strip() == "tag"
     assert dossier.monitoring.checks == ()
+    [canary] = dossier.monitoring.canaries
+    assert (canary.tag.value, canary.verdict, canary.against, canary.windows) == (
+        "gitml.canary/credit/1",
+        "passed",
+        "v0.1.0",
+        3,
+    )
+    assert older.monitoring.canaries == ()
     assert older.changes.against is None
 
 

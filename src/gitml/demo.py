@@ -202,6 +202,21 @@ def run_demo(
     return root
 
 
+# The demo team's policy for candidates heading to production (gitml.yaml canary.STAGE).
+CANARY_POLICY = """
+canary:
+  production:
+    percent: 20
+    window: {requests: 250}
+    windows: 3
+    rules:
+      error_rate: {max_increase: 0.01}
+      score_psi: {max: 0.25}
+      estimated_roc_auc: {max_drop: 0.03}
+      realised_roc_auc: {max_drop: 0.03, min_labels: 150}
+"""
+
+
 def _play(box: Sandbox, rows: int) -> None:
     repo, origin, remote = box.repo, box.root / "origin.git", box.root / "dvc-remote"
     box.heading("1", "A team repository: data, pipeline, baseline model")
@@ -298,3 +313,17 @@ def _play(box: Sandbox, rows: int) -> None:
     dossier = box.root / "credit-production.dossier.html"
     box.run("gitml", "dossier", "credit@production", "--format", "html", "-o", str(dossier))
     box.say(f"  (one HTML file, every fact with its proof: {dossier.name} in the sandbox)")
+
+    box.heading("7", "Canary: the policy stops a bad candidate and passes a good one")
+    (repo / "gitml.yaml").write_text((repo / "gitml.yaml").read_text() + CANARY_POLICY)
+    box.run("git", "commit", "-q", "-am", "Canary policy for production")
+    box.run("git", "push", "-q", "origin", "main")
+    batch = box.root / "live.csv"
+    box.run("credit-example", "batch", "--rows", "4000", "--seed", "7", "-o", str(batch))
+    box.say("  (live traffic with outcomes known, replayed as gitml serve --canary judges it)")
+    for candidate, code in (("v0.3.0", 6), ("v0.2.0", 0)):
+        box.run(
+            "gitml", "canary", "replay", f"credit@{candidate}", "--against",
+            "credit@production", "--data", str(batch), "--record", "--push", ok=(code,),
+        )  # fmt: skip
+    box.run("gitml", "history", "credit")

@@ -21,7 +21,9 @@ def register(commands: argparse._SubParsersAction) -> None:
             "Trains a baseline, registers and promotes it, opens a pull request with its "
             "report, registers and promotes the better model, shows a production gate "
             "refusing a worse one, rolls back, prints the registry and history, then the "
-            "lineage of the production version and its dossier (an HTML file)."
+            "lineage of the production version and its dossier (an HTML file), and a "
+            "canary policy that stops the bad candidate and passes the good one (gitml "
+            "canary replay --record: each decision a registry event)."
         ),
     )
     p.add_argument("--dir", help="sandbox directory (must be empty; default: a temp dir)")

@@ -36,7 +36,13 @@ from gitml.dossier.model import (
     PipelineStage,
     Proof,
 )
-from gitml.dossier.monitoring import drift_evidence, recorded_checks, source, thresholds
+from gitml.dossier.monitoring import (
+    drift_evidence,
+    recorded_canaries,
+    recorded_checks,
+    source,
+    thresholds,
+)
 from gitml.dossier.oversight import decisions, holds
 from gitml.dossier.sources import GitSources
 from gitml.errors import RegistryError
@@ -416,6 +422,8 @@ class _Gatherer:
             ]
             if held:
                 tenures[stage] = held
+        model, version = self.info.model, self.version.version
+        observed = read_observations(self.reader, model)
         branch, drift = drift_evidence(
             self.sources,
             self.info.model,
@@ -433,10 +441,10 @@ class _Gatherer:
             drift=drift,
             branch=branch,
             checks=recorded_checks(
-                self.sources,
-                read_observations(self.reader, self.info.model).of(
-                    self.info.model, self.version.version, ObservationKind.DRIFT
-                ),
+                self.sources, observed.of(model, version, ObservationKind.DRIFT)
+            ),
+            canaries=recorded_canaries(
+                self.sources, observed.of(model, version, ObservationKind.CANARY)
             ),
         )
 

@@ -441,6 +441,29 @@ def _monitoring(d: Dossier) -> Section:
         )
     else:
         blocks.append(Paragraph((Cell("No drift check of this version is recorded."),)))
+    blocks.append(Heading("Canary analyses"))
+    if m.canaries:
+        blocks.append(
+            Table(
+                ("when", "tag", "for stage", "against", "verdict", "windows", "deciding rule"),
+                tuple(
+                    (
+                        _c(c.at),
+                        _c(c.tag.value, c.tag, code=True),
+                        _c(c.stage or ""),
+                        _c(c.against or ""),
+                        _c(c.verdict),
+                        _c(c.windows if c.windows is not None else ""),
+                        _c(c.rule or ""),
+                    )
+                    for c in m.canaries
+                ),
+            )
+        )
+    else:
+        blocks.append(
+            Paragraph((Cell("No canary analysis of this version as the candidate is recorded."),))
+        )
     blocks.append(Heading("Drift evidence"))
     if m.drift:
         blocks.append(

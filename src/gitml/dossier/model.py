@@ -280,6 +280,19 @@ class RecordedCheck:
 
 
 @dataclass(frozen=True)
+class RecordedCanary:
+    """A canary analysis of this version as the candidate (an observation tag)."""
+
+    tag: Proof
+    at: str
+    stage: str | None
+    verdict: str  # passed | stopped
+    against: str | None
+    windows: int | None
+    rule: str | None
+
+
+@dataclass(frozen=True)
 class Monitoring:
     """8. Post-market monitoring."""
 
@@ -290,6 +303,7 @@ class Monitoring:
     drift: tuple[DriftEvidence, ...]
     branch: str  # where retraining commits were looked for
     checks: tuple[RecordedCheck, ...] = ()  # recorded drift checks of this version
+    canaries: tuple[RecordedCanary, ...] = ()  # canary analyses with it as the candidate
 
 
 @dataclass(frozen=True)

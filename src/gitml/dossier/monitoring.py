@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import TYPE_CHECKING
 
-from gitml.dossier.model import DriftEvidence, Param, RecordedCheck
+from gitml.dossier.model import DriftEvidence, Param, RecordedCanary, RecordedCheck
 from gitml.report.values import format_value
 
 if TYPE_CHECKING:
@@ -99,4 +99,19 @@ def recorded_checks(sources: GitSources, checks: list[ObservedEvent]) -> tuple[R
         o = check.observation
         at = check.created_at.isoformat()
         found.append(RecordedCheck(proof, at, o.stage, o.verdict, o.rows, o.names))
+    return tuple(found)
+
+
+def recorded_canaries(
+    sources: GitSources, canaries: list[ObservedEvent]
+) -> tuple[RecordedCanary, ...]:
+    """The canary analyses of the version as the candidate, oldest first, with their tags."""
+    found = []
+    for seen in canaries:
+        proof = sources.tag(seen.tag)
+        if proof is None:
+            continue
+        o = seen.observation
+        at = seen.created_at.isoformat()
+        found.append(RecordedCanary(proof, at, o.stage, o.verdict, o.against, o.windows, o.rule))
     return tuple(found)
