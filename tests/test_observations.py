@@ -148,6 +148,7 @@ def test_drift_record_tags_the_version_and_reads_back_as_a_fact(
     assert {"annual_income", "credit_utilization"} <= set(first.names)
     assert first.figures["psi.annual_income"] > 0.1
     assert 0.5 < first.figures["roc_auc"] <= 1
+    assert 0.5 < first.figures["estimated_roc_auc"] <= 1  # CBPE, no labels needed
     assert second.verdict != "drift"
     assert second.rows == 2000
     assert first.batch != second.batch

@@ -2,8 +2,9 @@
 
 The record says which version and artefact md5 were judged, the verdict, on how many
 rows of which batch (its sha256), the drifted features in rank order and the figures
-behind them: each feature's PSI at warn or drift level, the score's PSI, and live ROC
-AUC next to the baseline's when the batch had labels. The full report stays where the
+behind them: each feature's PSI at warn or drift level, the score's PSI, the estimated
+(CBPE) ROC AUC and accuracy, and live ROC AUC next to the baseline's when the batch had
+labels. The full report stays where the
 check ran (the job summary, ``-o``); the tag keeps what the insights, the site and the
 dossier count.
 """
@@ -26,8 +27,9 @@ if TYPE_CHECKING:
 
     from gitml.monitor.version_drift import DriftCheck
 
-# The figures a record holds: the score's and live quality first, then features by rank.
-_FEATURE_FIGURES = MAX_FIGURES - 3
+# The figures a record holds: the score's, live and estimated quality first, then the
+# features by rank.
+_FEATURE_FIGURES = MAX_FIGURES - 5
 
 
 def drift_observation(check: DriftCheck, run_url: str | None = None) -> Observation:
@@ -44,6 +46,9 @@ def drift_observation(check: DriftCheck, run_url: str | None = None) -> Observat
     if report.performance is not None:
         candidates.append(("roc_auc", report.performance.roc_auc))
         candidates.append(("roc_auc_reference", report.performance.roc_auc_reference))
+    if report.estimate is not None:
+        candidates.append(("estimated_roc_auc", report.estimate.roc_auc))
+        candidates.append(("estimated_accuracy", report.estimate.accuracy))
     flagged = [f for f in report.features if f.status != LEVELS[0] and f.psi is not None]
     candidates += [(f"psi.{f.name}", f.psi) for f in flagged[:_FEATURE_FIGURES]]
     figures = {
