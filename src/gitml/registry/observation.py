@@ -15,7 +15,6 @@ there) is checked by :mod:`gitml.registry.observations`, which has git at hand.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from dataclasses import dataclass, field
@@ -24,7 +23,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from gitml.registry.names import is_version
-from gitml.registry.record import FORMAT, MAX_RECORD_BYTES, MAX_TEXT, RECORD_PREFIX, one_line
+from gitml.registry.record import FORMAT, MAX_TEXT, one_line, record_line, record_object
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -139,9 +138,7 @@ def observation_message(subject: str, observation: Observation) -> str:
 
     Raises ObservationError when the observation would not parse back as itself.
     """
-    line = RECORD_PREFIX + json.dumps(
-        observation.to_dict(), sort_keys=True, ensure_ascii=True, allow_nan=False
-    )
+    line = record_line(observation.to_dict())
     if parse_observation(line) != observation:
         raise ObservationError(f"not a valid observation record: {line[:200]}")
     return f"{one_line(subject)}\n\n{line}\n"
@@ -149,16 +146,8 @@ def observation_message(subject: str, observation: Observation) -> str:
 
 def parse_observation(message: str) -> Observation | None:
     """The observation in a tag message, or None when it holds none or anything malformed."""
-    lines = [line for line in message.splitlines() if line.startswith(RECORD_PREFIX)]
-    if len(lines) != 1 or len(lines[0]) > MAX_RECORD_BYTES:
-        return None
-    try:
-        data = json.loads(lines[0][len(RECORD_PREFIX) :])
-    except (ValueError, RecursionError):
-        return None
-    if not isinstance(data, dict) or data.get("format") != FORMAT:
-        return None
-    return _observation_from(data)
+    data = record_object(message)
+    return _observation_from(data) if data is not None else None
 
 
 _KNOWN_KEYS = frozenset({"format", "kind", *Observation.__dataclass_fields__})

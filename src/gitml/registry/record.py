@@ -149,21 +149,25 @@ def one_line(text: str, limit: int = MAX_TEXT) -> str:
     return _CONTROL.sub(" ", text).strip()[:limit]
 
 
+def record_line(data: dict[str, Any]) -> str:
+    """The record line holding ``data``: one line of JSON, every character escaped."""
+    return RECORD_PREFIX + json.dumps(data, sort_keys=True, ensure_ascii=True, allow_nan=False)
+
+
 def record_message(subject: str, record: Record) -> str:
     """A tag message: ``subject``, a blank line, then the record line.
 
     Raises RecordError when the record would not parse back as itself.
     """
-    line = RECORD_PREFIX + json.dumps(
-        record.to_dict(), sort_keys=True, ensure_ascii=True, allow_nan=False
-    )
+    line = record_line(record.to_dict())
     if parse_record(line) != record:
         raise RecordError(f"not a valid registry record: {line[:200]}")
     return f"{one_line(subject)}\n\n{line}\n"
 
 
-def parse_record(message: str) -> Record | None:
-    """The record in a tag message, or None when it holds none or anything malformed."""
+def record_object(message: str) -> dict[str, Any] | None:
+    """The JSON object of a tag message's one record line, of gitml's format; None when
+    the message holds no such line, two of them, an oversized one or broken JSON."""
     lines = [line for line in message.splitlines() if line.startswith(RECORD_PREFIX)]
     if len(lines) != 1 or len(lines[0]) > MAX_RECORD_BYTES:
         return None
@@ -173,7 +177,13 @@ def parse_record(message: str) -> Record | None:
         return None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         return None
-    return _record_from(data)
+    return data
+
+
+def parse_record(message: str) -> Record | None:
+    """The record in a tag message, or None when it holds none or anything malformed."""
+    data = record_object(message)
+    return _record_from(data) if data is not None else None
 
 
 def _record_from(data: dict[str, Any]) -> Record | None:
