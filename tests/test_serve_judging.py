@@ -5,6 +5,7 @@ posted to ``/feedback``; the decision stops (or passes) the candidate and is rec
 from __future__ import annotations
 
 import csv
+import json
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -118,6 +119,9 @@ def test_a_good_canary_passes_live_and_is_ready_to_promote(
     analysis = health["routing"]["analysis"]
     assert analysis["state"] == "passed", analysis
     assert analysis["ready_to_promote"] is True
+    # Each judged window's figures are in /health, the CBPE estimate of both versions too.
+    last = json.dumps(analysis["last_window"])
+    assert "estimated_roc_auc" in last
     assert health["routing"]["stopped"] is False
     assert "candidate" in answered[-300:]  # a passed candidate keeps its share
     with RegistryReader(repo) as reader:

@@ -147,6 +147,10 @@ class LiveCanary:
             "windows": len(self.analysis.results),
             "unknown_labels": self.analysis.unknown_labels,
         }
+        results = self.analysis.results
+        if results:
+            # The latest judged window: each rule's figures for both versions, CBPE included.
+            found["last_window"] = results[-1].to_dict()
         if decision is not None:
             found["decision"] = decision.to_dict()
             found["ready_to_promote"] = decision.verdict == "passed"
