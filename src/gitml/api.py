@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from gitml.config import Config
+    from gitml.deploy.render import Rendered
     from gitml.dossier.model import Dossier
     from gitml.gates import CheckResult
     from gitml.insights.model import Insights
@@ -322,6 +323,28 @@ def site(
     from gitml.site.build import build_site
 
     return build_site(root, out, local=local, now=now)
+
+
+def deploy_render(
+    ref: str,
+    target: str,
+    output: Path | str | None = None,
+    *,
+    root: Path | str = ".",
+    local: bool = False,
+) -> tuple[Rendered, list[Path]]:
+    """Render what a cluster needs to run ``MODEL@STAGE``'s recorded version (``target``
+    ``kubernetes`` or ``kserve``: the container build context and the manifests) and
+    write it into ``output`` (default: gitml.yaml ``deploy.directory``, ``deploy/STAGE``);
+    returns what was rendered and the paths written."""
+    from pathlib import Path
+
+    from gitml.deploy.resolve import render_stage
+    from gitml.deploy.write import write_rendered
+
+    rendered = render_stage(ref, target, root=root, local=local)
+    directory = Path(output) if output else Path(root) / rendered.directory
+    return rendered, write_rendered(rendered, directory)
 
 
 def get(

@@ -11,6 +11,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from gitml.canary.policy import policies_from_document
+from gitml.deploy.settings import DeploySettings, check_document
 from gitml.documents import packaged_schema, parse_text, raise_for, schema_problems
 from gitml.errors import ConfigError
 from gitml.files import CONFIG_FILE
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from gitml.canary.policy import CanaryPolicy
+    from gitml.deploy.settings import StageDeploy
     from gitml.dvcio.plot_specs import PlotSpec
 
 DEFAULT_STAGES = ("staging", "production")
@@ -111,6 +113,7 @@ class Config:
     writers: tuple[str, ...] = ()  # tagger emails allowed to write records (empty: anyone)
     declared: bool = True  # False: no gitml.yaml, everything inferred from dvc.yaml
     canaries: Mapping[str, CanaryPolicy] = field(default_factory=lambda: MappingProxyType({}))
+    deploy_settings: DeploySettings = field(default_factory=DeploySettings)
 
     def model(self, name: str) -> ModelConfig:
         """The model called ``name``; a ConfigError lists the known ones otherwise."""
@@ -123,6 +126,11 @@ class Config:
     def canary(self, stage: str) -> CanaryPolicy | None:
         """The canary policy of a candidate heading for ``stage`` (``canary.<stage>``)."""
         return self.canaries.get(stage)
+
+    def deploy(self, stage: str) -> StageDeploy:
+        """How ``stage`` runs on a cluster (``deploy:`` with ``deploy.stages.<stage>`` laid
+        over it); a ConfigError naming the key when a setting rendering needs is missing."""
+        return self.deploy_settings.for_stage(stage)
 
     def branch_for(self, stage: str, model: str) -> str:
         """The branch holding ``stage`` of ``model`` (``production`` or ``production/credit``)."""
@@ -209,6 +217,7 @@ def _build_config(document: Any, file: str) -> Config:
         accept_gto_tags=(document.get("registry") or {}).get("accept_gto_tags") is True,
         writers=tuple(str(email) for email in (document.get("registry") or {}).get("writers", ())),
         canaries=policies_from_document(document.get("canary"), stages, file),
+        deploy_settings=check_document(document.get("deploy"), stages, file),
     )
 
 

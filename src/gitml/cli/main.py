@@ -40,6 +40,7 @@ COMMAND_MODULES = (
     "canary",
     "retrain",
     "serve",
+    "deploy",
     "init",
     "demo",
     "validate",
