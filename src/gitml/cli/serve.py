@@ -146,6 +146,15 @@ def register(commands: argparse._SubParsersAction) -> None:
             "the compiled scorer for small requests (/metrics: gitml_serve_fast_path_active 0)"
         ),
     )
+    p.add_argument(
+        "--from-export",
+        metavar="DIR",
+        help=(
+            "serve the directory `gitml export REF --format dir` wrote (md5 checked, trusted "
+            "types only) instead of reading the registry: no git or DVC needed, as in the "
+            "image `gitml deploy render` describes; REF must name that model and version"
+        ),
+    )
     candidates = p.add_mutually_exclusive_group()
     candidates.add_argument(
         "--canary",
@@ -277,6 +286,7 @@ def run_serve(args: argparse.Namespace) -> int:
         canary_percent=args.canary_percent,
         canary_key=args.canary_key,
         known_ids=args.known_ids,
+        from_export=args.from_export,
         remote=args.remote,
         decisions=DecisionOptions(
             record=args.record or args.open_pr,

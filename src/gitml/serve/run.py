@@ -97,6 +97,18 @@ def rollout_of(
     return None
 
 
+def check_export_options(
+    from_export: Path | str | None, candidate: bool, reload_on_promotion: bool
+) -> None:
+    """An exported model is one fixed version: no candidate beside it, no reloading."""
+    if from_export is None:
+        return
+    if candidate:
+        raise UsageError("--from-export serves one exported version: no --canary or --shadow")
+    if reload_on_promotion:
+        raise UsageError("--from-export serves a fixed version: --reload-on-promotion needs git")
+
+
 def make_server(
     root: Path | str,
     ref: str,
@@ -124,6 +136,7 @@ def make_server(
     canary_key: str | None = None,
     known_ids: int = DEFAULT_KNOWN_IDS,
     decisions: DecisionOptions | None = None,
+    from_export: Path | str | None = None,
 ) -> uvicorn.Server:
     """Load ``ref`` (and a candidate) and return a uvicorn server for it, not yet running.
 
@@ -139,9 +152,11 @@ def make_server(
     (gitml.yaml ``canary.<stage>``), the candidate is judged live by it
     (:mod:`gitml.serve.judging`): the policy's percent and key apply unless given here,
     and ``decisions`` says whether the outcome is recorded, pushed, and followed by a
-    pull request.
+    pull request. ``from_export`` serves the directory ``gitml export --format dir``
+    wrote instead of reading the registry (no git, no DVC: a container's model).
     """
     candidate_of = rollout_of(canary, shadow, canary_percent, canary_key)
+    check_export_options(from_export, candidate_of is not None, reload_on_promotion)
     # Logging is set up before the load, not by uvicorn when the server is made, so
     # what the load says (whether the model got its fast path, and why not) reaches the
     # log in the same format as everything after it.
@@ -157,7 +172,12 @@ def make_server(
         header_timeout_seconds=header_timeout_seconds,
         known_ids=known_ids,
     )
-    model = load_version(root, ref, local=local)
+    if from_export is not None:
+        from gitml.serve.exported import load_export
+
+        model = load_export(from_export, ref)
+    else:
+        model = load_version(root, ref, local=local)
     candidate: LoadedModel | None = None
     rollout: Rollout | None = None
     live: LiveCanary | None = None
@@ -241,6 +261,7 @@ def serve(
     canary_key: str | None = None,
     known_ids: int = DEFAULT_KNOWN_IDS,
     decisions: DecisionOptions | None = None,
+    from_export: Path | str | None = None,
 ) -> None:
     """Serve the model ``ref`` names (e.g. ``credit@production``) until SIGINT/SIGTERM.
 
@@ -258,7 +279,8 @@ def serve(
     address cannot be bound, before the model loads.
     """
     # Options that cannot work together fail before the port is bound.
-    rollout_of(canary, shadow, canary_percent, canary_key)
+    candidate_of = rollout_of(canary, shadow, canary_percent, canary_key)
+    check_export_options(from_export, candidate_of is not None, reload_on_promotion)
     # This process is the server: its /metrics leaves out the ``_created`` series
     # prometheus_client adds beside each counter and histogram, which the text format
     # can only expose as extra gauges that no query of ours reads. (The switch is
@@ -295,6 +317,7 @@ def serve(
             canary_key=canary_key,
             known_ids=known_ids,
             decisions=decisions,
+            from_export=from_export,
         )
         run_server(server, sock)
     finally:
