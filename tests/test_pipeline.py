@@ -125,12 +125,15 @@ def test_committed_data_dvc_is_regenerated_byte_for_byte(tmp_path: Path) -> None
 
 
 # Modules the evaluate stage imports that cannot change what it writes: package markers,
-# error messages, atomic writes, a user cache, schema checks and the canary policy's
-# parsing (they pass or raise), and train.py's file paths (the model it trains is a
+# error messages, atomic writes, a user cache, schema checks and the canary and deploy
+# settings' parsing (they pass or raise), and train.py's file paths (the model it trains is a
 # dependency itself).
 EVALUATE_IMPORTS_NOT_SHAPING_OUTPUTS = {
     "src/gitml/canary/__init__.py",
     "src/gitml/canary/policy.py",
+    "src/gitml/deploy/__init__.py",
+    "src/gitml/deploy/quantity.py",
+    "src/gitml/deploy/settings.py",
     "src/credit_example/__init__.py",
     "src/credit_example/train.py",
     "src/gitml/__init__.py",
