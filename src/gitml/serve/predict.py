@@ -145,11 +145,16 @@ def _version_failed(
     deployment.observe(routed.role, model.version, [], latency, detail, [])
 
 
-def _shadow_later(shadow: ShadowScorer, batch: ValidBatch, ids: Sequence[str]) -> BackgroundTask:
-    """Hand the answered batch to the shadow once the answer has been sent."""
+def _shadow_later(
+    shadow: ShadowScorer, batch: ValidBatch, ids: Sequence[str]
+) -> BackgroundTask | None:
+    """Hand the answered batch to the shadow once the answer has been sent; counted as
+    pending from now (None when the shadow is full and skips it)."""
+    if not shadow.reserve():
+        return None
 
     async def submit() -> None:
-        shadow.submit(batch, ids)
+        shadow.submit(batch, ids, reserved=True)
 
     return BackgroundTask(submit)
 

@@ -68,8 +68,9 @@ class ShadowScorer:
         self._pending = 0
         self._closed = False
 
-    def submit(self, batch: ValidBatch, ids: Sequence[str]) -> bool:
-        """Shadow-score ``batch`` (answered with ``ids``) later; False when skipped."""
+    def reserve(self) -> bool:
+        """Count a batch as pending before its answer goes out (so :meth:`drain` waits for
+        it even if the hand-over after the answer has not run yet); False when skipped."""
         with self._lock:
             if self._closed:
                 return False
@@ -77,6 +78,16 @@ class ShadowScorer:
                 self.metrics.shadow_skipped.inc()
                 return False
             self._pending += 1
+        return True
+
+    def submit(self, batch: ValidBatch, ids: Sequence[str], *, reserved: bool = False) -> bool:
+        """Shadow-score ``batch`` (answered with ``ids``) later; False when skipped.
+        ``reserved``: :meth:`reserve` already counted it."""
+        if not reserved and not self.reserve():
+            return False
+        with self._lock:
+            if self._closed:  # closed since the reservation: close() let it go already
+                return False
         try:
             self._pool.submit(self._score, batch, ids)
         except RuntimeError:  # the pool shut down meanwhile
