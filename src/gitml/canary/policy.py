@@ -53,6 +53,14 @@ class KeySpec:
     def __str__(self) -> str:
         return f"{self.source}:{self.name}"
 
+    @classmethod
+    def parse(cls, text: object) -> KeySpec:
+        """``header:NAME`` or ``field:NAME``; ValueError saying what was expected."""
+        source, _, name = text.partition(":") if isinstance(text, str) else ("", "", "")
+        if source not in KEY_SOURCES or not _KEY_NAME.fullmatch(name):
+            raise ValueError(f"expected header:NAME or field:NAME, got {text!r}")
+        return cls(source, name)
+
 
 @dataclass(frozen=True)
 class WindowSpec:
@@ -199,10 +207,10 @@ def _rules(raw: Any, at: _At) -> CanaryRules:
 def _key(raw: Any, at: _At) -> KeySpec | None:
     if raw is None:
         return None
-    source, _, name = raw.partition(":") if isinstance(raw, str) else ("", "", "")
-    if source not in KEY_SOURCES or not _KEY_NAME.fullmatch(name):
-        raise at.error("header:NAME or field:NAME", raw)
-    return KeySpec(source, name)
+    try:
+        return KeySpec.parse(raw)
+    except ValueError:
+        raise at.error("header:NAME or field:NAME", raw) from None
 
 
 def _window(raw: Any, at: _At) -> WindowSpec:

@@ -10,21 +10,15 @@ answered whole by one version, so one record's key routes it).
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING, Any, Protocol
 
-from gitml.canary.policy import KEY_SOURCES, KeySpec
+from gitml.canary.policy import KeySpec
 from gitml.canary.router import Router, request_key
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
 __all__ = ["Splitter", "default_splitter", "field_key", "header_key", "parse_key"]
-
-# The names gitml.yaml's canary.<stage>.key takes (gitml.canary.policy): the command
-# line takes the same ones, so a policy's key and --canary-key never disagree.
-_KEY_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
-
 
 class Splitter(Protocol):
     """Decides which side answers a request with this key (None: it has none)."""
@@ -35,11 +29,9 @@ class Splitter(Protocol):
 
 
 def parse_key(text: str) -> KeySpec:
-    """``header:NAME`` or ``field:NAME``; ValueError saying what was expected."""
-    source, _, name = text.partition(":")
-    if source not in KEY_SOURCES or not _KEY_NAME.fullmatch(name):
-        raise ValueError(f"expected header:NAME or field:NAME, got {text!r}")
-    return KeySpec(source, name)
+    """``header:NAME`` or ``field:NAME``; ValueError saying what was expected. The
+    policy's own parser: a gitml.yaml key and ``--canary-key`` never disagree."""
+    return KeySpec.parse(text)
 
 
 def default_splitter(percent: float, key: KeySpec | None, seed: int = 0) -> Splitter:
