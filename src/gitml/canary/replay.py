@@ -22,9 +22,8 @@ from gitml.canary.analysis import RUNNING, CanaryAnalysis, CanaryDecision
 from gitml.canary.replay_data import read_replay_rows
 from gitml.canary.router import Router, request_key
 from gitml.canary.side import VersionSide
-from gitml.canary.versions import CanaryPair, check_signatures, resolve_pair
+from gitml.canary.versions import CanaryPair, check_signatures, pair_baselines, resolve_pair
 from gitml.errors import ConfigError, UsageError
-from gitml.monitor.baseline_file import read_baseline
 from gitml.monitor.batchfile import batch_format
 from gitml.registry.reader import RegistryReader
 
@@ -120,11 +119,7 @@ def replay(
                 f"(policies: {', '.join(config.canaries) or 'none'})",
                 [("gitml.yaml", f"canary.{stage}", "not set")],
             )
-        baseline_path = config.model(pair.model).baseline
-        baselines = [
-            _baseline(reader, info.commit, baseline_path, info.version)
-            for info in (pair.stable, pair.candidate)
-        ]
+        baselines = pair_baselines(reader, pair, config.model(pair.model).baseline)
     if percent is not None:
         policy = policy.with_percent(percent)
     path = Path(data)
@@ -214,13 +209,6 @@ def _keys(policy: CanaryPolicy, rows: ReplayRows) -> tuple[list[str | None], lis
         None if isinstance(v, float) and math.isnan(v) else request_key(spec, None, {spec.name: v})
         for v in values
     ], notes
-
-
-def _baseline(
-    reader: RegistryReader, commit: str, path: str | None, version: str
-) -> dict[str, Any] | None:
-    text = reader.read_blob(commit, path) if path else None
-    return read_baseline(text.decode("utf-8"), f"{path} at {version}") if text else None
 
 
 def _load(root: Path | str, model: str, info: VersionInfo, local: bool) -> LoadedModel:

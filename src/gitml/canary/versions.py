@@ -10,7 +10,7 @@ them differently. Both are refused with one line before any traffic is split.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from gitml.errors import RegistryError, UsageError
 from gitml.registry.model_ref import parse_ref
@@ -30,6 +30,20 @@ class CanaryPair:
     candidate: VersionInfo
     stable: VersionInfo
     stage: str | None
+
+
+def pair_baselines(
+    reader: RegistryReader, pair: CanaryPair, path: str | None
+) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """The (stable, candidate) baselines at ``path`` (gitml.yaml's ``baseline``), each as
+    its own version committed it; None for a version without one."""
+    from gitml.monitor.baseline_file import read_baseline
+
+    def read(info: VersionInfo) -> dict[str, Any] | None:
+        text = reader.read_blob(info.commit, path) if path else None
+        return read_baseline(text.decode("utf-8"), f"{path} at {info.version}") if text else None
+
+    return read(pair.stable), read(pair.candidate)
 
 
 def resolve_pair(reader: RegistryReader, candidate_ref: str, stable_ref: str) -> CanaryPair:

@@ -25,9 +25,8 @@ from typing import TYPE_CHECKING, Any
 
 from gitml.canary.analysis import CanaryAnalysis
 from gitml.canary.side import VersionSide
-from gitml.canary.versions import resolve_pair
+from gitml.canary.versions import pair_baselines, resolve_pair
 from gitml.errors import GitmlError
-from gitml.monitor.baseline_file import read_baseline
 from gitml.registry.reader import RegistryReader
 from gitml.serve.deployment import Mode
 
@@ -58,7 +57,7 @@ class DecisionOptions:
 
 def stage_policy(
     root: Path | str, stable_ref: str, candidate_ref: str, *, local: bool = False
-) -> tuple[CanaryPair, CanaryPolicy | None, list[dict[str, Any] | None]]:
+) -> tuple[CanaryPair, CanaryPolicy | None, tuple[dict[str, Any] | None, dict[str, Any] | None]]:
     """The pair of versions, the canary policy of the stable reference's stage (None when
     it names a version or the stage has none) and both versions' baselines."""
     with RegistryReader(root, local=local) as reader:
@@ -66,11 +65,7 @@ def stage_policy(
         config = reader.config
         policy = config.canary(pair.stage) if config is not None and pair.stage else None
         path = config.model(pair.model).baseline if config is not None else None
-        baselines = []
-        for info in (pair.stable, pair.candidate):
-            text = reader.read_blob(info.commit, path) if path else None
-            where = f"{path} at {info.version}"
-            baselines.append(read_baseline(text.decode("utf-8"), where) if text else None)
+        baselines = pair_baselines(reader, pair, path)
     return pair, policy, baselines
 
 

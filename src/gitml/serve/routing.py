@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Splitter", "default_splitter", "field_key", "header_key", "parse_key"]
 
+
 class Splitter(Protocol):
     """Decides which side answers a request with this key (None: it has none)."""
 

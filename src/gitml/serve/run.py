@@ -188,7 +188,9 @@ def make_server(
         # Only a stage has a canary policy; a version or revision serves its candidate unjudged.
         judged = parse_ref(ref).stage is not None
         pair, policy, baselines = (
-            stage_policy(root, ref, candidate_ref, local=local) if judged else (None, None, [])
+            stage_policy(root, ref, candidate_ref, local=local)
+            if judged
+            else (None, None, (None, None))
         )
         if pair is not None and policy is not None:
             if rollout.mode is Mode.CANARY:
