@@ -16,15 +16,13 @@ written first: it is the fact, the pull request is what follows from it.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
-from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 from gitml import __version__
 from gitml.errors import RegistryError
 from gitml.github.run_url import run_url_from_environment
-from gitml.registry.observation import MAX_FIGURES, Observation, ObservationKind
+from gitml.registry.observation import MAX_FIGURES, Observation, ObservationKind, finite_figures
 from gitml.registry.observations import write_observation
 from gitml.registry.record import one_line
 
@@ -63,11 +61,6 @@ def canary_observation(
             f"{pair.model}@{candidate.version}: git records no artefact md5 at "
             f"{candidate.commit[:12]}, so its canary cannot be recorded"
         )
-    figures = {
-        name: round(float(value), 6)
-        for name, value in list(decision.figures.items())[:MAX_FIGURES]
-        if math.isfinite(value)
-    }
     return Observation(
         kind=ObservationKind.CANARY,
         model=pair.model,
@@ -76,7 +69,7 @@ def canary_observation(
         verdict=decision.verdict,
         rows=decision.rows,
         stage=decision.stage,
-        figures=MappingProxyType(figures),
+        figures=finite_figures(list(decision.figures.items())[:MAX_FIGURES]),
         names=decision.failed[:MAX_FIGURES],
         run_url=run_url,
         writer=f"gitml {__version__}",

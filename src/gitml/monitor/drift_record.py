@@ -11,15 +11,18 @@ dossier count.
 
 from __future__ import annotations
 
-import math
-from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 from gitml import __version__
 from gitml.errors import RegistryError
 from gitml.github.run_url import run_url_from_environment
 from gitml.monitor.feature_checks import LEVELS
-from gitml.registry.observation import MAX_FIGURES, Observation, ObservationKind
+from gitml.registry.observation import (
+    MAX_FIGURES,
+    Observation,
+    ObservationKind,
+    finite_figures,
+)
 from gitml.registry.observations import write_observation
 
 if TYPE_CHECKING:
@@ -51,11 +54,6 @@ def drift_observation(check: DriftCheck, run_url: str | None = None) -> Observat
         candidates.append(("estimated_accuracy", report.estimate.accuracy))
     flagged = [f for f in report.features if f.status != LEVELS[0] and f.psi is not None]
     candidates += [(f"psi.{f.name}", f.psi) for f in flagged[:_FEATURE_FIGURES]]
-    figures = {
-        name: round(value, 6)
-        for name, value in candidates
-        if value is not None and math.isfinite(value)
-    }
     return Observation(
         kind=ObservationKind.DRIFT,
         model=info.model,
@@ -64,7 +62,7 @@ def drift_observation(check: DriftCheck, run_url: str | None = None) -> Observat
         verdict=report.verdict,
         rows=report.rows,
         stage=check.stage,
-        figures=MappingProxyType(figures),
+        figures=finite_figures(candidates),
         names=report.drifted[:MAX_FIGURES],
         batch=check.batch_sha256,
         run_url=run_url,

@@ -26,7 +26,7 @@ from gitml.registry.names import is_version
 from gitml.registry.record import FORMAT, MAX_TEXT, one_line, record_line, record_object
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Iterable, Mapping
 
 MAX_FIGURES = 50  # a record stays a few KB: the figures that decided, not a report
 _NAME = re.compile(r"[a-zA-Z0-9](?:[a-zA-Z0-9-/_]*[a-zA-Z0-9])?")
@@ -102,6 +102,18 @@ class Observation:
         if self.names:
             data["names"] = list(self.names)
         return data
+
+
+def finite_figures(pairs: Iterable[tuple[str, float | None]]) -> Mapping[str, float]:
+    """Named numbers as a record keeps them: the finite ones, to 6 decimals (a NaN or an
+    infinity has no JSON, and None is a figure that does not apply)."""
+    return MappingProxyType(
+        {
+            name: round(float(value), 6)
+            for name, value in pairs
+            if value is not None and math.isfinite(value)
+        }
+    )
 
 
 def observation_tag(kind: ObservationKind, model: str, number: int) -> str:
