@@ -480,6 +480,11 @@ def test_promotion_record_carries_approvers_author_and_run(
     repo = origin_repo
     for name in ("GITHUB_TOKEN", "GH_TOKEN", "GITHUB_REPOSITORY"):
         monkeypatch.delenv(name, raising=False)
+    # Without deploy: the first promotion creates the stage branch at main's merge of
+    # pull request #3 itself (with it, at a commit adding the rendered stage, which
+    # merged no pull request: tests/test_deploy_loop.py).
+    config = (repo / "gitml.yaml").read_text()
+    (repo / "gitml.yaml").write_text(config[: config.index("\n# How each stage runs")] + "\n")
     require_approvals(repo, "staging", {"min": 1, "from": ["alice", "acme/ml-leads"]})
     clock.tick()
     # The registered version's commit carries the rule (a first promotion is judged by it).

@@ -305,6 +305,10 @@ def test_rendering_is_deterministic() -> None:
         ("stages: {production: {resources: {limits: {cpu: 1e}}}}",
          "deploy.stages.production.resources.limits.cpu"),
         ("stages: {canary: {replicas: 2}}", "deploy.stages.canary"),
+        ("targets: [helm]", "deploy.targets"),
+        ("targets: []", "deploy.targets"),
+        ("targets: [kserve, kserve]", "deploy.targets"),
+        ("targets: kubernetes", "deploy.targets"),
     ],
 )  # fmt: skip
 @pytest.mark.parametrize("validate", [True, False], ids=["schema", "parser"])
@@ -317,6 +321,19 @@ def test_bad_deploy_settings_are_one_line_naming_the_key(
     assert "\n" not in message
     assert message.startswith("gitml.yaml")
     assert key in message or key.replace("deploy.", "deploy/").replace(".", "/") in message
+
+
+def test_targets_and_the_directory_per_model() -> None:
+    config = _config(
+        DEPLOY.replace(
+            "  namespace: ml",
+            "  namespace: ml\n  directory: k8s/{stage}/{model}\n  targets: [kserve]",
+        )
+    )
+    settings = config.deploy("production")
+    assert settings.targets == ("kserve",)
+    assert settings.directory_of("credit") == "k8s/production/credit"
+    assert _config().deploy("staging").targets == ("kubernetes",)  # the default
 
 
 def test_missing_base_image_or_image_is_named_when_rendering() -> None:
@@ -372,26 +389,53 @@ def test_quantities_kubernetes_rejects_do_not_parse(text: str) -> None:
 # --- the example repository: the CLI, on a recorded production stage -----------------------
 
 
-def _production(repo: Path, clock: Clock) -> None:
-    """v0.1.0 registered and recorded in production, with the deploy settings committed."""
+def _production(
+    repo: Path, clock: Clock, stages: tuple[str, ...] = ("staging", "production")
+) -> None:
+    """v0.1.0 registered with the example's deploy settings, recorded in ``stages``."""
     api.register(root=repo, push=True)
-    clock.tick()
-    api.promote("credit", "production", root=repo, push=True)
-    clock.tick()
-    (outcome,) = api.promote_on_push("production", root=repo)
-    assert outcome.status == "recorded"
-    clock.tick()
-    with (repo / "gitml.yaml").open("a") as handle:
-        handle.write(DEPLOY)
-    git(repo, "commit", "-qam", "Deploy settings")
+    for stage in stages:
+        clock.tick()
+        api.promote("credit", stage, root=repo, push=True)
+        clock.tick()
+        (outcome,) = api.promote_on_push(stage, root=repo)
+        assert outcome.status == "recorded", outcome.reason
+
+
+def _branch_files(repo: Path, branch: str, directory: str) -> dict[str, str]:
+    names = git(repo, "ls-tree", "-r", "--name-only", branch, "--", directory).stdout.split()
+    return {
+        name.removeprefix(directory + "/"): git(repo, "show", f"{branch}:{name}").stdout
+        for name in names
+    }
 
 
 def test_cli_renders_the_production_stage_as_golden(
     origin_repo: Path, clock: Clock, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
     _production(origin_repo, clock)
+    # What each stage branch carries (gitml promote put it there) is the golden stage.
+    commit = git(origin_repo, "rev-parse", "credit@v0.1.0^{commit}").stdout.strip()
+    for stage in ("staging", "production"):
+        carried = _branch_files(origin_repo, stage, f"deploy/{stage}")
+        assert sorted(carried) == [
+            ".dockerignore", "Dockerfile", "kserve/inferenceservice.yaml",
+            "kubernetes/deployment.yaml", "kubernetes/hpa.yaml", "kubernetes/pdb.yaml",
+            "kubernetes/service.yaml", "model.md5", "requirements.txt",
+        ]  # fmt: skip
+        for name, carried_text in sorted(carried.items()):
+            golden = GOLDEN / stage / name
+            # The template's commits carry the session's date; the golden files hold a
+            # placeholder for the version's commit, the one its registry tag points at.
+            text = carried_text.replace(commit, COMMIT_PLACEHOLDER)
+            if request.config.getoption("--update-golden"):
+                golden.parent.mkdir(parents=True, exist_ok=True)
+                golden.write_text(text)
+            assert golden.exists(), f"{golden} missing: run with --update-golden"
+            assert text == golden.read_text(), f"{golden} differs (review, then --update-golden)"
+    assert f"gitml.dev/commit: {commit}" in carried["kubernetes/deployment.yaml"]
+    # `gitml deploy render` writes the same bytes the branch carries, for each target.
     result = gitml(origin_repo, "deploy", "render", "credit@production", "--target", "kubernetes")
-    default_dir = origin_repo / "deploy" / "production"
     assert result.stdout.splitlines()[0] == (
         "credit@production: v0.1.0 as ghcr.io/acme/credit:credit-v0.1.0"
     )
@@ -399,39 +443,17 @@ def test_cli_renders_the_production_stage_as_golden(
     result = gitml(
         origin_repo, "deploy", "render", "credit@production", "--target", "kserve", "-o", str(out)
     )
-    assert result.stdout.splitlines()[0].endswith(", canary 20%")
+    assert "canary" not in result.stdout  # the example has no canary policy
+    default_dir = origin_repo / "deploy" / "production"
     rendered = {
         **{str(p.relative_to(default_dir)): p for p in default_dir.rglob("*") if p.is_file()},
         **{str(p.relative_to(out)): p for p in out.rglob("*") if p.is_file()},
     }
-    assert sorted(rendered) == [
-        ".dockerignore", "Dockerfile", "kserve/inferenceservice.yaml", "kubernetes/deployment.yaml",
-        "kubernetes/hpa.yaml", "kubernetes/pdb.yaml", "kubernetes/service.yaml", "model.md5",
-        "requirements.txt",
-    ]  # fmt: skip
-    # The template's commits carry the session's date; the golden files hold a placeholder
-    # for the version's commit, which must be the one its registry tag points at.
-    commit = git(origin_repo, "rev-parse", "credit@v0.1.0^{commit}").stdout.strip()
-    golden_dir = GOLDEN / "production"
-    for name, path in sorted(rendered.items()):
-        golden = golden_dir / name
-        text = path.read_text().replace(commit, COMMIT_PLACEHOLDER)
-        if request.config.getoption("--update-golden"):
-            golden.parent.mkdir(parents=True, exist_ok=True)
-            golden.write_text(text)
-        assert golden.exists(), f"{golden} missing: run with --update-golden"
-        assert text == golden.read_text(), f"{golden} differs (review, then --update-golden)"
-    assert f"gitml.dev/commit: {commit}" in rendered["kubernetes/deployment.yaml"].read_text()
-    # The same registry state renders the same bytes again.
-    before = {name: path.read_bytes() for name, path in rendered.items()}
-    gitml(origin_repo, "deploy", "render", "credit@production", "--target", "kubernetes")
-    assert all(
-        before[n] == p.read_bytes() for n, p in rendered.items() if p.is_relative_to(default_dir)
-    )
+    assert {name: path.read_text() for name, path in rendered.items()} == carried
 
 
 def test_cli_refusals_are_one_line(origin_repo: Path, clock: Clock, tmp_path: Path) -> None:
-    _production(origin_repo, clock)
+    _production(origin_repo, clock, ("production",))
     result = gitml(
         origin_repo, "deploy", "render", "credit@production", "--target", "helm", check=False
     )
@@ -459,11 +481,12 @@ def test_cli_refusals_are_one_line(origin_repo: Path, clock: Clock, tmp_path: Pa
     assert not (out / "Dockerfile").exists()  # refused before the first byte was written
 
 
+@pytest.mark.parametrize("stage", ["staging", "production"])
 def test_golden_files_pass_the_same_checks(
-    kserve_validator: jsonschema.protocols.Validator,
+    kserve_validator: jsonschema.protocols.Validator, stage: str
 ) -> None:
-    """What the repository carries (the golden files) is itself valid and lint-clean."""
-    golden = GOLDEN / "production"
+    """What the example's stage branches carry (the golden files) is valid and lint-clean."""
+    golden = GOLDEN / stage
     result = _kubernetes_validate(*sorted((golden / "kubernetes").glob("*.yaml")))
     assert result.returncode == 0, result.stdout + result.stderr
     (document,) = _documents(golden / "kserve")

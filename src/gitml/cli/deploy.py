@@ -25,8 +25,10 @@ def register(commands: argparse._SubParsersAction) -> None:
             "`gitml serve` as entrypoint), its .dockerignore and requirements, and under "
             "TARGET/ the manifests: Deployment, Service, HorizontalPodAutoscaler and "
             "PodDisruptionBudget (kubernetes), or an InferenceService whose canary share is "
-            "the stage's canary policy's (kserve). Settings: gitml.yaml deploy:. The same "
-            "registry state gives the same bytes."
+            "the stage's canary policy's (kserve). Settings: the deploy: section of the "
+            "version's registered commit, as promotion and rollback pull requests render it "
+            "into the stage's deploy.directory (their diff is the deployment change, checked "
+            "by gitml promote --on-push). The same registry state gives the same bytes."
         ),
     )
     p.add_argument("action", choices=("render",), help="what to do (render)")

@@ -121,6 +121,11 @@ def _emit_prepared(prepared: PreparedBranch, fmt: str, remote: str) -> None:
     )
     if prepared.note:
         emit(f"  {prepared.note}")
+    if prepared.deploy is not None:
+        files = len(prepared.deploy.files_changed)
+        emit(f"  deploy: {prepared.deploy.directory}/, {files} file(s) changed")
+        for what, before, after in prepared.deploy.rows:
+            emit(f"    {what}: {before} → {after}")
     if not prepared.pushed:
         emit(f"  push it: git push {remote} {prepared.branch}")
     if prepared.pull_request:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from gitml.deploy import kserve, kubernetes
 from gitml.deploy.context import build_context
+from gitml.deploy.settings import TARGETS
 from gitml.deploy.yaml_out import manifest_text
 from gitml.errors import UsageError
 
@@ -17,8 +18,6 @@ if TYPE_CHECKING:
     from gitml.canary.policy import CanaryPolicy
     from gitml.deploy.release import Release
     from gitml.deploy.settings import StageDeploy
-
-TARGETS = ("kubernetes", "kserve")
 
 
 @dataclass(frozen=True)
@@ -61,7 +60,7 @@ def render(
     return Rendered(
         release=release,
         target=target,
-        directory=settings.directory,
+        directory=settings.directory_of(release.model),
         image=kubernetes.image_reference(release, settings),
         canary_percent=canary_percent,
         files=dict(sorted(files.items())),

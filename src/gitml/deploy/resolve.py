@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from gitml.deploy.release import Release
 from gitml.deploy.render import Rendered, check_target, render
+from gitml.deploy.stage_branch import config_at
 from gitml.errors import ConfigError, RegistryError, UsageError
 from gitml.files import CONFIG_FILE
 from gitml.registry.model_ref import ModelRef, parse_ref
@@ -23,20 +24,24 @@ def render_stage(
 ) -> Rendered:
     """Render ``MODEL@STAGE`` for ``target`` from the version the stage has recorded.
 
-    The settings come from ``gitml.yaml`` as the registry reads it (schema-checked); a
-    stage with no recorded version, or a reference that is not a stage, is refused.
+    The settings come from the ``gitml.yaml`` of the version's registered commit
+    (schema-checked), as promotion and rollback commits render it; a stage with no
+    recorded version, or a reference that is not a stage, is refused.
     """
     check_target(target)
     ref = parse_ref(text)
     if ref.stage is None:
         raise UsageError(f"{text}: expected MODEL@STAGE (e.g. credit@production)")
     with RegistryReader(root, local=local) as reader:
-        config = _config(reader)
+        _config(reader)
         info = reader.resolve(ref)
         if not info.registered or not info.md5 or not info.artifact or not info.tag:
             raise RegistryError(
                 f"{text}: {ModelRef(ref.model, info.version)} has no registered artefact to deploy"
             )
+        # The version's own settings, as its promotion commit carries them
+        # (gitml.deploy.stage_branch): the same render here and on the stage branch.
+        config = config_at(reader, info.commit) or _config(reader)
     release = Release(
         model=ref.model,
         version=info.version,

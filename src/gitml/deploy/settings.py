@@ -9,7 +9,8 @@ deploy:
   max_replicas: 6                                # its ceiling (default: twice replicas)
   target_cpu: 70                                 # average CPU use it scales towards, percent
   port: 8080
-  directory: deploy/{stage}                      # where the rendered files go
+  directory: deploy/{stage}                      # where the rendered files go ({model} too)
+  targets: [kubernetes]                          # what promotion pull requests render there
   resources:
     requests: {cpu: 250m, memory: 512Mi}
     limits: {cpu: "1", memory: 1Gi}
@@ -50,8 +51,11 @@ _REPOSITORY = re.compile(
 _NAMESPACE = re.compile(r"[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?")
 _KEYS = (
     "base_image", "image", "namespace", "replicas", "max_replicas", "target_cpu", "port",
-    "directory", "resources", "stages",
+    "directory", "targets", "resources", "stages",
 )  # fmt: skip
+# What gitml renders (``gitml deploy render --target``; ``deploy.targets`` in the loop).
+TARGETS = ("kubernetes", "kserve")
+DEFAULT_TARGETS = ("kubernetes",)
 _STAGE_KEYS = ("namespace", "replicas", "max_replicas", "target_cpu", "resources")
 
 
@@ -83,8 +87,13 @@ class StageDeploy:
     max_replicas: int
     target_cpu: int
     port: int
-    directory: str
+    directory: str  # {stage} replaced; {model} is replaced by :meth:`directory_of`
     resources: Resources
+    targets: tuple[str, ...] = DEFAULT_TARGETS
+
+    def directory_of(self, model: str) -> str:
+        """Where ``model``'s rendered files for this stage go, relative to the root."""
+        return self.directory.replace("{model}", model)
 
 
 @dataclass(frozen=True)
@@ -93,6 +102,12 @@ class DeploySettings:
 
     raw: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     file: str = CONFIG_FILE
+
+    @property
+    def configured(self) -> bool:
+        """Whether ``gitml.yaml`` has a ``deploy:`` section: then promotion and rollback
+        pull requests carry the rendered stage, and a stage branch without it is refused."""
+        return bool(self.raw)
 
     def for_stage(self, stage: str) -> StageDeploy:
         """The settings of ``stage``; a ConfigError naming the key when one is missing."""
@@ -245,6 +260,17 @@ def _stage_settings(
             "a relative path inside the repository (e.g. deploy/{stage})",
             directory,
         )
+    targets_raw = body.get("targets", list(DEFAULT_TARGETS))
+    if (
+        not isinstance(targets_raw, list)
+        or not targets_raw
+        or any(t not in TARGETS for t in targets_raw)
+        or len(set(targets_raw)) != len(targets_raw)
+    ):
+        raise _error(
+            file, "deploy.targets", f"a list of distinct targets from {', '.join(TARGETS)}",
+            targets_raw,
+        )  # fmt: skip
     resources_at = (
         f"deploy.stages.{stage}.resources" if "resources" in override else "deploy.resources"
     )
@@ -264,4 +290,5 @@ def _stage_settings(
         port=port,
         directory=directory.replace("{stage}", stage),
         resources=resources,
+        targets=tuple(targets_raw),
     )

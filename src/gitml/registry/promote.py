@@ -4,7 +4,9 @@
 branch tip holds another artefact than the stage's latest assignment it requires, in
 order: the artefact is a registered version; it is in the DVC remote; the stage's
 required gate passes (rollbacks skip metric gates, never the other checks, nor an
-``approvals`` rule). Only then it records ``MODEL#STAGE#N`` (GTO's format) on the
+``approvals`` rule); when the version's commit configures ``deploy:``, the branch's deploy
+folder is what gitml renders for it or what the stage ran it with before
+(:mod:`gitml.deploy.stage_branch`). Only then it records ``MODEL#STAGE#N`` (GTO's format) on the
 version's registered commit, with the pull request that was merged, its author and
 approvers (read through GitHub's API when ``GITHUB_TOKEN`` is set) and the CI run.
 """
@@ -15,6 +17,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from gitml import __version__
+from gitml.deploy.stage_branch import (
+    deploy_summary,
+    folder_problem,
+    stage_tree,
+    summary_markdown,
+)
 from gitml.errors import GateFailed, RegistryError, VerificationError
 from gitml.github.run_url import run_url_from_environment
 from gitml.gitio.repo import GitRepo, TagPushRejected, TagWriter, TreeWriter
@@ -31,6 +39,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from gitml.config import Config
+    from gitml.deploy.summary import DeployChange
     from gitml.github.reviews import PullRequestReviews, ReviewSource
     from gitml.registry.state import ModelState, VersionState
 
@@ -193,8 +202,21 @@ def _promote_model(
             state = reader.model_state(name)
             if info.tip_commit is None or info.tip_md5 is None:
                 return Promotion(name, stage, None, "absent", reason=f"no {info.branch} branch tip")
+            held = state.versions.get(info.tip_version) if info.tip_version else None
+            # The deploy folder is checked even when the version is unchanged: a pull
+            # request that only edits the stage's manifests changes what runs.
+            deployed = folder_problem(reader, repo, held, stage, info.tip_commit) if held else None
             if not info.pending:
-                return Promotion(name, stage, info.version, "up-to-date")
+                if not deployed:
+                    return Promotion(name, stage, info.version, "up-to-date")
+                return Promotion(
+                    name,
+                    stage,
+                    info.version,
+                    "refused",
+                    reason=deployed,
+                    exit_code=VerificationError.exit_code,
+                )
             if info.tip_version is None:
                 return Promotion(
                     name,
@@ -240,6 +262,16 @@ def _promote_model(
                 kind,
                 reason=failure,
                 exit_code=GateFailed.exit_code,
+            )
+        if deployed:  # after the gate: a failing gate is the first thing to know
+            return Promotion(
+                name,
+                stage,
+                version.version,
+                "refused",
+                kind,
+                reason=deployed,
+                exit_code=VerificationError.exit_code,
             )
         if dry_run:
             return Promotion(name, stage, version.version, "would-record", kind)
@@ -292,10 +324,14 @@ class PreparedBranch:
     command: str | None = None
     note: str = ""
     dispatched: bool = False  # propose.yml started for the pull request (opened from CI)
+    deploy_directory: str | None = None  # the stage's rendered folder, when deploy: is set
+    deploy: DeployChange | None = None  # what the branch changes in that folder
 
     def to_dict(self) -> dict[str, object]:
         """JSON shape of a prepared branch."""
-        return dict(self.__dict__)
+        data = dict(self.__dict__)
+        data["deploy"] = self.deploy.to_dict() if self.deploy else None
+        return data
 
 
 def require_stage(root: Path | str, stage: str) -> Config:
@@ -378,22 +414,26 @@ def prepare_promotion(
         branch = reader.branch_name(stage, model)
         tip = reader.branch_commit(branch)
         holder = reader.stage_holder(state, stage)
+        staged = stage_tree(reader, repo, target, stage)
     if tip is None:
-        trees.set_branch(branch, target.commit)
+        start = target.commit
+        note = f"created {branch} at {model}@{target.version}'s commit"
+        if staged.tree != trees.tree_of(target.commit):
+            start = trees.commit_tree(
+                staged.tree,
+                [target.commit],
+                f"Deploy {model} {target.version} to {stage}\n\n{staged.note}\n\n"
+                f"{PROMOTE_TRAILER} {model} {target.version}\n",
+            )
+            note += f", with its rendered stage in {staged.directory}/"
+        trees.set_branch(branch, start)
         if push:
-            trees.push_branch(remote, branch, target.commit)
+            trees.push_branch(remote, branch, start)
         return PreparedBranch(
-            model,
-            stage,
-            target.version,
-            branch,
-            branch,
-            target.commit,
-            "new-stage",
-            push,
-            note=f"created {branch} at {model}@{target.version}'s commit",
-        )
-    if trees.tree_of(tip) == trees.tree_of(target.commit):
+            model, stage, target.version, branch, branch, start, "new-stage", push, note=note,
+            deploy_directory=staged.directory,
+        )  # fmt: skip
+    if trees.tree_of(tip) == staged.tree:
         return PreparedBranch(
             model,
             stage,
@@ -408,18 +448,24 @@ def prepare_promotion(
     title = f"Promote {model} {target.version} to {stage}"
     message = (
         f"{title}\n\nReplaces {current} in {stage}. The tree is exactly the registered commit "
-        f"{target.commit[:12]} of main.\n\n{PROMOTE_TRAILER} {model} {target.version}\n"
+        f"{target.commit[:12]} of main{staged.with_note}.\n\n"
+        f"{PROMOTE_TRAILER} {model} {target.version}\n"
     )
-    commit = trees.commit_tree(trees.tree_of(target.commit), [tip, target.commit], message)
+    commit = trees.commit_tree(staged.tree, [tip, target.commit], message)
     name = f"promote/{model}-{target.version}-to-{stage}"
     trees.set_branch(name, commit)
     if push:
         trees.push_branch(remote, name, commit)
-    prepared = PreparedBranch(model, stage, target.version, name, branch, commit, "promotion", push)
+    summary = deploy_summary(repo, staged, tip, commit)
+    prepared = PreparedBranch(
+        model, stage, target.version, name, branch, commit, "promotion", push,
+        deploy_directory=staged.directory, deploy=summary,
+    )  # fmt: skip
     body = (
         f"Promotes **{model} {target.version}** to `{stage}` (currently {current}).\n\n"
         "Prepared by `gitml promote`; the gate runs as this pull request's status check and "
         "`gitml promote --on-push` records the promotion after the merge."
+        f"{summary_markdown(summary)}"
     )
     return _open_pull_request(prepared, title, body, repository)
 
@@ -483,23 +529,30 @@ def prepare_rollback(
         branch = reader.branch_name(stage, model)
         tip = reader.branch_commit(branch)
         holder = reader.stage_holder(state, stage)
-    if tip is None:
-        raise RegistryError(f"{branch}: no such stage branch to roll back")
+        if tip is None:
+            raise RegistryError(f"{branch}: no such stage branch to roll back")
+        staged = stage_tree(reader, repo, target, stage, restore_from=tip)
     current = holder.version if holder else "none"
     title = f"Roll back {model} to {to} in {stage}"
     message = (
         f"{title}\n\nReplaces {current}; the tree is exactly the registered commit "
-        f"{target.commit[:12]} of {model} {to}.\n\n{ROLLBACK_TRAILER} {model} {to}\n"
+        f"{target.commit[:12]} of {model} {to}{staged.with_note}.\n\n"
+        f"{ROLLBACK_TRAILER} {model} {to}\n"
     )
-    commit = trees.commit_tree(trees.tree_of(target.commit), [tip], message)
+    commit = trees.commit_tree(staged.tree, [tip], message)
     name = f"rollback/{model}-{stage}-{to}"
     trees.set_branch(name, commit)
     if push:
         trees.push_branch(remote, name, commit)
-    prepared = PreparedBranch(model, stage, to, name, branch, commit, "rollback", push, note=note)
+    summary = deploy_summary(repo, staged, tip, commit)
+    prepared = PreparedBranch(
+        model, stage, to, name, branch, commit, "rollback", push, note=note,
+        deploy_directory=staged.directory, deploy=summary,
+    )  # fmt: skip
     body = (
         f"Rolls **{model}** back to **{to}** in `{stage}` (currently {current}).\n\n"
         "Metric gates are skipped for rollbacks; hash, registration and DVC-remote checks are "
         "not. `gitml promote --on-push` records it as a rollback after the merge."
+        f"{summary_markdown(summary)}"
     )
     return _open_pull_request(prepared, title, body, repository)

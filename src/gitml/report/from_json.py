@@ -21,6 +21,7 @@ from gitml.errors import ConfigError
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from gitml.deploy.summary import DeployChange
     from gitml.monitor.baseline_diff import BaselineDiff, FeatureShift
     from gitml.report.model import (
         BaselineChange,
@@ -342,6 +343,15 @@ def _dossier(data: dict[str, Any] | None) -> DossierLink | None:
     return DossierLink(data["version"], data["run_url"], tuple(data["sections"]), verified=False)
 
 
+def _deployment(data: dict[str, Any] | None) -> DeployChange | None:
+    from gitml.deploy.summary import DeployChange
+
+    if data is None:
+        return None
+    rows = tuple((str(w), str(b), str(a)) for w, b, a in data["rows"])
+    return DeployChange(data["directory"], rows, tuple(data["files_changed"]))
+
+
 def _model(model: dict[str, Any], name: str) -> ModelReport:
     from gitml.report.model import ModelReport, ModelStatus
 
@@ -366,6 +376,7 @@ def _model(model: dict[str, Any], name: str) -> ModelReport:
         fairness=_fairness(model.get("fairness")),
         importance=_importance(model.get("importance")),
         dossier=_dossier(model.get("dossier")),
+        deployment=_deployment(model.get("deployment")),
     )
 
 

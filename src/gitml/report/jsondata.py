@@ -182,6 +182,8 @@ def _governance(model: ModelReport) -> dict[str, Any]:
         data["importance"] = _importance(model.importance)
     if model.dossier is not None:
         data["dossier"] = _dossier(model.dossier)
+    if model.deployment is not None:
+        data["deployment"] = model.deployment.to_dict()
     return data
 
 

@@ -305,6 +305,10 @@ def _model_section(model: ModelReport, report: Report, detail: Detail) -> list[s
             f" · evaluation rows: {format_value(model.base_rows)} → {format_value(model.head_rows)}"
         )
     out += dossier_line(model.name, model.dossier)
+    if model.deployment is not None:
+        from gitml.deploy.summary import markdown_lines
+
+        out += ["", *markdown_lines(model.deployment), ""]
     out += [f"> {text(note)}" for note in model.notes]
     out += _metrics_block(model.metrics, detail, "metrics")
     if model.same_rows:

@@ -10,6 +10,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from gitml.deploy.summary import DeployChange
     from gitml.monitor.baseline_diff import BaselineDiff
     from gitml.report.values import Scalar
 
@@ -347,6 +348,8 @@ class ModelReport:
     fairness: FairnessDiff | None = None
     importance: ImportanceDiff | None = None
     dossier: DossierLink | None = None
+    # A promotion's change to its stage's deploy folder (gitml.yaml deploy:), if any.
+    deployment: DeployChange | None = None
 
     @property
     def artifact_changed(self) -> bool:
