@@ -22,31 +22,36 @@ def register(commands: argparse._SubParsersAction) -> None:
         "drift",
         help="compare live data with a model version's baseline (PSI, KS, chi², JS)",
         description=(
-            "Compare a batch (CSV, Parquet, or the JSONL prediction log of gitml serve) with "
-            "the baseline stored with MODEL@STAGE or MODEL@vX.Y.Z: population stability, "
-            "Kolmogorov-Smirnov, chi-squared / Jensen-Shannon, missing-rate change, unseen "
-            "categories and prediction-score drift, ranked by severity; with labels in the "
-            "batch, live ROC AUC and calibration. Exit 4 with --fail-on-drift when drift is found."
+            "Compare a batch (CSV, Parquet, or the JSONL prediction logs of gitml serve: one "
+            "file, or a directory of one log per replica) with the baseline stored with "
+            "MODEL@STAGE or MODEL@vX.Y.Z: population stability, Kolmogorov-Smirnov, "
+            "chi-squared / Jensen-Shannon, missing-rate change, unseen categories and "
+            "prediction-score drift, ranked by severity; with labels in the batch, live ROC AUC "
+            "and calibration. Exit 4 with --fail-on-drift when drift is found."
         ),
     )
     p.add_argument("ref", help="model reference, e.g. credit@production")
     p.add_argument(
         "--data",
-        help="batch file (default: monitor.data in gitml.yaml: a file, a DVC-tracked file or a "
-        "command that writes the batch)",
+        metavar="FILE|DIR|GLOB",
+        help="batch file, or a directory of prediction logs (one per server replica: its "
+        "*.jsonl, *.jsonl.gz and *.ndjson files, NAME.feedback.jsonl left out) or a quoted glob "
+        "of them, read in name order as one batch of one model version (default: monitor.data "
+        "in gitml.yaml: a file, a DVC-tracked file or a command that writes the batch)",
     )
     p.add_argument(
         "--save-batch",
         metavar="PATH",
         help="copy the batch that was checked (and its .recipe.json) to PATH, e.g. for "
-        "`gitml retrain --data PATH`",
+        "`gitml retrain --data PATH`; many logs are saved joined, as one JSONL file",
     )
     p.add_argument("--fail-on-drift", action="store_true", help="exit 4 when the verdict is drift")
     p.add_argument(
         "--record",
         action="store_true",
         help="keep the outcome in the registry: an annotated tag gitml.drift/MODEL/N on the "
-        "version's commit holding the verdict, rows, batch sha256, drifted features and their "
+        "version's commit holding the verdict, rows, batch sha256 (of many logs: of their "
+        "lines joined in name order, as by `cat`), drifted features and their "
         "PSI (read by gitml history, insights, site and dossier)",
     )
     p.add_argument("--push", action="store_true", help="with --record, push the tag")

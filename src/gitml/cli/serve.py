@@ -82,7 +82,13 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--log",
         dest="log_path",
-        help="append every prediction to this JSON Lines file (gitml drift reads it)",
+        metavar="PATH",
+        help=(
+            "append every prediction to this JSON Lines file (gitml drift reads it), and "
+            "/feedback labels to NAME.feedback.jsonl beside it; {host} in PATH becomes the "
+            "host name (a Kubernetes pod's name), so replicas sharing a volume each write "
+            "their own file: '/var/log/gitml/predictions-{host}.jsonl'"
+        ),
     )
     p.add_argument(
         "--reload-on-promotion",

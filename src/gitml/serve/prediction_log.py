@@ -8,6 +8,11 @@ predictions (an unlogged prediction would be missing from every drift check) and
 
 The feedback log beside it (:func:`feedback_path`, the labels of ``POST /feedback``) is
 the same kind of file, written by the same class (:meth:`PredictionLog.write_entries`).
+
+Replicas sharing one volume each keep their own log: ``{host}`` in the path becomes the
+host name (:func:`log_path_for_host`), which in a Kubernetes pod is the pod's name, so
+``/var/log/gitml/predictions-{host}.jsonl`` gives every pod its file (and its feedback
+log beside it), and ``gitml drift --data /var/log/gitml/`` reads them all as one batch.
 """
 
 from __future__ import annotations
@@ -16,6 +21,8 @@ import errno
 import json
 import logging
 import os
+import re
+import socket
 import stat
 import threading
 import time
@@ -32,7 +39,14 @@ if TYPE_CHECKING:
     from gitml.serve.loaded import LoadedModel
     from gitml.serve.records import ValidBatch
 
-__all__ = ["PredictionLog", "PredictionLogError", "feedback_path", "timestamp"]
+__all__ = [
+    "HOST_PLACEHOLDER",
+    "PredictionLog",
+    "PredictionLogError",
+    "feedback_path",
+    "log_path_for_host",
+    "timestamp",
+]
 
 logger = logging.getLogger("gitml.serve")
 
@@ -43,6 +57,12 @@ CHECK_SECONDS = 1.0
 # ready and failing on the last few kilobytes.
 FREE_BYTES_NEEDED = 4 * 1024 * 1024
 _FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
+# Replaced by the host name in a log path: one file per replica on a shared volume.
+HOST_PLACEHOLDER = "{host}"
+# A host name that can be one part of a file name as it is: no separator, no leading dot
+# (no ``..``, no hidden file), nothing a shell or a glob would read specially. Kubernetes
+# pod names (RFC 1123 labels, at most 63 characters) and DNS names (253) fit.
+_SAFE_HOST = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,252}")
 
 
 class PredictionLogError(GitmlError):
@@ -60,6 +80,26 @@ def feedback_path(log_path: Path) -> Path:
     suffix = log_path.suffix or ".jsonl"
     stem = log_path.stem if log_path.suffix else log_path.name
     return log_path.with_name(f"{stem}.feedback{suffix}")
+
+
+def log_path_for_host(path: Path | str, host: str | None = None) -> Path:
+    """``path`` with every ``{host}`` replaced by ``host`` (default: this machine's host
+    name, ``socket.gethostname()``, a Kubernetes pod's name); ``path`` itself without one.
+
+    A host name that could not be a file name component as it is (a separator, a leading
+    dot, a space, more than 253 characters) raises :class:`PredictionLogError`.
+    """
+    text = str(path)
+    if HOST_PLACEHOLDER not in text:
+        return Path(text)
+    name = socket.gethostname() if host is None else host
+    if not _SAFE_HOST.fullmatch(name):
+        raise PredictionLogError(
+            f"prediction log {text}: the host name {name!r} cannot stand for {HOST_PLACEHOLDER} "
+            "(expected letters, digits, '.', '-' or '_', not starting with '.', '-' or '_', "
+            "at most 253 characters)"
+        )
+    return Path(text.replace(HOST_PLACEHOLDER, name))
 
 
 def _describe(path: Path, exc: OSError) -> str:

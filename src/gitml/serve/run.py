@@ -21,7 +21,6 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import replace
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from prometheus_client import disable_created_metrics
@@ -34,6 +33,7 @@ from gitml.serve.deployment import DEFAULT_CANARY_PERCENT, Mode, Rollout, check_
 from gitml.serve.ids import DEFAULT_KNOWN_IDS
 from gitml.serve.judging import DecisionOptions, LiveCanary, stage_policy
 from gitml.serve.loaded import load_version
+from gitml.serve.prediction_log import feedback_path, log_path_for_host
 from gitml.serve.routing import parse_key
 from gitml.serve.server import (
     DEFAULT_GRACEFUL_SECONDS,
@@ -60,6 +60,7 @@ logger = logging.getLogger("gitml.serve")
 
 if TYPE_CHECKING:
     import socket
+    from pathlib import Path
     from types import TracebackType
 
     import uvicorn
@@ -154,6 +155,8 @@ def make_server(
     and ``decisions`` says whether the outcome is recorded, pushed, and followed by a
     pull request. ``from_export`` serves the directory ``gitml export --format dir``
     wrote instead of reading the registry (no git, no DVC: a container's model).
+    ``{host}`` in ``log_path`` becomes the host name (one log per replica on a shared
+    volume, :func:`~gitml.serve.prediction_log.log_path_for_host`).
     """
     candidate_of = rollout_of(canary, shadow, canary_percent, canary_key)
     check_export_options(from_export, candidate_of is not None, reload_on_promotion)
@@ -161,11 +164,14 @@ def make_server(
     # what the load says (whether the model got its fast path, and why not) reaches the
     # log in the same format as everything after it.
     configure_logging(log_level)
+    log_file = log_path_for_host(log_path) if log_path is not None else None
+    if log_file is not None:
+        logger.info("prediction log: %s (feedback: %s)", log_file, feedback_path(log_file))
     settings = ServeSettings(
         max_body_bytes=max_body_bytes,
         max_batch=max_batch,
         timeout_seconds=timeout_seconds,
-        log_path=Path(log_path) if log_path is not None else None,
+        log_path=log_file,
         fast_path=fast_path,
         max_connections=max_connections,
         keep_alive_seconds=keep_alive_seconds,
@@ -273,7 +279,8 @@ def serve(
 
     ``reload_on_promotion`` polls the registry every ``poll_seconds`` (fetching tags
     from ``remote`` when it exists) and swaps in a newly recorded version once it is
-    fully loaded and verified. ``log_path`` appends one JSON line per scored record.
+    fully loaded and verified. ``log_path`` appends one JSON line per scored record;
+    ``{host}`` in it becomes the host name, checked before the port is bound.
     ``fast_path=False`` (``--no-fast-path``) scores every request with the model's
     ``predict_proba``, for when the compiled scorer is suspected of anything.
     ``max_connections``, ``keep_alive_seconds`` and ``header_timeout_seconds`` bound
@@ -283,6 +290,8 @@ def serve(
     # Options that cannot work together fail before the port is bound.
     candidate_of = rollout_of(canary, shadow, canary_percent, canary_key)
     check_export_options(from_export, candidate_of is not None, reload_on_promotion)
+    if log_path is not None:
+        log_path = log_path_for_host(log_path)  # a host name unfit for a file name: now
     # This process is the server: its /metrics leaves out the ``_created`` series
     # prometheus_client adds beside each counter and histogram, which the text format
     # can only expose as extra gauges that no query of ours reads. (The switch is

@@ -59,6 +59,9 @@ class ServeSettings:
     ``known_ids`` is how many of the latest predictions ``POST /feedback`` can match a
     label to (their ids, versions and roles are kept in memory; older ids are unknown).
 
+    ``log_path`` is the prediction log's file, its ``{host}`` already replaced
+    (:func:`~gitml.serve.prediction_log.log_path_for_host`, as ``gitml serve`` does).
+
     ``max_connections``, ``keep_alive_seconds`` and ``header_timeout_seconds`` bound the
     connections (:mod:`gitml.serve.connections`): at the limit a new connection replaces
     the oldest one that has no request in progress, or is closed when every connection
@@ -89,5 +92,11 @@ class ServeSettings:
         ):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)!r}")
+        if self.log_path is not None and "{host}" in str(self.log_path):
+            # A file literally named "...{host}..." would be shared by every replica.
+            raise ValueError(
+                f"log_path {self.log_path} still holds {{host}}: replace it first "
+                "(gitml.serve.prediction_log.log_path_for_host)"
+            )
         if self.predict_threads is not None and self.predict_threads < 1:
             raise ValueError(f"predict_threads must be at least 1, got {self.predict_threads}")
