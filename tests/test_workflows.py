@@ -926,6 +926,9 @@ def test_act_pull_request_into_a_stage_verifies_without_retraining(
     ((args, report),) = result.cml_calls
     assert args[2:4] == ["--publish=false", "--target=pr/9"]
     assert "<code>HEAD</code> vs <code>origin/staging</code>" in report
+    # The sticky comment says what the merge changes on the cluster (deploy/staging/).
+    assert "**Deployment** (<code>deploy/staging/</code>" in report
+    assert "| version | v0.1.0 | v0.2.0 |" in report
 
 
 @pytest.mark.slow
