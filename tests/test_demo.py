@@ -33,6 +33,9 @@ def test_demo_plays_the_whole_loop(tmp_path: Path) -> None:
         "| credit | 🟢 improved | roc\\_auc 0.8209 → 0.8333 (+0.0124, +1.51%) |",
         "credit: registered v0.2.0",
         "credit v0.2.0 → staging: recorded as credit#staging#3",
+        "  deploy/staging: version v0.1.0 → v0.2.0",
+        "  deploy/production: image ghcr.io/acme/credit:credit-v0.2.0 → "
+        "ghcr.io/acme/credit:credit-v0.1.0",
         "credit → production: failed (baseline credit@v0.1.0 (production))",
         "credit v0.2.0 → production: recorded as credit#production#4",
         "credit v0.1.0 → production: recorded as credit#production#5",

@@ -19,6 +19,7 @@ from gitml import api
 from gitml.errors import VerificationError
 from tests.helpers import git, gitml
 from tests.registry_flow import merge_pull_request
+from tests.test_promotion import merge_into
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -38,15 +39,6 @@ def _show(repo: Path, spec: str) -> bytes:
     import subprocess
 
     return subprocess.run(["git", "show", spec], cwd=repo, capture_output=True, check=True).stdout
-
-
-def _merge(repo: Path, stage: str, branch: str) -> None:
-    """Merge a prepared branch into a stage branch and push it, as GitHub's button does."""
-    git(repo, "fetch", "-q", "origin")
-    git(repo, "checkout", "-q", "-B", stage, f"origin/{stage}")
-    git(repo, "merge", "-q", "--no-ff", branch, "-m", f"Merge pull request #90 from team/{branch}")
-    git(repo, "push", "-q", "origin", stage)
-    git(repo, "checkout", "-q", "main")
 
 
 def _two_versions_v1_in_production(repo: Path, clock: Clock) -> None:
@@ -120,7 +112,7 @@ def test_promotion_and_rollback_carry_the_stage_and_rollback_restores_it_byte_fo
     # The stage check passes it; merged, the promotion is recorded.
     (judged,) = api.promote_on_push("production", root=repo, dry_run=True, tip=head)
     assert judged.status == "would-record", judged.reason
-    _merge(repo, "production", head)
+    merge_into(repo, "production", head)
     clock.tick()
     (outcome,) = api.promote_on_push("production", root=repo)
     assert (outcome.status, outcome.version) == ("recorded", "v0.2.0")
@@ -138,7 +130,7 @@ def test_promotion_and_rollback_carry_the_stage_and_rollback_restores_it_byte_fo
         "production", root=repo, dry_run=True, tip=f"origin/{back.branch}"
     )
     assert (judged.status, judged.kind) == ("would-record", "rollback"), judged.reason
-    _merge(repo, "production", f"origin/{back.branch}")
+    merge_into(repo, "production", f"origin/{back.branch}")
     clock.tick()
     (outcome,) = api.promote_on_push("production", root=repo)
     assert (outcome.status, outcome.kind, outcome.version) == ("recorded", "rollback", "v0.1.0")

@@ -166,6 +166,53 @@ def test_inference_service_validates_against_the_kserve_crd(
     assert list(kserve_validator.iter_errors(broken))
 
 
+def test_a_log_claim_gives_each_pod_its_own_log_on_the_shared_volume(
+    tmp_path: Path, kserve_validator: jsonschema.protocols.Validator
+) -> None:
+    """deploy.log_claim: every pod appends to predictions-<pod>.jsonl on one claim, the
+    folder `gitml drift --data DIR` reads (a stage may name its own claim)."""
+    from gitml.cli.main import build_parser
+    from gitml.deploy.context import serve_command
+    from gitml.serve.prediction_log import log_path_for_host
+
+    extra = DEPLOY.replace(
+        "  namespace: ml\n", "  namespace: ml\n  log_claim: gitml-logs\n"
+    ).replace("production: {replicas: 3,", "production: {log_claim: prod.logs, replicas: 3,")
+    config = _config(extra)
+    for stage, claim in (("staging", "gitml-logs"), ("production", "prod.logs")):
+        release = Release(**{**RELEASE.__dict__, "stage": stage})
+        settings = config.deploy(stage)
+        kube = render(release, settings, "kubernetes", None).files
+        directory = _write(dict(kube), tmp_path / stage)
+        result = _kubernetes_validate(*sorted((directory / "kubernetes").glob("*.yaml")))
+        assert result.returncode == 0, result.stdout + result.stderr
+        pod = yaml.safe_load(kube["kubernetes/deployment.yaml"])["spec"]["template"]["spec"]
+        served = render(release, settings, "kserve", config.canary(stage)).files
+        predictor = yaml.safe_load(served["kserve/inferenceservice.yaml"])["spec"]["predictor"]
+        assert list(kserve_validator.iter_errors({"apiVersion": "serving.kserve.io/v1beta1",
+            "kind": "InferenceService", "metadata": {"name": "x"},
+            "spec": {"predictor": predictor}})) == []  # fmt: skip
+        for spec in (pod, predictor):
+            (served_container,) = spec["containers"]
+            assert served_container["args"] == ["--log", "/var/log/gitml/predictions-{host}.jsonl"]
+            assert {"mountPath": "/var/log/gitml", "name": "prediction-logs"} in (
+                served_container["volumeMounts"]
+            )
+            assert {"name": "prediction-logs", "persistentVolumeClaim": {"claimName": claim}} in (
+                spec["volumes"]
+            )
+        # The image's entrypoint followed by these arguments is a gitml serve command line
+        # whose log, in a pod, is named after the pod.
+        words = serve_command(release, settings)[1:] + pod["containers"][0]["args"]
+        parsed = build_parser().parse_args(words)
+        pod_log = log_path_for_host(parsed.log_path, "credit-production-7d9f8-x2x4q")
+        assert str(pod_log) == "/var/log/gitml/predictions-credit-production-7d9f8-x2x4q.jsonl"
+    # Without a claim nothing is mounted and nothing is logged (the default, as before).
+    plain = yaml.safe_load(render(RELEASE, _config().deploy("production"), "kubernetes").files[
+        "kubernetes/deployment.yaml"])  # fmt: skip
+    assert "args" not in plain["spec"]["template"]["spec"]["containers"][0]
+
+
 def test_a_stage_without_canary_policy_has_no_traffic_split(tmp_path: Path) -> None:
     config = _config()
     staging = Release(**{**RELEASE.__dict__, "stage": "staging"})
@@ -306,6 +353,8 @@ def test_rendering_is_deterministic() -> None:
          "deploy.stages.production.resources.limits.cpu"),
         ("stages: {canary: {replicas: 2}}", "deploy.stages.canary"),
         ("targets: [helm]", "deploy.targets"),
+        ("log_claim: Prediction_Logs", "deploy.log_claim"),
+        ("stages: {production: {log_claim: 'a b'}}", "deploy.stages.production.log_claim"),
         ("targets: []", "deploy.targets"),
         ("targets: [kserve, kserve]", "deploy.targets"),
         ("targets: kubernetes", "deploy.targets"),

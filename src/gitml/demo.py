@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from gitml.errors import GitmlError
 
@@ -137,6 +137,17 @@ def _merge(box: Sandbox, branch: str, into: str, number: int, title: str) -> Non
     box.github(f"PR #{number} '{title}' merged into {into}")
 
 
+def _show_deployment(box: Sandbox, stage: str, branch: str, prepared: dict[str, Any]) -> None:
+    """What the pull request changes on the cluster: its diff of the stage's deploy folder
+    (what a GitOps controller applies after the merge), summarised."""
+    folder = prepared.get("deploy_directory")
+    if not folder:
+        return
+    box.run("git", "diff", "--stat", f"origin/{stage}", f"origin/{branch}", "--", folder)
+    for what, before, after in (prepared.get("deploy") or {}).get("rows", []):
+        box.say(f"  {folder}: {what} {before} → {after}")
+
+
 def _promote(box: Sandbox, stage: str, version: str, number: int) -> None:
     prepared = box.run(
         "gitml",
@@ -154,9 +165,10 @@ def _promote(box: Sandbox, stage: str, version: str, number: int) -> None:
 
     branch = json.loads(prepared)["branch"]
     if json.loads(prepared)["kind"] == "new-stage":
-        box.github(f"branch {stage} created at credit {version}'s commit")
+        box.github(f"branch {stage} created with credit {version} and its rendered deploy/{stage}/")
     else:
         box.run("git", "fetch", "-q", "origin")
+        _show_deployment(box, stage, branch, json.loads(prepared))
         box.run("gitml", "check", "--stage", stage, "--head", f"origin/{branch}")
         box.github(f"PR #{number} 'Promote credit {version} to {stage}': gate passed, approved")
         _merge(box, f"origin/{branch}", stage, number, f"Promote credit {version} to {stage}")
@@ -300,6 +312,7 @@ def _play(box: Sandbox, rows: int) -> None:
     ).stdout
     branch = json.loads(prepared)["branch"]
     box.run("git", "fetch", "-q", "origin")
+    _show_deployment(box, "production", branch, json.loads(prepared))
     _merge(box, f"origin/{branch}", "production", 8, "Roll back credit in production")
     box.run("gitml", "promote", "--on-push", "production", "--push")
     box.run("git", "checkout", "-q", "main")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from gitml.deploy.kubernetes import container, metadata, pod_security_context, tmp_volume
+from gitml.deploy.kubernetes import container, metadata, pod_security_context, volumes
 from gitml.errors import ConfigError
 from gitml.files import CONFIG_FILE
 
@@ -52,7 +52,7 @@ def inference_service(
         "maxReplicas": settings.max_replicas,
         "minReplicas": settings.replicas,
         "securityContext": pod_security_context(),
-        "volumes": [tmp_volume()],
+        "volumes": volumes(settings),
     }
     if canary_percent is not None:
         predictor["canaryTrafficPercent"] = canary_percent

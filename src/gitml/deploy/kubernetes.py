@@ -17,6 +17,11 @@ if TYPE_CHECKING:
     from gitml.deploy.settings import StageDeploy
 
 CONTAINER_NAME = "predictor"
+# Where each pod writes its prediction log when deploy.log_claim is set: one file per pod
+# (``{host}`` is the pod's name), all on one ReadWriteMany volume `gitml drift` reads.
+LOG_DIR = "/var/log/gitml"
+LOG_FILE = f"{LOG_DIR}/predictions-{{host}}.jsonl"
+LOG_VOLUME = "prediction-logs"
 PORT_NAME = "http"
 HEALTH_PATH = "/health"
 
@@ -48,8 +53,16 @@ def _probe(period: int, failures: int) -> dict[str, Any]:
 def container(
     release: Release, settings: StageDeploy, name: str = CONTAINER_NAME
 ) -> dict[str, Any]:
-    """The serving container: the image's entrypoint, probes on /health, locked down."""
+    """The serving container: the image's entrypoint, probes on /health, locked down;
+    with ``deploy.log_claim``, its prediction log on the claim (arguments after the
+    image's entrypoint)."""
+    mounts = [{"mountPath": "/tmp", "name": "tmp"}]
+    extra: dict[str, Any] = {}
+    if settings.log_claim:
+        mounts.append({"mountPath": LOG_DIR, "name": LOG_VOLUME})
+        extra["args"] = ["--log", LOG_FILE]
     return {
+        **extra,
         "env": [{"name": "HOME", "value": "/tmp"}],
         "image": image_reference(release, settings),
         "imagePullPolicy": "IfNotPresent",
@@ -68,7 +81,7 @@ def container(
         },
         # A model can take a while to load; give it up to 2 minutes before liveness counts.
         "startupProbe": _probe(period=2, failures=60),
-        "volumeMounts": [{"mountPath": "/tmp", "name": "tmp"}],
+        "volumeMounts": mounts,
     }
 
 
@@ -86,6 +99,16 @@ def pod_security_context() -> dict[str, Any]:
 def tmp_volume() -> dict[str, Any]:
     """The one writable place: a small in-pod scratch directory mounted at /tmp."""
     return {"emptyDir": {"sizeLimit": "256Mi"}, "name": "tmp"}
+
+
+def volumes(settings: StageDeploy) -> list[dict[str, Any]]:
+    """The pod's volumes: /tmp, and the prediction logs' claim when there is one."""
+    found = [tmp_volume()]
+    if settings.log_claim:
+        found.append(
+            {"name": LOG_VOLUME, "persistentVolumeClaim": {"claimName": settings.log_claim}}
+        )
+    return found
 
 
 def deployment(release: Release, settings: StageDeploy) -> dict[str, Any]:
@@ -110,7 +133,7 @@ def deployment(release: Release, settings: StageDeploy) -> dict[str, Any]:
                     "containers": [container(release, settings)],
                     "securityContext": pod_security_context(),
                     "terminationGracePeriodSeconds": 30,
-                    "volumes": [tmp_volume()],
+                    "volumes": volumes(settings),
                 },
             },
         },

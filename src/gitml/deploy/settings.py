@@ -11,6 +11,7 @@ deploy:
   port: 8080
   directory: deploy/{stage}                      # where the rendered files go ({model} too)
   targets: [kubernetes]                          # what promotion pull requests render there
+  log_claim: gitml-logs                          # a ReadWriteMany claim: a prediction log per pod
   resources:
     requests: {cpu: 250m, memory: 512Mi}
     limits: {cpu: "1", memory: 1Gi}
@@ -51,12 +52,14 @@ _REPOSITORY = re.compile(
 _NAMESPACE = re.compile(r"[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?")
 _KEYS = (
     "base_image", "image", "namespace", "replicas", "max_replicas", "target_cpu", "port",
-    "directory", "targets", "resources", "stages",
+    "directory", "targets", "log_claim", "resources", "stages",
 )  # fmt: skip
 # What gitml renders (``gitml deploy render --target``; ``deploy.targets`` in the loop).
 TARGETS = ("kubernetes", "kserve")
 DEFAULT_TARGETS = ("kubernetes",)
-_STAGE_KEYS = ("namespace", "replicas", "max_replicas", "target_cpu", "resources")
+_STAGE_KEYS = ("namespace", "replicas", "max_replicas", "target_cpu", "resources", "log_claim")
+# A PersistentVolumeClaim's name is a DNS-1123 subdomain.
+_CLAIM = re.compile(r"[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*")
 
 
 @dataclass(frozen=True)
@@ -90,6 +93,7 @@ class StageDeploy:
     directory: str  # {stage} replaced; {model} is replaced by :meth:`directory_of`
     resources: Resources
     targets: tuple[str, ...] = DEFAULT_TARGETS
+    log_claim: str | None = None  # where each pod writes its prediction log, if anywhere
 
     def directory_of(self, model: str) -> str:
         """Where ``model``'s rendered files for this stage go, relative to the root."""
@@ -271,6 +275,14 @@ def _stage_settings(
             file, "deploy.targets", f"a list of distinct targets from {', '.join(TARGETS)}",
             targets_raw,
         )  # fmt: skip
+    log_claim, log_claim_at = pick("log_claim", None)
+    if log_claim is not None and (
+        not isinstance(log_claim, str) or len(log_claim) > 253 or not _CLAIM.fullmatch(log_claim)
+    ):
+        raise _error(
+            file, log_claim_at,
+            "a PersistentVolumeClaim name (lowercase letters, digits, '-', '.')", log_claim,
+        )  # fmt: skip
     resources_at = (
         f"deploy.stages.{stage}.resources" if "resources" in override else "deploy.resources"
     )
@@ -291,4 +303,5 @@ def _stage_settings(
         directory=directory.replace("{stage}", stage),
         resources=resources,
         targets=tuple(targets_raw),
+        log_claim=log_claim,
     )

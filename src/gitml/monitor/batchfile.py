@@ -30,10 +30,7 @@ in row chunks (:func:`csv_chunks`), a Parquet file one column at a time or in ro
 (:class:`ParquetColumns`), so memory follows the chunk, not the file.
 
 Many prediction logs (one per server replica) become one batch through
-:func:`join_logs`: their lines one after another in one JSONL file, read like any log;
-an error names the log and its line, never the joined file (:meth:`JoinedLogs.renamed`).
-A row number in an error about a feature's values counts the batch's rows, the logs' in
-name order.
+:func:`gitml.monitor.logset.join_logs`.
 """
 
 from __future__ import annotations
@@ -43,9 +40,6 @@ import io
 import json
 import logging
 import math
-import re
-import zlib
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -54,7 +48,7 @@ import numpy as np
 from gitml.errors import ConfigError
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Sequence
+    from collections.abc import Iterator
 
     import pandas as pd
 
@@ -222,7 +216,7 @@ def read_jsonl(
 
     raw = file.read_bytes()
     text = (gzip.decompress(raw) if compressed else raw).decode("utf-8")
-    text = _without_torn_tail(text, name)
+    text = without_torn_tail(text, name)
     records: list[dict[str, Any]] = []
     scores: list[float] = []
     has_score = False
@@ -233,16 +227,16 @@ def read_jsonl(
         try:
             entry = json.loads(line)
         except ValueError as exc:
-            _line_error(name, number, f"not valid JSON: {exc}")
+            line_error(name, number, f"not valid JSON: {exc}")
         if not isinstance(entry, dict) or not isinstance(entry.get("features"), dict):
-            _line_error(name, number, "expected an object with a 'features' object")
+            line_error(name, number, "expected an object with a 'features' object")
         if others.left_out(entry):
             continue
         others.see(number, entry)
         score = entry.get(SCORE_COLUMN)
         if score is not None:
             if isinstance(score, bool) or not isinstance(score, int | float):
-                _line_error(name, number, f"'score' must be a number, got {score!r}")
+                line_error(name, number, f"'score' must be a number, got {score!r}")
             has_score = True
         records.append(entry["features"])
         scores.append(math.nan if score is None else float(score))
@@ -257,7 +251,7 @@ def read_jsonl(
     return frame
 
 
-def _without_torn_tail(text: str, name: str) -> str:
+def without_torn_tail(text: str, name: str) -> str:
     """``text`` less a last line that has no newline and is no JSON: a writer stopped
     mid-record (``kill -9``, power loss). It is dropped with a warning; a bad line
     anywhere else still refuses the file, since it cannot be such an interruption."""
@@ -361,155 +355,6 @@ class _OtherVersions:
         raise ConfigError(f"{self._name}: {message}", [(self._name, f"line {number}", message)])
 
 
-def _line_error(name: str, number: int, message: str) -> NoReturn:
+def line_error(name: str, number: int, message: str) -> NoReturn:
+    """A one-line ConfigError naming the log ``name`` and its line ``number``."""
     raise ConfigError(f"{name}: line {number}: {message}", [(name, f"line {number}", message)])
-
-
-# The roles of a prediction log's lines that answered requests (see join_logs).
-_ANSWERING_ROLES = (None, "stable")
-
-
-@dataclass(frozen=True)
-class JoinedLogs:
-    """Prediction logs written one after another into one batch file (:func:`join_logs`).
-
-    ``label`` names the batch as the user gave it (a directory or a glob); ``parts``
-    holds each log's name and how many lines of the joined file come before it.
-    """
-
-    label: str
-    parts: tuple[tuple[str, int], ...]
-
-    def locate(self, line: int) -> tuple[str, int]:
-        """The log and its own line number of the joined file's line ``line``."""
-        name, before = self.parts[0]
-        for part, offset in self.parts:
-            if offset >= line:
-                break
-            name, before = part, offset
-        return name, line - before
-
-    def renamed(self, error: ConfigError, joined: str) -> ConfigError:
-        """``error``, raised reading the joined file ``joined``, told in the logs' terms:
-        a line of it as that log's line, anything else as the batch's label."""
-        head = re.compile(rf"{re.escape(joined)}: line (\d+)")
-        found = head.match(str(error))
-        message = str(error)
-        if found:
-            name, line = self.locate(int(found.group(1)))
-            message = f"{name}: line {line}{message[found.end() :]}"
-        problems = []
-        for file, key, text in error.problems:
-            numbered = re.fullmatch(r"line (\d+)", key)
-            if file == joined and numbered:
-                file, line = self.locate(int(numbered.group(1)))
-                key, text = f"line {line}", re.sub(rf"^{key}\b", f"line {line}", text)
-            problems.append((self.label if file == joined else file, key, text))
-        return ConfigError(message.replace(joined, self.label), problems)
-
-
-def join_logs(files: Sequence[Path], dest: Path, label: str) -> JoinedLogs:
-    """Write the prediction logs ``files`` one after another into ``dest``: one batch.
-
-    Each log is copied as it is (decompressed when it ends in ``.gz``), in the order
-    given; a last line without its newline gets one, and an interrupted last line is left
-    out, as when the log is read alone. So ``dest`` holds what ``cat`` of the logs would
-    (for logs a server closed cleanly: byte for byte), and the same rows in the same order.
-    An empty log (a replica that served nothing yet) adds nothing.
-
-    The logs must have served the same model version(s): a log of another version on the
-    same volume (pods of an earlier rollout) is refused, naming both logs. A replica
-    serves one version all its life (a new version is a rollout: new pods, new logs), so
-    a log's version is read from its first and last lines that answered a request
-    (``role`` stable, or none; a canary's or shadow's lines name the candidate on
-    purpose). Every line is checked when ``dest`` is read, each as the version checked
-    wants (:func:`read_jsonl`); :meth:`JoinedLogs.renamed` names the log and its line.
-    """
-    parts: list[tuple[str, int]] = []
-    served: tuple[str, frozenset[str]] | None = None  # the first log naming versions
-    lines = 0
-    with dest.open("wb") as out:
-        for file in files:
-            name = str(file)
-            try:
-                raw = file.read_bytes()
-                text = (gzip.decompress(raw) if file.suffix.lower() == ".gz" else raw).decode()
-            except (OSError, EOFError, zlib.error, UnicodeDecodeError) as exc:
-                unreadable(name, exc)
-            text = _without_torn_tail(text, name)
-            if not text:
-                continue
-            if not text.endswith("\n"):
-                text += "\n"
-            count = text.count("\n")
-            versions = frozenset(
-                version
-                for version in (
-                    _answering_version(_lines_forward(text), name),
-                    _answering_version(_lines_backward(text, count), name),
-                )
-                if version is not None
-            )
-            if versions and served is None:
-                served = (name, versions)
-            elif versions and served is not None and versions != served[1]:
-                _mixed_versions(label, served, (name, versions))
-            parts.append((name, lines))
-            lines += count
-            out.write(text.encode())
-    if not parts:
-        message = "no rows (every prediction log is empty)"
-        raise ConfigError(f"{label}: {message}", [(label, "", message)])
-    return JoinedLogs(label, tuple(parts))
-
-
-def _lines_forward(text: str) -> Iterator[tuple[int, str]]:
-    """The lines of ``text`` (which ends in a newline) with their numbers, first to last."""
-    start, number = 0, 1
-    while start < len(text):
-        end = text.index("\n", start)
-        yield number, text[start:end]
-        start, number = end + 1, number + 1
-
-
-def _lines_backward(text: str, count: int) -> Iterator[tuple[int, str]]:
-    """The ``count`` lines of ``text`` (which ends in a newline), last to first."""
-    end = len(text) - 1
-    for number in range(count, 0, -1):
-        start = text.rfind("\n", 0, end) + 1
-        yield number, text[start:end]
-        end = start - 1
-
-
-def _answering_version(lines: Iterator[tuple[int, str]], name: str) -> str | None:
-    """``model@version`` of the first of ``lines`` that answered a request (None when it
-    names neither, or there is none); a line that is no prediction log's on the way is a
-    ConfigError naming ``name`` and the line."""
-    for number, line in lines:
-        if not line.strip():
-            continue
-        try:
-            entry = json.loads(line)
-        except ValueError as exc:
-            _line_error(name, number, f"not valid JSON: {exc}")
-        if not isinstance(entry, dict) or not isinstance(entry.get("features"), dict):
-            _line_error(name, number, "expected an object with a 'features' object")
-        if entry.get("role") not in _ANSWERING_ROLES:
-            continue
-        model, version = entry.get("model"), entry.get("version")
-        if (model, version) == (None, None):
-            return None
-        return f"{model or '(no model)'}@{version or '(no version)'}"
-    return None
-
-
-def _mixed_versions(
-    label: str, first: tuple[str, frozenset[str]], other: tuple[str, frozenset[str]]
-) -> NoReturn:
-    (name, versions), (other_name, other_versions) = first, other
-    message = (
-        f"{name} logs predictions of {', '.join(sorted(versions))} but {other_name} of "
-        f"{', '.join(sorted(other_versions))}: one drift check reads one version's logs "
-        "(move the other version's logs aside, or pass a glob naming only its replicas' files)"
-    )
-    raise ConfigError(f"{label}: {message}", [(other_name, "", message)])

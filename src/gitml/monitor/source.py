@@ -26,7 +26,7 @@ per server replica (``gitml serve --log 'DIR/predictions-{host}.jsonl'``):
   when no file has that very name: the prediction logs it matches, by the same rule.
 
 They are read in name order (full path for a glob) as one batch
-(:func:`~gitml.monitor.batchfile.join_logs`): their lines one after another in one
+(:func:`~gitml.monitor.logset.join_logs`): their lines one after another in one
 temporary JSONL file. That file is the batch the check reads, hashes (the batch sha256
 ``gitml drift --record`` keeps: the logs' decompressed bytes joined in name order, the
 same digest as ``cat`` of them into one file) and saves (``--save-batch``).
@@ -142,7 +142,7 @@ def _one_file(data: str, base: Path | None = None) -> Iterator[Path]:
         return
     import tempfile
 
-    from gitml.monitor.batchfile import join_logs
+    from gitml.monitor.logset import join_logs
 
     with tempfile.TemporaryDirectory(prefix="gitml-batch-") as tmp:
         joined_path = Path(tmp) / "logs.jsonl"

@@ -23,7 +23,7 @@ from gitml.deploy.stage_branch import (
     stage_tree,
     summary_markdown,
 )
-from gitml.errors import GateFailed, RegistryError, VerificationError
+from gitml.errors import GateFailed, GitmlError, RegistryError, VerificationError
 from gitml.github.run_url import run_url_from_environment
 from gitml.gitio.repo import GitRepo, TagPushRejected, TagWriter, TreeWriter
 from gitml.registry.names import Action, assign_tag
@@ -110,6 +110,15 @@ class Promotion:
     def to_dict(self) -> dict[str, object]:
         """JSON shape of one outcome."""
         return dict(self.__dict__)
+
+
+def _refused(
+    model: str, stage: str, version: str, kind: str, reason: str, error: type[GitmlError]
+) -> Promotion:
+    """A refusal, with the exit code of the error class it amounts to."""
+    return Promotion(
+        model, stage, version, "refused", kind, reason=reason, exit_code=error.exit_code
+    )
 
 
 def _gate_failure(
@@ -242,37 +251,20 @@ def _promote_model(
             wrong = wrong_in_remote(root, [info.tip_md5]).get(info.tip_md5)
             if wrong:
                 fix = "run `dvc push`" if wrong.startswith("not in") else "push the artefact again"
-                return Promotion(
+                return _refused(
                     name,
                     stage,
                     version.version,
-                    "refused",
                     kind,
-                    reason=f"artefact {info.tip_md5}: {wrong} ({fix})",
-                    exit_code=VerificationError.exit_code,
+                    f"artefact {info.tip_md5}: {wrong} ({fix})",
+                    VerificationError,
                 )
         # A rollback skips the metric rules (the gate says so) but not an approvals rule.
         failure = _gate_failure(root, stage, name, version.commit, pull)
         if failure:
-            return Promotion(
-                name,
-                stage,
-                version.version,
-                "refused",
-                kind,
-                reason=failure,
-                exit_code=GateFailed.exit_code,
-            )
+            return _refused(name, stage, version.version, kind, failure, GateFailed)
         if deployed:  # after the gate: a failing gate is the first thing to know
-            return Promotion(
-                name,
-                stage,
-                version.version,
-                "refused",
-                kind,
-                reason=deployed,
-                exit_code=VerificationError.exit_code,
-            )
+            return _refused(name, stage, version.version, kind, deployed, VerificationError)
         if dry_run:
             return Promotion(name, stage, version.version, "would-record", kind)
         reviews = pull.reviews_if_token()
