@@ -220,8 +220,19 @@ def test_a_stage_branch_that_deploys_anything_else_is_refused(
     status, reason, _ = _judge(repo, edited_only)
     assert status == "refused"
     assert "kubernetes/deployment.yaml" in reason
-    # The untouched stage is still up to date.
+    # The untouched stage is still up to date, and gitml verify finds nothing wrong ...
     assert _judge(repo, "origin/production")[0] == "up-to-date"
+    assert not [p for p in api.verify(root=repo, check_remote=False).problems if "deploy" in p]
+    # ... until someone pushes an edited manifest to the stage branch past any review.
+    edited_commit = git(repo, "rev-parse", edited_only).stdout.strip()
+    git(repo, "push", "-q", "origin", f"{edited_commit}:refs/heads/production")
+    git(repo, "fetch", "-q", "origin")
+    problems = api.verify(root=repo, check_remote=False).problems
+    assert [p for p in problems if "deploy" in p] == [
+        f"credit: stage branch production: {FOLDER}/: kubernetes/deployment.yaml is not what "
+        "gitml renders for credit v0.1.0 in production, nor what production ran it with before "
+        "(edited by hand? prepare it again with `gitml promote` or `gitml rollback`)"
+    ]
 
 
 def test_the_cli_prints_the_deployment_change(origin_repo: Path, clock: Clock) -> None:

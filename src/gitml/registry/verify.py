@@ -112,6 +112,14 @@ def verify(
                         f"{name}: {stage} is pending: the branch holds {info.tip_version}, "
                         f"the recorded version is {info.version or 'none'}"
                     )
+                if info.tip_version is not None and info.tip_version in state.versions:
+                    # What the branch deploys, when its version's commit configures deploy:.
+                    from gitml.deploy.stage_branch import folder_problem
+
+                    held = state.versions[info.tip_version]
+                    deployed = folder_problem(reader, GitRepo(root), held, stage, info.tip_commit)
+                    if deployed:
+                        problems.append(f"{name}: stage branch {info.branch}: {deployed}")
     if check_remote and md5s:
         from gitml.dvcio.remote import missing_from_remote, wrong_in_remote
 
