@@ -113,7 +113,7 @@ class Promotion:
 
 
 def _refused(
-    model: str, stage: str, version: str, kind: str, reason: str, error: type[GitmlError]
+    model: str, stage: str, version: str | None, kind: str, reason: str, error: type[GitmlError]
 ) -> Promotion:
     """A refusal, with the exit code of the error class it amounts to."""
     return Promotion(
@@ -218,14 +218,7 @@ def _promote_model(
             if not info.pending:
                 if not deployed:
                     return Promotion(name, stage, info.version, "up-to-date")
-                return Promotion(
-                    name,
-                    stage,
-                    info.version,
-                    "refused",
-                    reason=deployed,
-                    exit_code=VerificationError.exit_code,
-                )
+                return _refused(name, stage, info.version, "promotion", deployed, VerificationError)
             if info.tip_version is None:
                 return Promotion(
                     name,
