@@ -19,7 +19,8 @@ if TYPE_CHECKING:
     from gitml.insights.model import Insights
     from gitml.registry.fetch import ResolvedArtifact
     from gitml.registry.lineage_chain import LineageChain
-    from gitml.registry.promote import PreparedBranch, Promotion
+    from gitml.registry.prepare import PreparedBranch
+    from gitml.registry.promote import Promotion
     from gitml.registry.records import (
         HistoryEntry,
         ModelAt,
@@ -431,7 +432,7 @@ def promote(
     repository: str | None = None,
 ) -> PreparedBranch:
     """Prepare the branch that promotes ``model`` (``version``, default latest) to ``stage``."""
-    from gitml.registry.promote import prepare_promotion
+    from gitml.registry.prepare import prepare_promotion
 
     return prepare_promotion(
         root, model, stage, version, push=push, remote=remote, repository=repository
@@ -449,7 +450,7 @@ def rollback(
     repository: str | None = None,
 ) -> PreparedBranch:
     """Prepare the branch that returns ``stage`` to an earlier version of ``model``."""
-    from gitml.registry.promote import prepare_rollback
+    from gitml.registry.prepare import prepare_rollback
 
     return prepare_rollback(root, model, stage, to, push=push, remote=remote, repository=repository)
 

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
     from gitml.canary.analysis import CanaryDecision
     from gitml.canary.versions import CanaryPair
-    from gitml.registry.promote import PreparedBranch
+    from gitml.registry.prepare import PreparedBranch
 
 
 @dataclass(frozen=True)
@@ -115,7 +115,7 @@ def _pull_request(
     remote: str,
     repository: str | None,
 ) -> PreparedBranch | None:
-    from gitml.registry.promote import prepare_promotion, prepare_rollback
+    from gitml.registry.prepare import prepare_promotion, prepare_rollback
 
     if decision.verdict == "passed":
         return prepare_promotion(

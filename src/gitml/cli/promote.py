@@ -10,7 +10,7 @@ from gitml.errors import EXIT_OK, UsageError
 if TYPE_CHECKING:
     import argparse
 
-    from gitml.registry.promote import PreparedBranch
+    from gitml.registry.prepare import PreparedBranch
 
 
 def _write_options(p: argparse.ArgumentParser) -> None:
