@@ -28,9 +28,11 @@ def register(commands: argparse._SubParsersAction) -> None:
         description=(
             "`gitml promote --on-push STAGE` (run by CI after a push to a stage branch) "
             "records MODEL#STAGE#N for each model whose branch tip holds a new registered "
-            "version, after checking the artefact is in the DVC remote and the stage's gate "
-            "passes. `gitml promote MODEL --to STAGE [--version V]` prepares a branch whose "
-            "tree is the version's registered commit, for a pull request into the stage "
+            "version, after checking the artefact is in the DVC remote, the stage's gate "
+            "passes and, with gitml.yaml deploy:, the branch's deploy folder is the version's "
+            "rendered stage. `gitml promote MODEL --to STAGE [--version V]` prepares a branch "
+            "whose tree is the version's registered commit (plus its rendered stage in "
+            "deploy.directory, whose change it summarises), for a pull request into the stage "
             "branch (opened through GitHub's API when GITHUB_TOKEN is set)."
         ),
     )
@@ -63,7 +65,9 @@ def register(commands: argparse._SubParsersAction) -> None:
         help="prepare a branch that returns a stage to an earlier version",
         description=(
             "A new commit on top of the stage branch whose tree is the older version's "
-            "registered commit (history kept). Default target: the promotion before the "
+            "registered commit (history kept), with gitml.yaml deploy: the stage's deploy "
+            "folder exactly as the stage ran that version before. Default target: the "
+            "promotion before the "
             "current one (a second rollback goes one further back). The merge is recorded "
             "as a rollback; metric gates are skipped, hash and remote checks are not."
         ),
