@@ -42,9 +42,6 @@ class StageRender:
 
     release: Release
     directory: str  # relative to the repository root, e.g. deploy/production
-    targets: tuple[str, ...]
-    image: str
-    canary_percent: int | None
     files: dict[str, str]
 
 
@@ -92,23 +89,9 @@ def render_for_stage(
         return None
     settings = config.deploy(stage)
     files: dict[str, str] = {}
-    canary_percent = None
-    image = ""
     for target in settings.targets:
-        rendered = render(release, settings, target, config.canary(stage))
-        files.update(rendered.files)
-        image = rendered.image
-        canary_percent = (
-            canary_percent if rendered.canary_percent is None else rendered.canary_percent
-        )
-    return StageRender(
-        release=release,
-        directory=settings.directory_of(version.model),
-        targets=settings.targets,
-        image=image,
-        canary_percent=canary_percent,
-        files=dict(sorted(files.items())),
-    )
+        files.update(render(release, settings, target, config.canary(stage)).files)
+    return StageRender(release, settings.directory_of(version.model), dict(sorted(files.items())))
 
 
 def rendered_tree(repo: GitRepo, rendered: StageRender) -> str:
