@@ -281,7 +281,7 @@ def test_a_passing_candidate_opens_its_promotion_pull_request(
     monkeypatch.setenv("GITHUB_REPOSITORY", "acme/credit")
     result = gitml(
         repo, "canary", "replay", "credit@v0.2.0", "--against", "credit@production",
-        "--data", str(batch), "--record", "--push", "--open-pr", "--json",
+        "--data", str(batch), "--open-pr", "--json",  # records and pushes, as serve's
     )  # fmt: skip
     httpserver.check_assertions()
     shown = json.loads(result.stdout)
@@ -300,6 +300,7 @@ def test_a_passing_candidate_opens_its_promotion_pull_request(
     with RegistryReader(repo) as reader:
         (event,) = read_observations(reader).of("credit", "v0.2.0", ObservationKind.CANARY)
     assert event.observation.verdict == "passed"
+    assert event.tag in git(repo, "ls-remote", "--tags", "origin").stdout  # pushed
 
     # Merged and recorded, v0.2.0 holds production; a later stop of it asks for a rollback.
     clock.tick()

@@ -55,8 +55,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--open-pr",
         action="store_true",
-        help="with --record and GITHUB_TOKEN: open the promotion pull request when the "
-        "candidate passed, the rollback one when it was stopped while holding the stage",
+        help="record and push the decision, then open the promotion pull request (passed) or "
+        "the rollback (stopped while the candidate holds the stage); needs GITHUB_TOKEN "
+        "(as gitml serve --open-pr)",
     )
     p.add_argument("--repository", help="OWNER/NAME for --open-pr (default: $GITHUB_REPOSITORY)")
     p.add_argument("--remote", default="origin", help="git remote for --push (default: origin)")
@@ -73,8 +74,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.push and not args.record:
         raise UsageError("--push needs --record (it pushes the canary's tag)")
-    if args.open_pr and not args.record:
-        raise UsageError("--open-pr needs --record (the pull request follows the record)")
+    # The pull request follows a pushed record, as with gitml serve --open-pr.
+    record, push = args.record or args.open_pr, args.push or args.open_pr
     result = replay(
         args.root,
         args.candidate,
@@ -86,23 +87,23 @@ def run(args: argparse.Namespace) -> int:
         local=args.local,
     )
     recorded = None
-    if args.record and result.decision is not None:
+    if record and result.decision is not None:
         from gitml.canary.record import record_decision
 
         recorded = record_decision(
             args.root,
             result.decision,
             result.pair,
-            push=args.push,
+            push=push,
             remote=args.remote,
             open_pr=args.open_pr,
             repository=args.repository,
         )
-        sys.stderr.write(f"recorded {recorded.tag}{' (pushed)' if args.push else ''}\n")
+        sys.stderr.write(f"recorded {recorded.tag}{' (pushed)' if push else ''}\n")
         if recorded.branch is not None:
             where = recorded.branch.pull_request or recorded.branch.command or ""
             sys.stderr.write(f"{recorded.branch.kind} branch {recorded.branch.branch}: {where}\n")
-    elif args.record:
+    elif record:
         sys.stderr.write("nothing recorded: the replay reached no decision\n")
     if args.format == "json":
         data = result.to_dict()
