@@ -6,7 +6,8 @@ import sys
 from typing import TYPE_CHECKING
 
 from gitml.cli.output import add_format_options, emit, emit_json
-from gitml.errors import EXIT_CANARY_STOPPED, EXIT_ERROR, EXIT_OK, UsageError
+from gitml.cli.recording import add_record_options, recording
+from gitml.errors import EXIT_CANARY_STOPPED, EXIT_ERROR, EXIT_OK
 
 if TYPE_CHECKING:
     import argparse
@@ -45,22 +46,12 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--seed", type=int, default=0, help="seed of the split of rows without a key (default: 0)"
     )
-    p.add_argument(
-        "--record",
-        action="store_true",
-        help="keep the decision in the registry: a tag gitml.canary/MODEL/N on the candidate's "
+    add_record_options(
+        p,
+        "keep the decision in the registry: a tag gitml.canary/MODEL/N on the candidate's "
         "commit (read by gitml history and the dossier)",
+        open_pr=True,
     )
-    p.add_argument("--push", action="store_true", help="with --record, push the tag")
-    p.add_argument(
-        "--open-pr",
-        action="store_true",
-        help="record and push the decision, then open the promotion pull request (passed) or "
-        "the rollback (stopped while the candidate holds the stage); needs GITHUB_TOKEN "
-        "(as gitml serve --open-pr)",
-    )
-    p.add_argument("--repository", help="OWNER/NAME for --open-pr (default: $GITHUB_REPOSITORY)")
-    p.add_argument("--remote", default="origin", help="git remote for --push (default: origin)")
     p.add_argument("--local", action="store_true", help="read local stage branches")
     p.add_argument("--root", default=".", help="repository root (default: .)")
     add_format_options(p)
@@ -72,10 +63,7 @@ def run(args: argparse.Namespace) -> int:
     from gitml.canary.render import render_markdown, render_table
     from gitml.canary.replay import replay
 
-    if args.push and not args.record:
-        raise UsageError("--push needs --record (it pushes the canary's tag)")
-    # The pull request follows a pushed record, as with gitml serve --open-pr.
-    record, push = args.record or args.open_pr, args.push or args.open_pr
+    record, push = recording(args)
     result = replay(
         args.root,
         args.candidate,

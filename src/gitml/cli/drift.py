@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gitml.cli.output import add_format_options, emit, emit_json
-from gitml.errors import EXIT_DRIFT_FOUND, EXIT_OK, UsageError
+from gitml.cli.recording import add_record_options, recording
+from gitml.errors import EXIT_DRIFT_FOUND, EXIT_OK
 from gitml.fsutil import check_output_path, write_output
 from gitml.report.drift_render import render_markdown, render_table
 
@@ -46,16 +47,13 @@ def register(commands: argparse._SubParsersAction) -> None:
         "`gitml retrain --data PATH`; many logs are saved joined, as one JSONL file",
     )
     p.add_argument("--fail-on-drift", action="store_true", help="exit 4 when the verdict is drift")
-    p.add_argument(
-        "--record",
-        action="store_true",
-        help="keep the outcome in the registry: an annotated tag gitml.drift/MODEL/N on the "
+    add_record_options(
+        p,
+        "keep the outcome in the registry: an annotated tag gitml.drift/MODEL/N on the "
         "version's commit holding the verdict, rows, batch sha256 (of many logs: of their "
         "lines joined in name order, as by `cat`), drifted features and their "
         "PSI (read by gitml history, insights, site and dossier)",
     )
-    p.add_argument("--push", action="store_true", help="with --record, push the tag")
-    p.add_argument("--remote", default="origin", help="git remote for --push (default: origin)")
     p.add_argument("-o", "--output", help="also write the rendered report to this file")
     p.add_argument(
         "--force",
@@ -73,19 +71,18 @@ def run(args: argparse.Namespace) -> int:
     # numpy and pandas load only when a drift check runs, not for every gitml command.
     from gitml.monitor.version_drift import check_drift
 
-    if args.push and not args.record:
-        raise UsageError("--push needs --record (it pushes the drift check's tag)")
+    record, push = recording(args)
     if args.output:
         check_output_path(Path(args.output), force=args.force)  # before the work, not after
     check = check_drift(
         args.root, args.ref, args.data, local=args.local, save_batch=args.save_batch
     )
     report = check.report
-    if args.record:
+    if record:
         from gitml.monitor.drift_record import record_drift_check
 
-        tag = record_drift_check(args.root, check, push=args.push, remote=args.remote)
-        sys.stderr.write(f"recorded {tag}{' (pushed)' if args.push else ''}\n")
+        tag = record_drift_check(args.root, check, push=push, remote=args.remote)
+        sys.stderr.write(f"recorded {tag}{' (pushed)' if push else ''}\n")
     if args.format == "json":
         data = report.to_dict()
         emit_json(data)

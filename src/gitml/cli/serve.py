@@ -6,6 +6,7 @@ import argparse
 import math
 
 from gitml.cli.output import emit
+from gitml.cli.recording import add_record_options, recording
 from gitml.errors import EXIT_OK, UsageError
 
 
@@ -204,23 +205,10 @@ def register(commands: argparse._SubParsersAction) -> None:
         "is judged live window by window: a failed window stops it at once (everything is "
         "answered by REF), enough healthy ones pass it; /health shows the state.",
     )
-    judged.add_argument(
-        "--record",
-        action="store_true",
-        help="write the decision as a tag gitml.canary/MODEL/N on the candidate's commit",
-    )
-    judged.add_argument("--push", action="store_true", help="with --record, push the tag")
-    judged.add_argument(
-        "--open-pr",
-        action="store_true",
-        help="record and push the decision, then open the promotion pull request (passed) or "
-        "the rollback (stopped while the candidate holds the stage); needs GITHUB_TOKEN",
-    )
-    judged.add_argument(
-        "--repository", help="OWNER/NAME for --open-pr (default: $GITHUB_REPOSITORY)"
-    )
-    judged.add_argument(
-        "--remote", default="origin", help="git remote for --push (default: origin)"
+    add_record_options(
+        judged,
+        "write the decision as a tag gitml.canary/MODEL/N on the candidate's commit",
+        open_pr=True,
     )
     p.add_argument(
         "--known-ids",
@@ -268,8 +256,7 @@ def run_serve(args: argparse.Namespace) -> int:
         raise UsageError(
             "--record, --push and --open-pr follow a judged candidate: add --canary or --shadow"
         )
-    if args.push and not args.record:
-        raise UsageError("--push needs --record (it pushes the decision's tag)")
+    record, push = recording(args)
 
     serve(
         args.root,
@@ -295,8 +282,8 @@ def run_serve(args: argparse.Namespace) -> int:
         from_export=args.from_export,
         remote=args.remote,
         decisions=DecisionOptions(
-            record=args.record or args.open_pr,
-            push=args.push or args.open_pr,
+            record=record,
+            push=push,
             open_pr=args.open_pr,
             remote=args.remote,
             repository=args.repository,
