@@ -48,7 +48,7 @@ from tests.adoption.adopt import adopt_then_update_pr  # noqa: E402
 from tests.adoption.projects import HEAD as PR_HEAD  # noqa: E402
 from tests.adoption.projects import VARIANTS, Variant, get_started  # noqa: E402
 from tests.conftest import isolated_environment  # noqa: E402
-from tests.helpers import BIN_DIR, copy_project, dvc, example, git, set_rows  # noqa: E402
+from tests.helpers import BIN_DIR, dvc, git, trained_project  # noqa: E402
 
 ROWS = 3000
 REPEATS = 7
@@ -263,16 +263,7 @@ def replace_once(path: Path, old: str, new: str) -> None:
 
 def build_example_repo(dest: Path, rows: int) -> Path:
     """A trained copy of the example project: ``main``, then ``feature`` with a new rate."""
-    repo = copy_project(dest)
-    set_rows(repo, rows)
-    for stale in ("data.dvc", "dvc.lock"):
-        (repo / stale).unlink(missing_ok=True)
-    git(repo, "init", "-q", "-b", BASE)
-    example(repo, "data")
-    dvc(repo, "add", "-q", "data")
-    dvc(repo, "repro", "-q")
-    git(repo, "add", "-A")
-    git(repo, "commit", "-q", "-m", "Train the baseline credit model")
+    repo = trained_project(dest, rows, BASE)
     git(repo, "switch", "-q", "-c", HEAD)
     replace_once(repo / "params.yaml", "learning_rate: 0.06", "learning_rate: 0.1")
     dvc(repo, "repro", "-q")

@@ -65,7 +65,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from tests.conftest import isolated_environment  # noqa: E402
-from tests.helpers import BIN_DIR, copy_project, dvc, example, git, gitml, set_rows  # noqa: E402
+from tests.helpers import BIN_DIR, gitml, trained_project  # noqa: E402
 
 ROWS = 4000  # the tests' training size
 REF = "credit@v0.1.0"
@@ -121,16 +121,7 @@ def build_registry(dest: Path) -> Path:
     """A trained copy of the example project whose model is registered as v0.1.0."""
     from gitml import api
 
-    repo = copy_project(dest)
-    set_rows(repo, ROWS)
-    for stale in ("data.dvc", "dvc.lock"):
-        (repo / stale).unlink(missing_ok=True)
-    git(repo, "init", "-q", "-b", "main")
-    example(repo, "data")
-    dvc(repo, "add", "-q", "data")
-    dvc(repo, "repro", "-q")
-    git(repo, "add", "-A")
-    git(repo, "commit", "-q", "-m", "Train the baseline credit model")
+    repo = trained_project(dest, ROWS)
     (registration,) = api.register(root=repo, verify_remote=False)
     if f"credit@{registration.version}" != REF:
         raise SystemExit(f"unexpected registration: {registration}")

@@ -65,7 +65,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from tests.conftest import isolated_environment  # noqa: E402
-from tests.helpers import BIN_DIR, copy_project, dvc, example, git, set_rows  # noqa: E402
+from tests.helpers import BIN_DIR, dvc, git, trained_project  # noqa: E402
 
 ROWS = 4000  # the tests' size: the production gate (ROC AUC >= 0.80) passes
 REQUESTS = 2000
@@ -225,16 +225,7 @@ def build_repo(dest: Path) -> Path:
     retrained with another learning rate and registered as v0.2.0 (the candidate)."""
     from gitml import api
 
-    repo = copy_project(dest)
-    set_rows(repo, ROWS)
-    for stale in ("data.dvc", "dvc.lock"):
-        (repo / stale).unlink(missing_ok=True)
-    git(repo, "init", "-q", "-b", "main")
-    example(repo, "data")
-    dvc(repo, "add", "-q", "data")
-    dvc(repo, "repro", "-q")
-    git(repo, "add", "-A")
-    git(repo, "commit", "-q", "-m", "Train the baseline credit model")
+    repo = trained_project(dest, ROWS)
     (registration,) = api.register(root=repo, verify_remote=False)
     if registration.version != "v0.1.0":
         raise SystemExit(f"unexpected registration: {registration}")

@@ -99,6 +99,22 @@ def set_rows(repo: Path, rows: int) -> None:
     params.write_text(text.replace("rows: 20000", f"rows: {rows}"))
 
 
+def trained_project(dest: Path, rows: int, branch: str = "main") -> Path:
+    """A copy of the project at ``dest`` with ``rows`` rows of data, reproduced by DVC and
+    committed as the baseline on ``branch`` (what the benchmarks start from)."""
+    repo = copy_project(dest)
+    set_rows(repo, rows)
+    for stale in ("data.dvc", "dvc.lock"):
+        (repo / stale).unlink(missing_ok=True)
+    git(repo, "init", "-q", "-b", branch)
+    example(repo, "data")
+    dvc(repo, "add", "-q", "data")
+    dvc(repo, "repro", "-q")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "Train the baseline credit model")
+    return repo
+
+
 def lock_hashes(repo: Path) -> dict[str, str]:
     """``{path: md5}`` of every stage output recorded in ``dvc.lock``."""
     import yaml
