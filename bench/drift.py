@@ -64,6 +64,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench.common import WRAPPER  # noqa: E402
 from tests.conftest import isolated_environment  # noqa: E402
 from tests.helpers import dvc, git  # noqa: E402
 
@@ -93,17 +94,6 @@ CHANGES = {
     "cat_00": "shares .50/.30/.20 -> .35/.35/.30",
     "cat_01": "3% of rows in a new category",
 }
-
-# A fresh process per measured run: RUSAGE_CHILDREN then holds only that command's peak.
-WRAPPER = """\
-import json, resource, subprocess, sys, time
-start = time.perf_counter()
-proc = subprocess.run(sys.argv[1:], capture_output=True, text=True)
-seconds = time.perf_counter() - start
-peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-print(json.dumps({"seconds": seconds, "peak_kib": peak_kib, "rc": proc.returncode,
-                  "stderr": proc.stderr[-3000:]}))
-"""
 
 # The Python API on a DataFrame: the whole batch in memory first.
 GITML_DRIFT_FRAME = """\

@@ -64,6 +64,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench.common import WRAPPER, table  # noqa: E402
 from tests.conftest import isolated_environment  # noqa: E402
 from tests.helpers import BIN_DIR, gitml, trained_project  # noqa: E402
 
@@ -81,17 +82,6 @@ GOAL_DRIFT_RATIO = 1.10
 PYTHON = str(BIN_DIR / "python")
 GITML = str(BIN_DIR / "gitml")
 TICKS = os.sysconf("SC_CLK_TCK")
-
-# A fresh process per measured run: RUSAGE_CHILDREN then holds only that command's peak.
-WRAPPER = """\
-import json, resource, subprocess, sys, time
-start = time.perf_counter()
-proc = subprocess.run(sys.argv[1:], capture_output=True, text=True)
-seconds = time.perf_counter() - start
-peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-print(json.dumps({"seconds": seconds, "peak_kib": peak_kib, "rc": proc.returncode,
-                  "stderr": proc.stderr[-3000:]}))
-"""
 
 
 @dataclass
@@ -267,20 +257,6 @@ def measure(argv: list[str]) -> Run:
     if result["rc"] != 0:
         raise SystemExit(f"{' '.join(argv)} failed (exit {result['rc']}):\n{result['stderr']}")
     return Run(result["seconds"], result["peak_kib"] / 1024)
-
-
-def table(headers: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
-    widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(headers)]
-
-    def line(cells: tuple[str, ...]) -> str:
-        return "  ".join(
-            c.ljust(w) if i == 0 else c.rjust(w)
-            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
-        )
-
-    return "\n".join(
-        (line(headers), "  ".join("-" * w for w in widths), *(line(row) for row in rows))
-    )
 
 
 def replicas_part(

@@ -64,6 +64,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench.common import table as format_table  # noqa: E402
 from tests.conftest import isolated_environment  # noqa: E402
 from tests.helpers import BIN_DIR, dvc, git, trained_project  # noqa: E402
 
@@ -475,17 +476,7 @@ def table(results: list[Result]) -> str:
                 "n/a" if math.isnan(r.max_diff) else f"{r.max_diff:.1e}",
             )
         )
-    widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(headers)]
-
-    def line(cells: tuple[str, ...]) -> str:
-        return "  ".join(
-            c.ljust(w) if i == 0 else c.rjust(w)
-            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
-        )
-
-    return "\n".join(
-        (line(headers), "  ".join("-" * w for w in widths), *(line(row) for row in rows))
-    )
+    return format_table(headers, rows)
 
 
 def others(repo: Path, exported: Path, mlflow: str | None) -> list[Server]:
