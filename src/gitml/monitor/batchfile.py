@@ -224,12 +224,7 @@ def read_jsonl(
     for number, line in enumerate(io.StringIO(text), start=1):
         if not line.strip():
             continue
-        try:
-            entry = json.loads(line)
-        except ValueError as exc:
-            line_error(name, number, f"not valid JSON: {exc}")
-        if not isinstance(entry, dict) or not isinstance(entry.get("features"), dict):
-            line_error(name, number, "expected an object with a 'features' object")
+        entry = log_entry(name, number, line)
         if others.left_out(entry):
             continue
         others.see(number, entry)
@@ -353,6 +348,18 @@ class _OtherVersions:
             f"checked: check {named} instead, or keep only {checked}'s lines"
         )
         raise ConfigError(f"{self._name}: {message}", [(self._name, f"line {number}", message)])
+
+
+def log_entry(name: str, number: int, line: str) -> dict[str, Any]:
+    """Line ``number`` of the prediction log ``name`` as its JSON object, which must hold a
+    ``features`` object; anything else is a one-line ConfigError naming the line."""
+    try:
+        entry = json.loads(line)
+    except ValueError as exc:
+        line_error(name, number, f"not valid JSON: {exc}")
+    if not isinstance(entry, dict) or not isinstance(entry.get("features"), dict):
+        line_error(name, number, "expected an object with a 'features' object")
+    return entry
 
 
 def line_error(name: str, number: int, message: str) -> NoReturn:

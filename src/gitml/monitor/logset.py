@@ -9,14 +9,13 @@ a feature's values counts the batch's rows, the logs' in name order.
 from __future__ import annotations
 
 import gzip
-import json
 import re
 import zlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, NoReturn
 
 from gitml.errors import ConfigError
-from gitml.monitor.batchfile import line_error, unreadable, without_torn_tail
+from gitml.monitor.batchfile import log_entry, unreadable, without_torn_tail
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
@@ -146,12 +145,7 @@ def _answering_version(lines: Iterator[tuple[int, str]], name: str) -> str | Non
     for number, line in lines:
         if not line.strip():
             continue
-        try:
-            entry = json.loads(line)
-        except ValueError as exc:
-            line_error(name, number, f"not valid JSON: {exc}")
-        if not isinstance(entry, dict) or not isinstance(entry.get("features"), dict):
-            line_error(name, number, "expected an object with a 'features' object")
+        entry = log_entry(name, number, line)
         if entry.get("role") not in _ANSWERING_ROLES:
             continue
         model, version = entry.get("model"), entry.get("version")
