@@ -21,6 +21,7 @@ from gitml.registry.stage_branches import PROMOTE_TRAILER, ROLLBACK_TRAILER
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from gitml.deploy.stage_branch import StagedTree
     from gitml.deploy.summary import DeployChange
     from gitml.registry.state import ModelState, VersionState
 
@@ -103,6 +104,26 @@ def _open_pull_request(
     return PreparedBranch(**{**opened.__dict__, "dispatched": True})
 
 
+def _write_branch(
+    trees: TreeWriter,
+    staged: StagedTree,
+    name: str,
+    parents: list[str],
+    message: str,
+    *,
+    push: bool,
+    remote: str,
+) -> tuple[str, DeployChange | None]:
+    """Commit ``staged``'s tree on ``parents`` as branch ``name`` (pushed when asked);
+    the commit and what it changes in the stage's deploy folder against the stage tip
+    (``parents[0]``)."""
+    commit = trees.commit_tree(staged.tree, parents, message)
+    trees.set_branch(name, commit)
+    if push:
+        trees.push_branch(remote, name, commit)
+    return commit, deploy_summary(trees.repo, staged, parents[0], commit)
+
+
 def prepare_promotion(
     root: Path | str,
     model: str,
@@ -160,12 +181,10 @@ def prepare_promotion(
         f"{target.commit[:12]} of main{staged.with_note}.\n\n"
         f"{PROMOTE_TRAILER} {model} {target.version}\n"
     )
-    commit = trees.commit_tree(staged.tree, [tip, target.commit], message)
     name = f"promote/{model}-{target.version}-to-{stage}"
-    trees.set_branch(name, commit)
-    if push:
-        trees.push_branch(remote, name, commit)
-    summary = deploy_summary(repo, staged, tip, commit)
+    commit, summary = _write_branch(
+        trees, staged, name, [tip, target.commit], message, push=push, remote=remote
+    )
     prepared = PreparedBranch(
         model, stage, target.version, name, branch, commit, "promotion", push,
         deploy_directory=staged.directory, deploy=summary,
@@ -248,12 +267,8 @@ def prepare_rollback(
         f"{target.commit[:12]} of {model} {to}{staged.with_note}.\n\n"
         f"{ROLLBACK_TRAILER} {model} {to}\n"
     )
-    commit = trees.commit_tree(staged.tree, [tip], message)
     name = f"rollback/{model}-{stage}-{to}"
-    trees.set_branch(name, commit)
-    if push:
-        trees.push_branch(remote, name, commit)
-    summary = deploy_summary(repo, staged, tip, commit)
+    commit, summary = _write_branch(trees, staged, name, [tip], message, push=push, remote=remote)
     prepared = PreparedBranch(
         model, stage, to, name, branch, commit, "rollback", push, note=note,
         deploy_directory=staged.directory, deploy=summary,
