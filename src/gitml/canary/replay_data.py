@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import numpy as np
 
 from gitml.errors import ConfigError
-from gitml.monitor.batchfile import batch_format, read_batch
+from gitml.monitor.batchfile import batch_format, log_entry, read_batch
 from gitml.monitor.columns import check_columns
 
 if TYPE_CHECKING:
@@ -117,12 +117,7 @@ def _read_log(path: Path, name: str, compressed: bool) -> ReplayRows:
         if not line.strip():
             continue
         where = f"line {number}"
-        try:
-            entry = json.loads(line)
-        except ValueError as exc:
-            _refuse(name, where, f"not valid JSON: {exc}")
-        if not isinstance(entry, dict) or not isinstance(entry.get("features"), dict):
-            _refuse(name, where, "expected an object with a 'features' object")
+        entry = log_entry(name, number, line)
         if entry.get("role") == "shadow":
             continue
         given = entry.get("id")
