@@ -25,7 +25,7 @@ from gitml.deploy.release import Release
 from gitml.deploy.render import render
 from gitml.errors import ConfigError
 from gitml.files import CONFIG_FILE
-from gitml.gitio.trees import is_ancestor, subtree, tree_files, tree_from_files
+from gitml.gitio.trees import folder_files, is_ancestor, subtree, tree_files, tree_from_files
 from gitml.registry.names import Action
 
 if TYPE_CHECKING:
@@ -215,16 +215,19 @@ def deploy_summary(
     repo: GitRepo, staged: StagedTree, before: str, after: str
 ) -> DeployChange | None:
     """What the commit ``after`` changes in the stage's deploy folder against ``before``."""
-    from gitml.deploy.summary import change
-
     if staged.directory is None:
         return None
+    return folder_change(repo, staged.directory, before, after)
 
-    def files(commit: str) -> dict[str, bytes]:
-        folder = subtree(repo, commit, staged.directory or "")
-        return tree_files(repo, folder) if folder else {}
 
-    return change(staged.directory, files(before), files(after))
+def folder_change(repo: GitRepo, directory: str, before: str, after: str) -> DeployChange | None:
+    """What the commit ``after`` changes in the folder ``directory`` against ``before``;
+    None when the folder is the same."""
+    from gitml.deploy.summary import change
+
+    return change(
+        directory, folder_files(repo, before, directory), folder_files(repo, after, directory)
+    )
 
 
 def summary_markdown(summary: DeployChange | None) -> str:

@@ -104,6 +104,12 @@ def tree_files(repo: GitRepo, tree: str) -> dict[str, bytes]:
     return files
 
 
+def folder_files(repo: GitRepo, commit: str, path: str) -> dict[str, bytes]:
+    """Every file of the folder ``path`` at ``commit`` (empty when there is none)."""
+    folder = subtree(repo, commit, path)
+    return tree_files(repo, folder) if folder else {}
+
+
 def _blob_bytes(repo: GitRepo, obj: str) -> bytes:
     import subprocess  # noqa: TID251 - gitio is the one place that runs git
 

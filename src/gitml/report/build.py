@@ -7,7 +7,6 @@ revision is read once and the report never calls the gate.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from gitml.errors import ConfigError
@@ -72,16 +71,9 @@ def build_report(
     stage = stage or stage_for_base(base, config.stages, config.stage_branch)
     if stage != "main" and head_commit is not None:
         # A promotion: the candidate is a registered version, whose dossier is linked.
-        from gitml.report.deployment import deployment_changes
-        from gitml.report.dossier_link import dossier_links
+        from gitml.report.promotion import promotion_details
 
-        links = dossier_links(sides.root, models)
-        models = [replace(m, dossier=links[m.name]) if m.name in links else m for m in models]
-        if base_commit is not None:
-            changes = deployment_changes(sides.root, stage, base_commit, head_commit, models)
-            models = [
-                replace(m, deployment=changes[m.name]) if m.name in changes else m for m in models
-            ]
+        models = promotion_details(sides.root, stage, base_commit, head_commit, models)
     return Report(
         base=Side(base, base_commit, base),
         head=Side(head_label, head_commit, head_label),

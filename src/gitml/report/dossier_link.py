@@ -11,43 +11,19 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from gitml.errors import GitmlError
 from gitml.report.model import DossierLink
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
-    from gitml.report.model import ModelReport
+    from gitml.registry.state import VersionState
 
 # The sections of the dossier a promotion's reviewer reads first (its Annex IV headings).
 PROMOTION_SECTIONS = ("5. Fairness and explanations", "6. Human oversight and approvals")
 
 
-def dossier_links(root: Path, models: list[ModelReport]) -> dict[str, DossierLink]:
-    """Per model, the dossier link of the registered version the head's artefact is.
-
-    A model whose head is no registered version, or whose registration records no run,
-    has none; a registry that cannot be read gives no links rather than no report.
-    """
-    from gitml.registry.reader import RegistryReader
-
-    links: dict[str, DossierLink] = {}
-    candidates = [m for m in models if m.head_md5 is not None]
-    if not candidates:
-        return links
-    try:
-        with RegistryReader(root) as registry:
-            for model in candidates:
-                if model.name not in registry.state.models:
-                    continue
-                state = registry.model_state(model.name)
-                assert model.head_md5 is not None  # filtered above
-                version = registry.version_for_md5(state, model.head_md5)
-                record = version.record if version is not None else None
-                if version is not None and record is not None and record.run_url:
-                    links[model.name] = DossierLink(
-                        version.version, record.run_url, PROMOTION_SECTIONS
-                    )
-    except GitmlError:
-        return {}
-    return links
+def dossier_link(version: VersionState) -> DossierLink | None:
+    """The dossier link of a registered ``version``: None when its registration records
+    no run."""
+    record = version.record
+    if record is None or not record.run_url:
+        return None
+    return DossierLink(version.version, record.run_url, PROMOTION_SECTIONS)
