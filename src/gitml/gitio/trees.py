@@ -92,15 +92,22 @@ def with_subtree(repo: GitRepo, tree: str, path: str, replacement: str | None) -
 def tree_files(repo: GitRepo, tree: str) -> dict[str, bytes]:
     """Every file under ``tree`` (relative path → bytes): for comparing and summarising a
     rendered stage, which holds a handful of small files."""
+    from gitml.gitio.catfile import CatFile
+
     out = repo.run("ls-tree", "-r", "-z", "--end-of-options", tree).stdout
     files = {}
-    for record in out.split("\0"):
-        if not record:
-            continue
-        meta, name = record.split("\t", 1)
-        mode, kind, obj = meta.split()
-        if kind == "blob" and mode in (FILE_MODE, "100755"):
-            files[name] = _blob_bytes(repo, obj)
+    with CatFile(repo.root) as blobs:
+        for record in out.split("\0"):
+            if not record:
+                continue
+            meta, name = record.split("\t", 1)
+            mode, kind, obj = meta.split()
+            if kind != "blob" or mode not in (FILE_MODE, "100755"):
+                continue
+            data = blobs.read(obj)
+            if data is None:
+                raise GitError(f"git cat-file: cannot read blob {obj}")
+            files[name] = data
     return files
 
 
@@ -108,17 +115,6 @@ def folder_files(repo: GitRepo, commit: str, path: str) -> dict[str, bytes]:
     """Every file of the folder ``path`` at ``commit`` (empty when there is none)."""
     folder = subtree(repo, commit, path)
     return tree_files(repo, folder) if folder else {}
-
-
-def _blob_bytes(repo: GitRepo, obj: str) -> bytes:
-    import subprocess  # noqa: TID251 - gitio is the one place that runs git
-
-    result = subprocess.run(
-        ["git", "cat-file", "blob", obj], cwd=repo.root, capture_output=True, check=False
-    )
-    if result.returncode != 0:
-        raise GitError(f"git cat-file: cannot read blob {obj}")
-    return result.stdout
 
 
 def is_ancestor(repo: GitRepo, ancestor: str, commit: str) -> bool:
